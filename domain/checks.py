@@ -1,0 +1,99 @@
+"""Checks shared by the decide functions: each raises the specific refusal."""
+
+from __future__ import annotations
+
+import re
+
+from domain import errors as err
+from domain import state as st
+from domain.identity import valid_study_id
+from domain.workspace import Workspace
+
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+_CASE_REF = re.compile(r"^ID\d{4}_\d{3}$")
+
+
+def slug(what: str, value: str) -> str:
+    if not _SLUG.match(value):
+        raise err.InvalidIdentifier(what, value)
+    return value
+
+
+def study_id(patient_id: str) -> str:
+    if not valid_study_id(patient_id):
+        raise err.InvalidStudyId(patient_id)
+    return patient_id
+
+
+def case_ref(value: str) -> str:
+    if not _CASE_REF.match(value):
+        raise err.InvalidCaseReference(value)
+    return value
+
+
+def text(what: str, value: str, *, limit: int = 500) -> str:
+    if not value or not value.strip():
+        raise err.ReasonRequired(what) if "reason" in what else err.InvalidInput(f"{what} is empty")
+    if len(value) > limit:
+        raise err.InvalidInput(f"{what} is longer than {limit} characters")
+    return value.strip()
+
+
+def reason(what: str, value: str) -> str:
+    if not value or not value.strip():
+        raise err.ReasonRequired(what)
+    return text(f"the reason for {what}", value)
+
+
+def at_least(what: str, value: int, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise err.InvalidQuantity(what, value, minimum)
+    return value
+
+
+def trust(ws: Workspace, hf_id: str) -> st.HealthTrust:
+    found = ws.registry().trusts.get(hf_id)
+    if found is None:
+        raise err.UnknownHealthTrust(hf_id)
+    return found
+
+
+def company(ws: Workspace, company_id: str) -> st.Company:
+    found = ws.company(company_id)
+    if not found.exists:
+        raise err.UnknownCompany(company_id)
+    return found
+
+
+def drug(ws: Workspace, drug_id: str) -> st.Drug:
+    found = ws.drug(drug_id)
+    if not found.exists:
+        raise err.UnknownDrug(drug_id)
+    return found
+
+
+def agreement(ws: Workspace, agreement_id: str) -> st.Agreement:
+    found = ws.agreement(agreement_id)
+    if not found.exists:
+        raise err.UnknownAgreement(agreement_id)
+    return found
+
+
+def cohort(ws: Workspace, cohort_id: str) -> st.Cohort:
+    found = ws.cohort(cohort_id)
+    if not found.exists:
+        raise err.UnknownCohort(cohort_id)
+    return found
+
+
+def patient(ws: Workspace, patient_id: str) -> st.Patient:
+    found = ws.patient(study_id(patient_id))
+    if not found.exists:
+        raise err.UnknownPatient(patient_id)
+    return found
+
+
+def started(p: st.Patient) -> st.Dated[None]:
+    if p.started is None:
+        raise err.TreatmentNotStarted(p.patient_id)
+    return p.started

@@ -1,0 +1,87 @@
+"""Events to JSON-ready dicts and back, with upcasting of older shapes.
+
+Stored data is plain JSON: dates as ISO strings, money as {"amount": "50000.00", "currency": "NOK"},
+enums as their values, tuples as lists. Each event type has a schema version (`Event.schema`);
+when a type's fields change, bump it and register an upcaster from the old version: stored
+history is never rewritten.
+"""
+
+from __future__ import annotations
+
+import functools
+import types
+import typing
+from collections.abc import Callable
+from dataclasses import fields
+from datetime import date
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from domain.events import EVENT_TYPES, Event
+from domain.money import Money
+
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+UPCASTERS: dict[tuple[str, int], Upcaster] = {}
+"""(type, from_version) -> function giving the data in the shape of from_version + 1."""
+
+
+def upcaster(type_name: str, from_version: int) -> Callable[[Upcaster], Upcaster]:
+    def register(fn: Upcaster) -> Upcaster:
+        UPCASTERS[(type_name, from_version)] = fn
+        return fn
+
+    return register
+
+
+def encode_value(value: Any) -> Any:
+    if isinstance(value, Money):
+        return value.to_dict()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (tuple, list)):
+        return [encode_value(v) for v in value]
+    return value
+
+
+def encode(event: Event) -> dict[str, Any]:
+    return {f.name: encode_value(getattr(event, f.name)) for f in fields(event)}
+
+
+def decode(type_name: str, schema: int, data: dict[str, Any]) -> Event:
+    cls = EVENT_TYPES[type_name]
+    while schema < cls.schema:
+        data = UPCASTERS[(type_name, schema)](dict(data))
+        schema += 1
+    hints = _hints(cls)
+    return cls(**{name: _decode_value(hints[name], value) for name, value in data.items()})
+
+
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _decode_value(hint: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        inner = [a for a in typing.get_args(hint) if a is not type(None)]
+        return _decode_value(inner[0], value)
+    if origin is tuple:
+        inner = typing.get_args(hint)[0]
+        return tuple(_decode_value(inner, v) for v in value)
+    if hint is Money:
+        return Money.from_dict(value)
+    if hint is date:
+        return date.fromisoformat(value)
+    if hint is Decimal:
+        return Decimal(value)
+    if isinstance(hint, type) and issubclass(hint, Enum):
+        return hint(value)
+    return value

@@ -1,0 +1,141 @@
+"""Facts the ledger records itself: company coverage ended, public payer took over (and stopped),
+grant committed. Each names the facts it rests on.
+
+`reconcile` compares what follows from the recorded facts with what the ledger has already
+derived, and records only the difference: new derived facts whose date has come, and
+retractions of derived facts that no longer follow (after a correction). Running it twice
+records nothing the second time, whatever the order of late facts and ticks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from datetime import date, timedelta
+
+from domain import events as ev
+from domain.financing import Case, PayerKind, public_basis_on, timeline
+from domain.state import in_force
+from domain.values import EXPANSION, coverage_end
+from domain.workspace import Workspace
+
+
+def case_of(ws: Workspace, patient_id: str) -> Case:
+    p = ws.patient(patient_id)
+    return Case(p, ws.cohort(p.cohort_id), ws.agreement(p.agreement_id), ws.registry())
+
+
+def follows(case: Case) -> list[ev.Event]:
+    """Every derived fact that follows from the recorded facts, whatever today's date."""
+    p = case.patient
+    if not p.exists or p.started is None:
+        return []
+    out: list[ev.Event] = []
+    start = p.started.since
+    if p.stage != EXPANSION:
+        grant = in_force(case.agreement.grants, start)
+        if grant is not None:
+            hf = p.hf_on(start)
+            out.append(
+                ev.GrantCommitted(
+                    patient_id=p.patient_id,
+                    agreement_id=p.agreement_id,
+                    hf_id=hf.value,
+                    amount=grant.value,
+                    due_from=start,
+                    basis=_refs(p.ref, p.started.ref, grant.ref),
+                )
+            )
+        return out
+    weeks, weeks_ref = case.coverage_weeks()
+    ends = coverage_end(start, weeks)
+    if p.ended is None or p.ended.ended_on >= ends:
+        out.append(
+            ev.CompanyCoverageEnded(
+                patient_id=p.patient_id,
+                last_covered_on=ends - timedelta(days=1),
+                coverage_weeks=weeks,
+                basis=_refs(p.ref, p.started.ref, weeks_ref),
+            )
+        )
+    intervals = timeline(case)
+    for i, interval in enumerate(intervals):
+        if interval.payer.kind is not PayerKind.PUBLIC:
+            continue
+        previous = intervals[i - 1].payer.kind if i else None
+        if previous is not PayerKind.PUBLIC:
+            out.append(
+                ev.PublicPayerTookOver(
+                    patient_id=p.patient_id,
+                    from_date=interval.start,
+                    public_basis=public_basis_on(case.cohort, interval.start) or "",
+                    basis=interval.payer.basis,
+                )
+            )
+        following = intervals[i + 1] if i + 1 < len(intervals) else None
+        if following is not None and following.payer.kind not in (PayerKind.PUBLIC, PayerKind.NOBODY):
+            assert interval.end is not None
+            out.append(
+                ev.PublicPayerStopped(
+                    patient_id=p.patient_id, last_day=interval.end, basis=following.payer.basis
+                )
+            )
+    return out
+
+
+def _due(fact: ev.Event, today: date) -> bool:
+    """A derived fact is recorded once its date has come (a stop, once the day is over)."""
+    if isinstance(fact, ev.CompanyCoverageEnded):
+        return fact.last_covered_on < today
+    if isinstance(fact, ev.PublicPayerStopped):
+        return fact.last_day < today
+    valid = fact.valid_on
+    return valid is not None and valid <= today
+
+
+def _signature(fact: ev.Event) -> tuple[object, ...]:
+    return (fact.type, *(getattr(fact, f.name) for f in fields(fact) if f.name != "basis"))
+
+
+def reconcile(ws: Workspace, patient_id: str) -> None:
+    case = case_of(ws, patient_id)
+    p = case.patient
+    if not p.exists:
+        return
+    wanted = follows(case)
+    wanted_signatures = {_signature(f) for f in wanted}
+    held = {_signature(f): r for r, f in p.derived}
+    stream = f"patient/{patient_id}"
+    for signature, held_ref in held.items():
+        if signature not in wanted_signatures and signature[0] != "GrantCommitted":
+            ws.record(
+                stream,
+                ev.DerivedFactRetracted(
+                    patient_id=patient_id,
+                    retracts=held_ref,
+                    retracted_on=ws.today,
+                    reason="no longer follows from the recorded facts after a correction",
+                    basis=_current_basis(case),
+                ),
+            )
+    for fact in wanted:
+        if _signature(fact) in held or not _due(fact, ws.today):
+            continue
+        if isinstance(fact, ev.GrantCommitted) and p.grant is not None:
+            continue  # a committed grant stands; a later change of terms does not re-commit it
+        ws.record(stream, fact)
+
+
+def _current_basis(case: Case) -> tuple[str, ...]:
+    p = case.patient
+    return _refs(
+        p.ref,
+        p.started.ref if p.started else None,
+        p.assessment.ref if p.assessment else None,
+        p.ended.ref if p.ended else None,
+        *(x.ref for x in case.cohort.exemptions),
+        *(x.revoked_ref for x in case.cohort.exemptions),
+    )
+
+
+def _refs(*refs: str | None) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(r for r in refs if r))

@@ -1,0 +1,337 @@
+"""Every refusal has its own type and a message a finance officer understands.
+
+`code` is stable (the API builds its problem type URI from it); `kind` says what sort of refusal
+it is: `not_found` (an unknown id), `invalid` (the input can never be right), `conflict` (the input
+contradicts what is recorded).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+
+class Refused(Exception):
+    """A command was refused; nothing was recorded."""
+
+    code = "refused"
+    kind = "conflict"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _code(name: str) -> str:
+    out = "".join("-" + c.lower() if c.isupper() else c for c in name)
+    return out.lstrip("-")
+
+
+class _Auto(Refused):
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.code = _code(cls.__name__)
+
+
+# --- input that can never be right ----------------------------------------------------------
+
+
+class InvalidInput(_Auto):
+    kind = "invalid"
+
+
+class InvalidStudyId(InvalidInput):
+    def __init__(self, patient_id: str) -> None:
+        super().__init__(
+            f"'{patient_id}' is not a pseudonymous study ID; use the form IMP-0042"
+        )
+
+
+class InvalidCaseReference(InvalidInput):
+    def __init__(self, case_ref: str) -> None:
+        super().__init__(
+            f"'{case_ref}' is not a Nye metoder case reference; use the form ID2019_041"
+        )
+
+
+class InvalidQuantity(InvalidInput):
+    def __init__(self, what: str, value: int, minimum: int) -> None:
+        super().__init__(f"{what} must be at least {minimum}, got {value}")
+
+
+class ReasonRequired(InvalidInput):
+    def __init__(self, what: str) -> None:
+        super().__init__(f"{what} needs a reason: say why the recorded fact was wrong")
+
+
+class InvalidIdentifier(InvalidInput):
+    def __init__(self, what: str, value: str) -> None:
+        super().__init__(
+            f"{what} '{value}' must be lower-case letters, digits and hyphens (e.g. 'roche-norge')"
+        )
+
+
+class NothingToCorrect(InvalidInput):
+    def __init__(self, what: str) -> None:
+        super().__init__(f"the correction of {what} changes nothing: it equals what is recorded")
+
+
+# --- unknown things -------------------------------------------------------------------------
+
+
+class NotFound(_Auto):
+    kind = "not_found"
+
+    def __init__(self, what: str, identifier: str) -> None:
+        super().__init__(f"no {what} '{identifier}' is recorded in the ledger")
+        self.identifier = identifier
+
+
+class UnknownHealthTrust(NotFound):
+    def __init__(self, hf_id: str) -> None:
+        super().__init__("health trust", hf_id)
+
+
+class UnknownCompany(NotFound):
+    def __init__(self, company_id: str) -> None:
+        super().__init__("company", company_id)
+
+
+class UnknownDrug(NotFound):
+    def __init__(self, drug_id: str) -> None:
+        super().__init__("drug", drug_id)
+
+
+class UnknownAgreement(NotFound):
+    def __init__(self, agreement_id: str) -> None:
+        super().__init__("agreement", agreement_id)
+
+
+class UnknownCohort(NotFound):
+    def __init__(self, cohort_id: str) -> None:
+        super().__init__("cohort", cohort_id)
+
+
+class UnknownPatient(NotFound):
+    def __init__(self, patient_id: str) -> None:
+        super().__init__("enrolled patient", patient_id)
+
+
+class UnknownExemption(NotFound):
+    def __init__(self, exemption_ref: str) -> None:
+        super().__init__("group exemption", exemption_ref)
+
+
+class UnknownDispensation(NotFound):
+    def __init__(self, reference: str) -> None:
+        super().__init__("dispensation", reference)
+
+
+# --- input that contradicts what is recorded ------------------------------------------------
+
+
+class Conflict(_Auto):
+    kind = "conflict"
+
+
+class AlreadyRecorded(Conflict):
+    def __init__(self, what: str, identifier: str) -> None:
+        super().__init__(f"{what} '{identifier}' is already recorded")
+
+
+class DrugOfAnotherCompany(Conflict):
+    def __init__(self, drug_id: str, company_id: str, agreement_company: str) -> None:
+        super().__init__(
+            f"drug '{drug_id}' is supplied by '{company_id}', not by '{agreement_company}', "
+            "the company of this agreement"
+        )
+
+
+class DrugNotContributed(Conflict):
+    def __init__(self, agreement_id: str, drug_id: str) -> None:
+        super().__init__(f"agreement '{agreement_id}' does not contribute drug '{drug_id}'")
+
+
+class DateBefore(Conflict):
+    """A date lies before the fact it depends on."""
+
+    def __init__(self, what: str, when: date, other: str, other_date: date) -> None:
+        super().__init__(f"{what} ({when}) cannot be before {other} ({other_date})")
+
+
+class StartBeforeEnrolment(DateBefore):
+    def __init__(self, started_on: date, enrolled_on: date) -> None:
+        super().__init__("treatment start", started_on, "enrolment", enrolled_on)
+
+
+class EndBeforeStart(DateBefore):
+    def __init__(self, ended_on: date, started_on: date) -> None:
+        super().__init__("end of treatment", ended_on, "treatment start", started_on)
+
+
+class AssessmentBeforeStart(DateBefore):
+    def __init__(self, assessed_on: date, started_on: date) -> None:
+        super().__init__("the 16-week assessment", assessed_on, "treatment start", started_on)
+
+
+class DateOutOfOrder(DateBefore):
+    pass
+
+
+class CohortClosed(Conflict):
+    def __init__(self, cohort_id: str, closed_on: date) -> None:
+        super().__init__(f"cohort '{cohort_id}' was closed on {closed_on}: no more enrolments")
+
+
+class StageFull(Conflict):
+    def __init__(self, cohort_id: str, stage: int, limit: int) -> None:
+        label = "the expansion cohort" if stage == 3 else f"stage {stage}"
+        super().__init__(
+            f"{label} of cohort '{cohort_id}' is full ({limit} patients): "
+            "a stage decision is needed before more patients can be enrolled"
+        )
+
+
+class SlotsUsedUp(Conflict):
+    def __init__(self, agreement_id: str, drug_id: str, slots: int) -> None:
+        super().__init__(
+            f"all {slots} patient slots for '{drug_id}' under agreement '{agreement_id}' are used"
+        )
+
+
+class AlreadyEnrolled(Conflict):
+    def __init__(self, patient_id: str, cohort_id: str) -> None:
+        super().__init__(f"patient {patient_id} is already enrolled in cohort '{cohort_id}'")
+
+
+class TreatmentNotStarted(Conflict):
+    def __init__(self, patient_id: str) -> None:
+        super().__init__(f"patient {patient_id} has no recorded treatment start")
+
+
+class TreatmentAlreadyStarted(Conflict):
+    def __init__(self, patient_id: str, started_on: date) -> None:
+        super().__init__(
+            f"patient {patient_id} started treatment on {started_on}; "
+            "to change the date, record a correction"
+        )
+
+
+class TreatmentAlreadyEnded(Conflict):
+    def __init__(self, patient_id: str, ended_on: date) -> None:
+        super().__init__(
+            f"treatment of patient {patient_id} ended on {ended_on}; "
+            "to change the date, record a correction"
+        )
+
+
+class TreatmentNotEnded(Conflict):
+    def __init__(self, patient_id: str) -> None:
+        super().__init__(f"patient {patient_id} has no recorded end of treatment to correct")
+
+
+class AssessmentAlreadyRecorded(Conflict):
+    def __init__(self, patient_id: str) -> None:
+        super().__init__(
+            f"the 16-week assessment of patient {patient_id} is already recorded; "
+            "to change it, record a correction"
+        )
+
+
+class NoAssessment(Conflict):
+    def __init__(self, patient_id: str) -> None:
+        super().__init__(f"patient {patient_id} has no recorded 16-week assessment to correct")
+
+
+class SameHealthTrust(Conflict):
+    def __init__(self, patient_id: str, hf_id: str) -> None:
+        super().__init__(f"patient {patient_id} is already treated at '{hf_id}'")
+
+
+class StageRuleNotMet(Conflict):
+    def __init__(self, cohort_id: str, to_stage: int, needed: int, of: int, found: int) -> None:
+        target = "an expansion cohort" if to_stage == 3 else f"stage {to_stage}"
+        super().__init__(
+            f"cohort '{cohort_id}' cannot open {target}: it needs at least {needed} of the first "
+            f"{of} patients with benefit at 16 weeks, and {found} are recorded"
+        )
+
+
+class StageNotFull(Conflict):
+    def __init__(self, cohort_id: str, stage: int, enrolled: int, limit: int) -> None:
+        super().__init__(
+            f"stage {stage} of cohort '{cohort_id}' has {enrolled} of its {limit} patients: "
+            "the stage decision is taken when the stage is complete"
+        )
+
+
+class InvalidStageTransition(Conflict):
+    def __init__(self, cohort_id: str, current: int, to_stage: int) -> None:
+        super().__init__(
+            f"cohort '{cohort_id}' is at stage {current} and cannot move to stage {to_stage}"
+        )
+
+
+class NoPrice(Conflict):
+    def __init__(self, drug_id: str, on: date) -> None:
+        super().__init__(
+            f"drug '{drug_id}' has no price in Norway on {on}: an expansion cohort needs one"
+        )
+
+
+class RejectedByDecisionForum(Conflict):
+    def __init__(self, drug_id: str, case_ref: str) -> None:
+        super().__init__(
+            f"Beslutningsforum said no to '{drug_id}' ({case_ref}): "
+            "it cannot enter an expansion cohort"
+        )
+
+
+class DrugNotIntroduced(Conflict):
+    def __init__(self, drug_id: str) -> None:
+        super().__init__(
+            f"no group exemption for '{drug_id}': a group exemption can only be granted for a "
+            "drug already introduced in Norway for at least one indication"
+        )
+
+
+class ExemptionAlreadyRevoked(Conflict):
+    def __init__(self, exemption_ref: str, on: date) -> None:
+        super().__init__(f"group exemption '{exemption_ref}' was already revoked from {on}")
+
+
+class GrantNotCommitted(Conflict):
+    def __init__(self, patient_id: str) -> None:
+        super().__init__(
+            f"no per-patient grant is committed for patient {patient_id}: grants are due for "
+            "stage 1 and 2 patients once treatment has started"
+        )
+
+
+class GrantAlreadyInvoiced(Conflict):
+    def __init__(self, patient_id: str, invoice_ref: str) -> None:
+        super().__init__(
+            f"the grant for patient {patient_id} was already invoiced ({invoice_ref})"
+        )
+
+
+class GrantNotInvoiced(Conflict):
+    def __init__(self, patient_id: str) -> None:
+        super().__init__(f"the grant for patient {patient_id} has not been invoiced yet")
+
+
+class Overpayment(Conflict):
+    def __init__(self, patient_id: str, outstanding: str) -> None:
+        super().__init__(
+            f"the payment exceeds what is outstanding on the grant for patient {patient_id} "
+            f"({outstanding})"
+        )
+
+
+class CurrencyDiffers(Conflict):
+    def __init__(self, expected: str, got: str) -> None:
+        super().__init__(f"the amount is in {got}, but this is owed in {expected}")
+
+
+class DispensationVoided(Conflict):
+    def __init__(self, reference: str) -> None:
+        super().__init__(f"dispensation {reference} was voided by an earlier correction")

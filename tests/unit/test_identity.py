@@ -1,0 +1,349 @@
+"""National identity numbers are refused in any field; study IDs are the only
+patient identifiers the ledger accepts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from domain.identity import (
+    PATIENT_ID_PATTERN,
+    WHOLE_VALUE,
+    NationalIdRefused,
+    ensure_no_national_id,
+    find_national_id,
+    looks_like_national_id,
+    valid_study_id,
+)
+
+# --- check digits, straight from the brief (independent of the module) -----
+
+K1_WEIGHTS = (3, 7, 6, 1, 8, 9, 4, 5, 2)
+K2_WEIGHTS = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
+
+
+def _control(weights: tuple[int, ...], digits: str) -> int | None:
+    """11 - (weights . digits) mod 11; 11 -> 0; 10 -> None (invalid)."""
+    k = 11 - sum(w * int(d) for w, d in zip(weights, digits)) % 11
+    return {11: 0, 10: None}.get(k, k)
+
+
+def k1_classic(first9: str) -> int | None:
+    return _control(K1_WEIGHTS, first9)
+
+
+def k1_choices_2032(first9: str) -> list[int]:
+    """Every k1 the 2032 rule allows: (3,7,6,1,8,9,4,5,2,1 . d1..d10) mod 11 in 0..3."""
+    base = sum(w * int(d) for w, d in zip(K1_WEIGHTS, first9))
+    return [k1 for k1 in range(10) if (base + k1) % 11 in (0, 1, 2, 3)]
+
+
+def k2_for(first10: str) -> int | None:
+    return _control(K2_WEIGHTS, first10)
+
+
+def with_check_digits(first9: str, *, k1: int | None = None) -> str | None:
+    """The full number (classic k1 unless k1 is given), or None if no valid k2."""
+    k1 = k1_classic(first9) if k1 is None else k1
+    if k1 is None:
+        return None
+    k2 = k2_for(first9 + str(k1))
+    return None if k2 is None else f"{first9}{k1}{k2}"
+
+
+def oracle(number: str) -> bool:
+    """The brief's rule for one 11-digit number."""
+    k1 = int(number[9])
+    valid_k1 = k1 == k1_classic(number[:9]) or k1 in k1_choices_2032(number[:9])
+    return valid_k1 and int(number[10]) == k2_for(number[:10])
+
+
+# Worked by hand:
+# 311299 456: k1 sum 9+7+6+2+72+81+16+25+12 = 230, 230 mod 11 = 10, k1 = 1;
+#   k2 sum 15+4+3+4+63+54+20+20+18+2 = 203, 203 mod 11 = 5, k2 = 6.
+CLASSIC = "31129945616"
+# D-number (day 01 + 40) 410170 123: k1 sum 12+7+0+1+56+0+4+10+6 = 96, mod 11 = 8,
+#   k1 = 3; k2 sum 20+4+0+2+49+0+5+8+9+6 = 103, mod 11 = 4, k2 = 7.
+D_NUMBER = "41017012337"
+# 010190 123: k1 sum 0+7+0+1+72+0+4+10+6 = 100, mod 11 = 1, classic k1 = 10 (no
+#   number); the 2032 rule allows k1 = 0 (sum 100 = 1 mod 11); k2 sum
+#   0+4+0+2+63+0+5+8+9+0 = 91, mod 11 = 3, k2 = 8.
+RULE_2032_ONLY = "01019012308"
+
+
+def test_hand_worked_examples_agree_with_the_formula_helpers() -> None:
+    assert with_check_digits("311299456") == CLASSIC
+    assert with_check_digits("410170123") == D_NUMBER
+    assert k1_classic("010190123") is None
+    assert with_check_digits("010190123", k1=0) == RULE_2032_ONLY
+
+
+@pytest.mark.parametrize("number", [CLASSIC, D_NUMBER, RULE_2032_ONLY])
+def test_valid_numbers_are_recognised(number: str) -> None:
+    assert looks_like_national_id(number)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "311299 45616",
+        "311299-45616",
+        "patient 31129945616 started",
+        "fnr:31129945616.",
+        "abc31129945616xyz",
+        "410170-12337",
+        "first 12345, then 010190 12308",
+    ],
+)
+def test_numbers_are_found_inside_text_and_in_the_common_formats(text: str) -> None:
+    assert looks_like_national_id(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "31129945617",  # k2 off by one
+        "31129945626",  # k1 changed: still fine for the 2032 rule, but k2 no longer matches
+        "311299456161",  # 12-digit run
+        "931129945616",  # 12-digit run
+        "3112994561",  # 10 digits
+        "311299  45616",  # two spaces is not the common format
+        "3112-9945616",  # separator in the wrong place
+        "31129 945616",  # 5 + 6
+        "311299 456161",  # 6 + 6
+        "IMP-0042",
+        "",
+        "no digits at all",
+    ],
+)
+def test_other_digit_strings_are_not_national_ids(text: str) -> None:
+    assert not looks_like_national_id(text)
+
+
+def test_a_number_invalid_under_both_k1_rules_is_not_refused() -> None:
+    first9 = "010190123"  # allowed k1: 0, 1, 2 under 2032; classic none
+    for k1 in range(3, 10):
+        k2 = k2_for(first9 + str(k1))
+        if k2 is not None:
+            assert not looks_like_national_id(f"{first9}{k1}{k2}")
+
+
+def test_h_numbers_and_synthetic_test_numbers_are_refused_without_a_date_check() -> None:
+    # month + 40 (H-number) and month + 80 (Tenor synthetic): not valid dates,
+    # refused anyway because their check digits are valid.
+    for first9 in ("014590123", "018590123", "310299123", "999999999"):
+        numbers = [with_check_digits(first9, k1=k1) for k1 in k1_choices_2032(first9)]
+        valid = [number for number in numbers if number is not None]
+        assert valid
+        for number in valid:
+            assert looks_like_national_id(number)
+
+
+def test_unicode_digits_count_as_digits() -> None:
+    arabic_indic = CLASSIC.translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
+    assert looks_like_national_id(arabic_indic)
+
+
+# --- find_national_id: where in a value ----------------------------------
+
+
+@dataclass(frozen=True)
+class Note:
+    text: str
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Envelope:
+    patient_id: str
+    data: Note
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+def test_clean_values_give_none() -> None:
+    assert find_national_id({"patient_id": "IMP-0042", "packs": 3, "price": Decimal("1.50")}) is None
+    assert find_national_id(Envelope("IMP-0042", Note("stable disease"))) is None
+    assert find_national_id(None) is None
+    assert find_national_id(True) is None
+
+
+def test_the_path_names_the_field_not_the_number() -> None:
+    value = {"data": {"note": f"fnr {CLASSIC}"}}
+    assert find_national_id(value) == "data.note"
+
+
+def test_lists_tuples_and_dataclasses_are_walked() -> None:
+    value = Envelope("IMP-0042", Note("ok", tags=("a", D_NUMBER)), extra={"lines": [{}, {"x": 1}]})
+    assert find_national_id(value) == "data.tags[1]"
+    assert find_national_id({"lines": [{"x": "ok"}, {"x": "311299-45616"}]}) == "lines[1].x"
+    assert find_national_id([CLASSIC]) == "[0]"
+
+
+def test_sets_are_walked() -> None:
+    assert find_national_id({"ids": {"IMP-0042", CLASSIC}}) == "ids[*]"
+
+
+def test_a_bare_value_is_reported_as_the_whole_value() -> None:
+    assert find_national_id(CLASSIC) == WHOLE_VALUE
+    assert WHOLE_VALUE  # truthy, so `if find_national_id(x):` is safe
+
+
+def test_a_dict_key_holding_the_number_is_reported_without_its_text() -> None:
+    path = find_national_id({"data": {CLASSIC: "x"}})
+    assert path == "data.<key>"
+    assert CLASSIC not in path
+
+
+def test_the_first_offending_field_is_reported() -> None:
+    assert find_national_id({"a": "fine", "b": CLASSIC, "c": D_NUMBER}) == "b"
+
+
+def test_integers_floats_and_decimals_are_read_as_their_digits() -> None:
+    assert find_national_id({"n": int(CLASSIC)}) == "n"
+    assert find_national_id({"n": Decimal(CLASSIC)}) == "n"
+    # 31129900930 (valid) as coefficient 3112990093, exponent 1: str() would give
+    # "3.112990093E+10".
+    assert looks_like_national_id("31129900930")
+    assert find_national_id({"n": Decimal("3112990093E+1")}) == "n"
+    assert find_national_id({"n": float(CLASSIC)}) == "n"
+    assert find_national_id({"n": CLASSIC.encode()}) == "n"
+
+
+def test_an_int_that_lost_the_leading_zero_of_its_day_is_refused() -> None:
+    # Spreadsheets turn 01019012308 into 1019012308.
+    assert find_national_id({"n": int(RULE_2032_ONLY)}) == "n"
+    assert find_national_id({"n": 1019012309}) is None
+
+
+def test_cycles_do_not_loop() -> None:
+    value: dict[str, object] = {"a": "ok"}
+    value["self"] = value
+    assert find_national_id(value) is None
+
+
+# --- the refusal ------------------------------------------------------------
+
+
+def test_ensure_passes_clean_input() -> None:
+    ensure_no_national_id({"patient_id": "IMP-0042", "note": "day 112"})
+
+
+def test_the_refusal_names_the_field_and_never_the_number() -> None:
+    with pytest.raises(NationalIdRefused) as info:
+        ensure_no_national_id({"note": f"see {CLASSIC}"}, where="enrolment")
+    message = str(info.value)
+    assert "'note'" in message and "enrolment" in message
+    assert "fødselsnummer or D-number" in message
+    assert "pseudonymous study IDs" in message
+    assert CLASSIC not in message and not looks_like_national_id(message)
+    assert info.value.field == "note"
+    assert isinstance(info.value, ValueError)
+
+
+def test_a_refused_bare_value_is_named_by_where() -> None:
+    with pytest.raises(NationalIdRefused, match=r"^patient_id looks like a Norwegian"):
+        ensure_no_national_id("311299 45616", where="patient_id")
+
+
+def test_the_refusal_redacts_a_field_name_that_carries_a_number() -> None:
+    error = NationalIdRefused(f"x.{CLASSIC}")
+    assert CLASSIC not in str(error)
+
+
+# --- study IDs --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("study_id", ["IMP-0042", "IMP-00042", "IMP-123456", "IMP-0000"])
+def test_study_ids_are_imp_and_four_to_six_digits(study_id: str) -> None:
+    assert valid_study_id(study_id)
+    assert PATIENT_ID_PATTERN.fullmatch(study_id)
+    assert find_national_id(study_id) is None
+
+
+@pytest.mark.parametrize(
+    "candidate",
+    ["IMP-042", "IMP-1234567", "imp-0042", "IMP0042", " IMP-0042", "IMP-0042\n", "IMP-٠٠٤٢", 42, None, CLASSIC],
+)
+def test_anything_else_is_not_a_study_id(candidate: object) -> None:
+    assert not valid_study_id(candidate)
+
+
+# --- properties -------------------------------------------------------------
+
+digits9 = st.text(alphabet="0123456789", min_size=9, max_size=9)
+no_digits = st.text(alphabet=st.characters(exclude_categories=["Nd"]), max_size=8)
+separators = st.sampled_from(["", " ", "-"])
+
+
+@st.composite
+def valid_numbers(draw: st.DrawFn) -> str:
+    """A number with valid check digits: classic or 2032 k1, ordinary or D-number
+    (first digit + 4), with any of the accepted formats."""
+    first9 = draw(digits9)
+    if draw(st.booleans()):
+        first9 = str(int(first9[0]) % 4 + 4) + first9[1:]  # D-number
+    if draw(st.booleans()):
+        number = with_check_digits(first9)
+    else:
+        number = with_check_digits(first9, k1=draw(st.sampled_from(k1_choices_2032(first9))))
+    assume(number is not None)
+    assert number is not None
+    return number[:6] + draw(separators) + number[6:]
+
+
+@dataclass(frozen=True)
+class Wrapper:
+    inner: object
+
+
+def nest(leaf: st.SearchStrategy[object]) -> st.SearchStrategy[object]:
+    """The leaf somewhere inside dicts, lists, tuples and dataclasses, among clean siblings."""
+    keys = st.text(alphabet="abcdefghij_", min_size=1, max_size=5)
+    clean = st.one_of(st.none(), st.integers(-1000, 1000), st.text(alphabet="abc IMP-", max_size=6))
+    return st.recursive(
+        leaf,
+        lambda inner: st.one_of(
+            st.tuples(st.dictionaries(keys, clean, max_size=3), keys, inner).map(lambda t: {**t[0], t[1]: t[2]}),
+            st.tuples(st.lists(clean, max_size=3), inner).map(lambda t: [*t[0], t[1]]),
+            st.tuples(inner, clean).map(tuple),
+            inner.map(Wrapper),
+        ),
+        max_leaves=6,
+    )
+
+
+@given(valid_numbers(), no_digits, no_digits, st.data())
+def test_every_number_with_valid_check_digits_is_refused_wherever_it_is_nested(
+    number: str, before: str, after: str, data: st.DataObject
+) -> None:
+    value = data.draw(nest(st.just(before + number + after)))
+    path = find_national_id(value)
+    assert path is not None
+    digits = number.replace(" ", "").replace("-", "")
+    assert digits not in path and number not in path
+    with pytest.raises(NationalIdRefused) as info:
+        ensure_no_national_id(value)
+    assert digits not in str(info.value) and not looks_like_national_id(str(info.value))
+
+
+@given(valid_numbers(), st.integers(1, 9), no_digits, no_digits)
+def test_a_number_with_a_broken_k2_is_never_refused(number: str, shift: int, before: str, after: str) -> None:
+    broken = number[:-1] + str((int(number[-1]) + shift) % 10)
+    assert not looks_like_national_id(before + broken + after)
+    assert find_national_id({"note": before + broken + after}) is None
+
+
+@given(valid_numbers(), st.text(alphabet="0123456789", min_size=1, max_size=3), st.booleans())
+def test_longer_digit_runs_are_not_national_ids(number: str, extra: str, prepend: bool) -> None:
+    digits = number.replace(" ", "").replace("-", "")
+    longer = extra + digits if prepend else digits + extra
+    assert not looks_like_national_id(longer)
+
+
+@given(st.text(alphabet="0123456789", min_size=11, max_size=11))
+def test_any_11_digits_are_refused_exactly_when_the_brief_says(number: str) -> None:
+    assert looks_like_national_id(number) == oracle(number)
