@@ -85,3 +85,25 @@ def _decode_value(hint: Any, value: Any) -> Any:
     if isinstance(hint, type) and issubclass(hint, Enum):
         return hint(value)
     return value
+
+
+# --- upcasters: older stored shapes, read as today's ----------------------------------------
+
+_RECIST = {  # the RECIST response, abbreviated or spelled out, as schema 1 stored it
+    "CR": "objective_response", "COMPLETE RESPONSE": "objective_response",
+    "PR": "objective_response", "PARTIAL RESPONSE": "objective_response",
+    "SD": "stable_disease", "STABLE DISEASE": "stable_disease",
+    "PD": "progressive_disease", "PROGRESSIVE DISEASE": "progressive_disease",
+    "NE": "not_evaluable", "NOT EVALUABLE": "not_evaluable",
+}
+
+
+@upcaster("AssessmentRecorded", 1)
+def _assessment_result_to_outcome(data: dict[str, Any]) -> dict[str, Any]:
+    """v1 `result` was free text ("SD", " pr", "Stable disease"); v2 `outcome` is an Outcome.
+    Text that is no RECIST response fails loudly: guessing would change who pays."""
+    text = data.pop("result")
+    key = " ".join(str(text).upper().split())
+    if key not in _RECIST:
+        raise ValueError(f"AssessmentRecorded v1: {text!r} is not a RECIST response")
+    return data | {"outcome": _RECIST[key]}

@@ -254,9 +254,13 @@ class PatientTransferred(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class AssessmentRecorded(Event):
-    """The 16-week assessment of the patient's response."""
+    """The 16-week assessment of the patient's response.
+
+    Schema 2. Schema 1 stored the response as typed, a RECIST abbreviation in `result`
+    ("SD", "PR"...); `domain.codec` upcasts it to `outcome` on read."""
 
     about: ClassVar[str] = "assessed_on"
+    schema: ClassVar[int] = 2
     patient_id: str
     assessed_on: date
     outcome: Outcome
@@ -423,7 +427,13 @@ EVENT_TYPES: dict[str, type[Event]] = {
 }
 
 DERIVED_TYPES = frozenset(
-    {"CompanyCoverageEnded", "PublicPayerTookOver", "PublicPayerStopped", "GrantCommitted"}
+    {
+        "CompanyCoverageEnded",
+        "PublicPayerTookOver",
+        "PublicPayerStopped",
+        "GrantCommitted",
+        "DerivedFactRetracted",
+    }
 )
 
 
