@@ -39,6 +39,10 @@ class Payer:
     def same_payer(self, other: Payer) -> bool:
         return (self.kind, self.party, self.hf_id) == (other.kind, other.party, other.hf_id)
 
+    def same_answer(self, other: Payer) -> bool:
+        """Same payer for the same reasons: an interval of the timeline never changes either."""
+        return self.same_payer(other) and self.basis == other.basis
+
 
 @dataclass(frozen=True)
 class Interval:
@@ -82,6 +86,19 @@ def public_basis_on(cohort: Cohort, on: date) -> str | None:
     if decision is not None and decision.value == Decision.INTRODUCED:
         return decision.ref
     return None
+
+
+def public_basis_ended_by(cohort: Cohort, on: date) -> tuple[str, ...]:
+    """The facts that ended a public basis by a date: revocations of group exemptions, and a
+    permanent financing decision against. A gap after a revocation must name the revocation."""
+    refs = [x.revoked_ref for x in cohort.exemptions if x.revoked_from and x.revoked_from <= on]
+    decision = None
+    for term in sorted(cohort.permanent, key=lambda t: t.since):
+        if term.since <= on:
+            decision = term
+    if decision is not None and decision.value == Decision.REJECTED:
+        refs.append(decision.ref)
+    return tuple(r for r in refs if r)
 
 
 def payer_on(case: Case, on: date) -> Payer:
@@ -139,7 +156,7 @@ def payer_on(case: Case, on: date) -> Payer:
             PayerKind.TREATING_HF,
             hf.value,
             hf.value,
-            _refs(*base, weeks_ref, a.ref),
+            _refs(*base, weeks_ref, a.ref, *public_basis_ended_by(case.cohort, on)),
             "financing gap: benefit at 16 weeks but no group exemption in force",
         )
     rhf = case.rhf_of(hf.value)
@@ -174,12 +191,13 @@ def breakpoints(case: Case) -> list[date]:
 
 
 def timeline(case: Case) -> tuple[Interval, ...]:
-    """The payers as intervals from enrolment on; the last one is open-ended."""
+    """The payers as intervals from enrolment on; the last one is open-ended. A new interval
+    starts wherever the payer or the facts the answer rests on change."""
     points = breakpoints(case)
     intervals: list[Interval] = []
     for i, point in enumerate(points):
         payer = payer_on(case, point)
-        if intervals and intervals[-1].payer.same_payer(payer):
+        if intervals and intervals[-1].payer.same_answer(payer):
             continue
         if intervals:
             last = intervals[-1]

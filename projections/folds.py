@@ -1,0 +1,134 @@
+"""The states the who-pays answer needs, folded in memory from the log as it is read.
+
+A rebuild reads the log once, from position 0, and folds every stream it needs as it goes
+(`complete`: a stream never seen is empty). A projector that starts from a later position
+loads a stream from the log (cut at the current position) the first time it needs it, then
+folds it forward like the others. Either way no stream is reloaded per event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+from typing import Any
+
+from domain import codec
+from domain import events as ev
+from domain import state as st
+from domain.financing import Case
+from domain.persistence import EventLog, StoredFact
+from domain.values import ref
+from domain.workspace import REGISTRY
+
+# The kinds of stream a patient's timeline reads (domain.financing.Case); others are skipped.
+READS = frozenset({"patient", "cohort", "agreement", "registry"})
+
+# Fields that never change who pays: a fact that changes nothing else needs no recomputation
+# (a dispensation, a grant invoiced or paid, a derived fact, an enrolment's slot and place).
+# Every other field counts, so a field added to a state later is taken as relevant.
+_BOOKKEEPING = {
+    "patient": ("version", "dispensations", "grant", "derived"),
+    "cohort": ("version", "admitted"),
+    "agreement": ("version", "used", "patients"),
+}
+
+
+def kind_of(stream: str) -> tuple[str, str]:
+    kind, _, identifier = stream.partition("/")
+    return kind, identifier
+
+
+class Folds:
+    """Stream states as of `position` (the last fact folded)."""
+
+    def __init__(self, log: EventLog, position: int, *, complete: bool) -> None:
+        self.log = log
+        self.position = position
+        self.complete = complete
+        self._states: dict[str, Any] = {}
+
+    def get(self, stream: str) -> Any:
+        state = self._states.get(stream)
+        if state is None:
+            state = st.empty(stream)
+            if not self.complete:
+                for fact in self.log.stream(stream, up_to=self.position):
+                    state = st.evolve(state, _decode(fact), ref(stream, fact.version))
+            self._states[stream] = state
+        return state
+
+    def apply(self, fact: StoredFact) -> tuple[Any, Any, ev.Event] | None:
+        """Fold one fact; (state before, state after, event), or None for a stream the model
+        does not read."""
+        if fact.position <= self.position:
+            raise ValueError(f"fact {fact.position} is not after {self.position}: already folded")
+        kind, _ = kind_of(fact.stream)
+        if kind not in READS:
+            self.position = fact.position
+            return None
+        before = self.get(fact.stream)  # loaded up to the previous position if not yet held
+        event = _decode(fact)
+        after = st.evolve(before, event, ref(fact.stream, fact.version))
+        self._states[fact.stream] = after
+        self.position = fact.position
+        return before, after, event
+
+    def case(self, patient_id: str) -> Case | None:
+        p = self.get(f"patient/{patient_id}")
+        if not p.exists:
+            return None
+        return Case(p, self.get(f"cohort/{p.cohort_id}"),
+                    self.get(f"agreement/{p.agreement_id}"), self.get(REGISTRY))
+
+
+def _decode(fact: StoredFact) -> ev.Event:
+    return codec.decode(fact.type, fact.schema, fact.data)
+
+
+class PatientIndex:
+    """Which patients a cohort, an agreement or the registry reaches. Loaded once from the
+    read model's patients table (when not complete), then kept up to date from enrolments."""
+
+    def __init__(self, *, loaded: bool) -> None:
+        self.loaded = loaded
+        self.by_cohort: dict[str, set[str]] = {}
+        self.by_agreement: dict[str, set[str]] = {}
+        self.all: set[str] = set()
+
+    def add(self, patient_id: str, cohort_id: str, agreement_id: str) -> None:
+        self.all.add(patient_id)
+        self.by_cohort.setdefault(cohort_id, set()).add(patient_id)
+        self.by_agreement.setdefault(agreement_id, set()).add(patient_id)
+
+    def load(self, rows: Iterable[tuple[str, str, str]]) -> None:
+        for row in rows:
+            self.add(*row)
+        self.loaded = True
+
+
+def reaches(kind: str, identifier: str, before: Any, after: Any, index: PatientIndex
+            ) -> set[str] | None:
+    """The patients whose answer a fact may change: a patient fact, its own patient; a cohort
+    or agreement fact, their patients; a registry fact, every patient. None when the index
+    must be loaded first."""
+    if kind == "registry":
+        changed = before.trusts != after.trusts
+    elif kind in _BOOKKEEPING:
+        changed = _changed(kind, before, after)
+    else:
+        return set()
+    if not changed:
+        return set()
+    if kind == "patient":
+        return {identifier}
+    if not index.loaded:
+        return None
+    if kind == "registry":
+        return set(index.all)
+    source = index.by_cohort if kind == "cohort" else index.by_agreement
+    return set(source.get(identifier, ()))
+
+
+def _changed(kind: str, before: Any, after: Any) -> bool:
+    kept = {f: getattr(before, f) for f in _BOOKKEEPING[kind]}
+    return bool(replace(after, **kept) != before)

@@ -1,0 +1,116 @@
+"""Following the log in a background thread.
+
+On PostgreSQL the runner LISTENs on the channel the event store NOTIFYs on every insert, and
+catches up when told; it also polls every `poll_interval` seconds, because a NOTIFY can be
+lost (eventsourcing issue #305) and then nothing would wake it until the next write. SQLite
+has no subscriptions: there the runner only polls.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from domain.application import Ledger
+from projections.projector import Projector
+from projections.store import Database
+
+log = logging.getLogger(__name__)
+
+_SLICE = 0.1  # seconds: how often a waiting runner checks whether it was stopped
+
+
+class ViewRunner:
+    """Keeps the live who-pays tables caught up. `start()` / `stop()`, or use as a context
+    manager. `channel` defaults to the event store's NOTIFY channel (PostgreSQL)."""
+
+    def __init__(self, ledger: Ledger, view_url: str, *, poll_interval: float = 1.0,
+                 batch_size: int = 500, channel: str | None = None) -> None:
+        self.poll_interval = poll_interval
+        self.db = Database(view_url)
+        self.projector = Projector(ledger.log, self.db, batch_size=batch_size)
+        self.projector.create_tables()
+        recorder = ledger.log.application.recorder
+        self.channel: str | None = None
+        if self.db.postgres:
+            self.channel = channel or getattr(recorder, "channel_name", None)
+        self.error: BaseException | None = None  # the last failure (the runner retries)
+        self.notifications = 0  # how many NOTIFYs woke it (for tests and metrics)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._listener: psycopg.Connection[Any] | None = None
+
+    def start(self) -> ViewRunner:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="who-pays-runner",
+                                            daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        self._close_listener()
+        self.db.close()
+
+    def __enter__(self) -> ViewRunner:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- the loop ---------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._listen()  # before catching up: a write in between still wakes us
+                self.projector.catch_up()
+                self.error = None
+            except Exception as e:  # keep following: the next poll retries
+                log.exception("who-pays runner: catching up failed")
+                self.error = e
+                self._close_listener()
+            self._wait()
+
+    def _listen(self) -> None:
+        if self.channel is None or self._listener is not None:
+            return
+        conn = psycopg.connect(self.db.conninfo, autocommit=True)
+        conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
+        self._listener = conn
+
+    def _wait(self) -> None:
+        """Until a NOTIFY, the next poll, or stop()."""
+        deadline = time.monotonic() + self.poll_interval
+        while not self._stop.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            if self._listener is None:
+                self._stop.wait(min(_SLICE, remaining))
+                continue
+            try:
+                woken = any(True for _ in self._listener.notifies(
+                    timeout=min(_SLICE, remaining), stop_after=1))
+            except psycopg.Error as e:
+                self.error = e
+                self._close_listener()
+                continue
+            if woken:
+                self.notifications += 1
+                return
+
+    def _close_listener(self) -> None:
+        if self._listener is not None:
+            try:
+                self._listener.close()
+            finally:
+                self._listener = None

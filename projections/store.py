@@ -1,0 +1,230 @@
+"""The read models' own access to the ledger's database: SQLite (sqlite3) or PostgreSQL (psycopg).
+
+A read model lives in the same database as the event log (same URL), in tables of its own, and
+records how far it has read in `projection_tracking` (name, position, generation) in the same
+transaction as its rows. SQL here is written once with `?` placeholders; on PostgreSQL they
+become `%s`. Dates are ISO text on SQLite and `date` on PostgreSQL; JSON is text on SQLite and
+`jsonb` on PostgreSQL: `Database.date_in/out` and `json_in/out` hide the difference.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+
+from psycopg.types.json import Jsonb
+from psycopg_pool import ConnectionPool
+
+TRACKING = "projection_tracking"
+_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,50}$")
+_DDL_LOCK = 0x1A9E56  # PostgreSQL advisory lock key for the read models' DDL
+_BUSY_TIMEOUT_MS = 30_000  # SQLite: how long a writer waits for the database's one write lock
+
+
+class Conflict(Exception):
+    """The tracking row is not where the batch expected: another writer got there first, the
+    batch was already applied, or the model was rebuilt. Nothing of the batch was written."""
+
+
+class Cursor:
+    """A thin cursor over either driver: `?` placeholders, rows as tuples."""
+
+    def __init__(self, raw: Any, postgres: bool) -> None:
+        self._raw = raw
+        self._postgres = postgres
+
+    def _sql(self, sql: str) -> str:
+        return sql.replace("?", "%s") if self._postgres else sql
+
+    def run(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self._raw.execute(self._sql(sql), params)
+
+    def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            self._raw.executemany(self._sql(sql), rows)
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        self._raw.execute(self._sql(sql), params)
+        return [tuple(r) for r in self._raw.fetchall()]
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        self._raw.execute(self._sql(sql), params)
+        row = self._raw.fetchone()
+        return tuple(row) if row is not None else None
+
+
+def _sqlite_path(url: str) -> str:
+    path, _, query = url[len("sqlite:///"):].partition("?")
+    if query:
+        raise ValueError(f"no options are supported for SQLite: {url!r}")
+    if not path or path == ":memory:":
+        # An in-memory EventLog is private to its own connections: nothing else can read it.
+        raise ValueError("a read model needs a database file it can share with the event log: "
+                         f"{url!r} (use sqlite:///path/to/ledger.db)")
+    return unquote(path)
+
+
+def _postgres_conninfo(url: str) -> tuple[str, str]:
+    """The libpq URL (without the EventLog's own options) and the schema to use."""
+    parts = urlsplit(url)
+    options = dict(parse_qsl(parts.query))
+    schema = options.pop("schema", "").strip() or "public"
+    keep = {k: v for k, v in options.items() if k in ("host", "connect_timeout")}
+    return urlunsplit(parts._replace(scheme="postgresql", query=urlencode(keep))), schema
+
+
+class Database:
+    """Connections to one database. Thread-safe: SQLite gets a connection per thread,
+    PostgreSQL a small pool."""
+
+    def __init__(self, url: str, *, pool_size: int = 4) -> None:
+        self.url = url
+        self.postgres = not url.startswith("sqlite:///")
+        self._local = threading.local()
+        self._opened: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._pool: ConnectionPool[Any] | None = None
+        if self.postgres:
+            if urlsplit(url).scheme not in ("postgresql", "postgres"):
+                raise ValueError(f"unsupported database URL (sqlite:/// or postgresql://): {url!r}")
+            conninfo, self.schema = _postgres_conninfo(url)
+            if not _NAME.match(self.schema):
+                raise ValueError(f"schema name not supported by the read models: {self.schema!r}")
+            self.conninfo = conninfo
+            self._pool = ConnectionPool(
+                conninfo, min_size=1, max_size=pool_size, open=True,
+                kwargs={"options": f"-c search_path={self.schema}", "autocommit": True})
+        else:
+            self.path = _sqlite_path(url)
+
+    # --- connections ------------------------------------------------------------------------
+
+    def _sqlite(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                                   timeout=_BUSY_TIMEOUT_MS / 1000)
+            conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+            self._local.conn = conn
+            with self._lock:
+                self._opened.append(conn)
+        return conn
+
+    @contextmanager
+    def _transaction(self, begin_sqlite: str, begin_postgres: str) -> Iterator[Cursor]:
+        if self._pool is None:
+            conn = self._sqlite()
+            conn.execute(begin_sqlite)
+            try:
+                yield Cursor(conn.cursor(), postgres=False)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            return
+        with self._pool.connection() as pconn:
+            with pconn.cursor() as raw:
+                raw.execute(begin_postgres)
+                try:
+                    yield Cursor(raw, postgres=True)
+                except BaseException:
+                    pconn.execute("ROLLBACK")
+                    raise
+                raw.execute("COMMIT")
+
+    def reading(self) -> Any:
+        """A read-only transaction: one consistent snapshot for every query in it."""
+        return self._transaction("BEGIN", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+
+    def writing(self) -> Any:
+        """A write transaction. On SQLite it takes the database's write lock at once, so two
+        writers never deadlock upgrading from a read."""
+        return self._transaction("BEGIN IMMEDIATE", "BEGIN")
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+        with self._lock:
+            for conn in self._opened:
+                conn.close()
+            self._opened.clear()
+
+    # --- values -----------------------------------------------------------------------------
+
+    def date_in(self, value: date | None) -> Any:
+        if value is None or self.postgres:
+            return value
+        return value.isoformat()
+
+    def date_out(self, value: Any) -> date | None:
+        if value is None or isinstance(value, date):
+            return value
+        return date.fromisoformat(value)
+
+    def json_in(self, value: Any) -> Any:
+        return Jsonb(value) if self.postgres else json.dumps(value, ensure_ascii=False)
+
+    def json_out(self, value: Any) -> Any:
+        return json.loads(value) if isinstance(value, str) else value
+
+    # --- DDL --------------------------------------------------------------------------------
+
+    @property
+    def date_type(self) -> str:
+        return "date" if self.postgres else "TEXT"
+
+    @property
+    def json_type(self) -> str:
+        return "jsonb" if self.postgres else "TEXT"
+
+    def run_ddl(self, statements: Sequence[str]) -> None:
+        """DDL in one transaction; on PostgreSQL serialised across processes by an advisory
+        lock, so two views opening the same database at once don't race."""
+        with self.writing() as cur:
+            if self.postgres:
+                cur.run("SELECT pg_advisory_xact_lock(?)", (_DDL_LOCK,))
+                cur.run(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+            for statement in statements:
+                cur.run(statement)
+
+    def table_exists(self, cur: Cursor, table: str) -> bool:
+        if self.postgres:
+            sql = ("SELECT 1 FROM information_schema.tables WHERE table_schema = ? "
+                   "AND table_name = ?")
+            return cur.one(sql, (self.schema, table)) is not None
+        return cur.one("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                       (table,)) is not None
+
+
+def check_name(name: str) -> str:
+    if not _NAME.match(name):
+        raise ValueError(f"not a safe SQL identifier: {name!r}")
+    return name
+
+
+# --- tracking -------------------------------------------------------------------------------
+
+
+def tracking_ddl() -> list[str]:
+    return [f"CREATE TABLE IF NOT EXISTS {TRACKING} (name TEXT PRIMARY KEY, "
+            "position BIGINT NOT NULL, generation BIGINT NOT NULL)"]
+
+
+def ensure_tracking(cur: Cursor, name: str) -> None:
+    cur.run(f"INSERT INTO {TRACKING} (name, position, generation) VALUES (?, 0, 0) "
+            "ON CONFLICT (name) DO NOTHING", (name,))
+
+
+def read_tracking(cur: Cursor, name: str, *, lock: bool = False, postgres: bool = False
+                  ) -> tuple[int, int]:
+    """(position, generation) of a projection; (0, 0) if it never ran."""
+    sql = f"SELECT position, generation FROM {TRACKING} WHERE name = ?"
+    row = cur.one(sql + (" FOR UPDATE" if lock and postgres else ""), (name,))
+    return (int(row[0]), int(row[1])) if row else (0, 0)
