@@ -1,0 +1,271 @@
+"""Statements as sheets: CSV for machines, XLSX for finance officers, rich tables for people.
+
+A `Sheet` is a titled grid with typed columns. Money columns hold `Decimal` amounts and sit
+beside a currency column; the XLSX writer adds one totals row per currency (amounts in
+different currencies are never added), formats money as #,##0.00 and dates as yyyy-mm-dd,
+makes the header row bold and frozen, and sizes the columns. CSV carries a header row and
+the plain values (no totals row: a machine sums for itself).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from pathlib import Path
+from typing import IO, Any
+
+FORMATS = ("table", "json", "csv", "xlsx")
+MONEY_FORMAT = "#,##0.00"
+DATE_FORMAT = "yyyy-mm-dd"
+INT_FORMAT = "0"
+MAX_WIDTH = 60
+
+
+class Kind(StrEnum):
+    TEXT = "text"
+    INT = "int"
+    DATE = "date"
+    MONEY = "money"
+    CURRENCY = "currency"
+
+
+@dataclass(frozen=True)
+class Column:
+    title: str
+    kind: Kind = Kind.TEXT
+    total: bool = False  # summed in the totals rows (money amounts, packs)
+
+
+@dataclass(frozen=True)
+class Sheet:
+    name: str
+    columns: tuple[Column, ...]
+    rows: tuple[tuple[Any, ...], ...]
+
+    @property
+    def headers(self) -> list[str]:
+        return [c.title for c in self.columns]
+
+    def totals(self) -> list[tuple[Any, ...]]:
+        """One row per currency (or one row, if the sheet has no currency column) summing the
+        columns marked `total`; the first column says which total it is."""
+        if not any(c.total for c in self.columns):
+            return []
+        currency = next((i for i, c in enumerate(self.columns) if c.kind is Kind.CURRENCY), None)
+        groups: dict[str, list[tuple[Any, ...]]] = {}
+        for row in self.rows:
+            key = (row[currency] or "") if currency is not None else ""
+            groups.setdefault(key, []).append(row)
+        out = []
+        for key in sorted(groups):
+            label = f"Total {key}" if key else ("Total, no price" if currency is not None else "Total")
+            row = self._total_row(groups[key], label, currency, key)
+            if key or any(v for v, c in zip(row, self.columns) if c.total):
+                out.append(row)  # rows with no currency and nothing to sum need no total
+        return out
+
+    def _total_row(self, rows: list[tuple[Any, ...]], label: str, currency: int | None,
+                   key: str) -> tuple[Any, ...]:
+        cells: list[Any] = [None] * len(self.columns)
+        for i, column in enumerate(self.columns):
+            if column.total:
+                zero: Any = Decimal("0.00") if column.kind is Kind.MONEY else 0
+                cells[i] = sum((row[i] for row in rows if row[i] is not None), zero)
+        if currency is not None:
+            cells[currency] = key or None
+        cells[0] = label
+        return tuple(cells)
+
+
+# --- CSV ------------------------------------------------------------------------------------
+
+
+def csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def write_csv(sheet: Sheet, out: IO[str]) -> None:
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(sheet.headers)
+    for row in sheet.rows:
+        writer.writerow([csv_cell(v) for v in row])
+
+
+def write_csv_files(sheets: Sequence[Sheet], path: Path) -> list[Path]:
+    """One CSV per sheet: `path` itself for a single sheet, else `<stem>-<sheet>.csv` beside it."""
+    written = []
+    for sheet in sheets:
+        target = path if len(sheets) == 1 else path.with_name(f"{path.stem}-{slug(sheet.name)}.csv")
+        with target.open("w", newline="", encoding="utf-8") as out:
+            write_csv(sheet, out)
+        written.append(target)
+    return written
+
+
+def slug(name: str) -> str:
+    return "-".join(name.lower().split())
+
+
+# --- XLSX -----------------------------------------------------------------------------------
+
+
+def write_xlsx(sheets: Sequence[Sheet], path: Path, about: Iterable[tuple[str, str]] = ()) -> None:
+    from openpyxl import Workbook  # imported here: only exports need it
+
+    book = Workbook()
+    first = book.active
+    assert first is not None
+    book.remove(first)
+    for sheet in sheets:
+        _xlsx_sheet(book.create_sheet(sheet.name[:31]), sheet)
+    about_rows = tuple(about)
+    if about_rows:
+        info = Sheet("About", (Column("Item"), Column("Value")), about_rows)
+        _xlsx_sheet(book.create_sheet("About"), info)
+    book.save(path)
+
+
+def _xlsx_sheet(ws: Any, sheet: Sheet) -> None:
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    bold = Font(bold=True)
+    ws.append(sheet.headers)
+    for cell in ws[1]:
+        cell.font = bold
+    for row in sheet.rows:
+        ws.append([_xlsx_value(v) for v in row])
+    last_data_row = ws.max_row
+    for total in sheet.totals():
+        ws.append([_xlsx_value(v) for v in total])
+        for cell in ws[ws.max_row]:
+            cell.font = bold
+    for i, column in enumerate(sheet.columns, start=1):
+        for (cell,) in ws.iter_rows(min_row=2, min_col=i, max_col=i):
+            cell.number_format = _number_format(column.kind)
+        ws.column_dimensions[get_column_letter(i)].width = _width(sheet, i - 1)
+    ws.freeze_panes = "A2"
+    if sheet.rows:
+        ws.auto_filter.ref = f"A1:{get_column_letter(len(sheet.columns))}{last_data_row}"
+
+
+def _xlsx_value(value: Any) -> Any:
+    # openpyxl writes Decimal as a number; tuples and enums become text.
+    if value is None or isinstance(value, (int, Decimal, date, str)):
+        return value
+    return str(value)
+
+
+def _number_format(kind: Kind) -> str:
+    return {Kind.MONEY: MONEY_FORMAT, Kind.DATE: DATE_FORMAT, Kind.INT: INT_FORMAT}.get(
+        kind, "General"
+    )
+
+
+def _width(sheet: Sheet, index: int) -> float:
+    cells = [sheet.columns[index].title]
+    cells += [_shown(row[index], sheet.columns[index].kind) for row in sheet.rows]
+    cells += [_shown(row[index], sheet.columns[index].kind) for row in sheet.totals()]
+    return min(MAX_WIDTH, max(len(c) for c in cells) + 2)
+
+
+def _shown(value: Any, kind: Kind) -> str:
+    if kind is Kind.MONEY and isinstance(value, Decimal):
+        return f"{value:,.2f}"
+    return csv_cell(value)
+
+
+# --- tables for people ------------------------------------------------------------------------
+
+
+def render(sheet: Sheet, console: Any, *, title: str | None = None) -> None:
+    """Print a sheet as a rich table, with its totals rows."""
+    from rich.table import Table
+
+    table = Table(title=title or sheet.name, title_justify="left", show_lines=False)
+    for column in sheet.columns:
+        numeric = column.kind in (Kind.INT, Kind.MONEY)
+        table.add_column(column.title, justify="right" if numeric else "left",
+                         overflow="fold")
+    if not sheet.rows:
+        console.print(f"{title or sheet.name}: nothing in this period and scope")
+        return
+    totals = sheet.totals()
+    for i, row in enumerate(sheet.rows):
+        last = i == len(sheet.rows) - 1
+        table.add_row(*(_shown(v, c.kind) for v, c in zip(row, sheet.columns)),
+                      end_section=last and bool(totals))
+    for row in totals:
+        table.add_row(*(_shown(v, c.kind) for v, c in zip(row, sheet.columns)), style="bold")
+    console.print(table)
+
+
+# --- a whole statement ------------------------------------------------------------------------
+
+
+def publish(statement: Any, fmt: str, output: Path | None, out: IO[str]) -> list[Path]:
+    """Print a statement (title, period, scope, known, to_dict, sheets) to `out`, or write it
+    to `output`, in one of FORMATS. Returns the files written."""
+    if fmt == "xlsx":
+        if output is None:
+            raise ValueError("--format xlsx needs --output FILE.xlsx")
+        write_xlsx(statement.sheets(), output, about(statement))
+        return [output]
+    if fmt == "csv":
+        if output is not None:
+            return write_csv_files(statement.sheets(), output)
+        for i, sheet in enumerate(statement.sheets()):
+            if i:
+                out.write("\n")  # several sheets on one stream: a blank line between them
+            write_csv(sheet, out)
+        return []
+    if output is not None:
+        with output.open("w", encoding="utf-8") as file:
+            write_text(statement, fmt, file)
+        return [output]
+    write_text(statement, fmt, out)
+    return []
+
+
+def write_text(statement: Any, fmt: str, out: IO[str]) -> None:
+    if fmt == "json":
+        json.dump(statement.to_dict(), out, indent=2, default=str, ensure_ascii=False)
+        out.write("\n")
+        return
+    console = console_for(out)
+    for key, value in about(statement):
+        console.print(f"[bold]{key}:[/bold] {value}", highlight=False)
+    for sheet in statement.sheets():
+        console.print()
+        render(sheet, console)
+
+
+def console_for(out: IO[str]) -> Any:
+    """A terminal gets tables at its width; a pipe or a file gets room for wide statements."""
+    from rich.console import Console
+
+    return Console(file=out, width=None if out.isatty() else 200)
+
+
+def about(statement: Any) -> list[tuple[str, str]]:
+    """What a statement is, for its reader: title, period, scope, the log position it was
+    built at (and, for a restatement, the one it was issued at)."""
+    rows = [("Statement", statement.title), ("Period", str(statement.period)),
+            ("Scope", str(statement.scope)), ("Known at", _at(statement.known))]
+    if hasattr(statement, "before"):
+        rows.append(("Issued at", _at(statement.before)))
+    return rows
+
+
+def _at(known: dict[str, Any]) -> str:
+    moment = known.get("recorded_at") or "never (empty log)"
+    return f"log position {known.get('position')}, recorded {moment}"
