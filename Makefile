@@ -1,10 +1,9 @@
-# The lead adds `run`. Targets here: venv, test.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?= -n 2
 
-.PHONY: venv test
+.PHONY: venv test run
 
 venv: $(STAMP)
 
@@ -17,3 +16,21 @@ $(STAMP): pyproject.toml
 # A throwaway PostgreSQL is started for the run (scripts/with-postgres).
 test: venv
 	scripts/with-postgres $(VENV)/bin/python -m pytest -q $(PYTEST_ARGS)
+
+# The embedded SQLite ledger under data/, the demo history if it is empty, then the HTTP API.
+HOST ?= 127.0.0.1
+PORT ?= 8000
+run: venv
+	$(VENV)/bin/impress-ledger init
+	$(VENV)/bin/impress-ledger demo --if-empty
+	$(VENV)/bin/impress-ledger serve --dev --host $(HOST) --port $(PORT)
+
+# The national-scale benchmark (docs/benchmarks.md): SIZE=smoke (default), S or M, on both
+# databases (BENCH_DB=sqlite or postgres for one), with its own throwaway PostgreSQL.
+SIZE ?= smoke
+BENCH_DB ?= sqlite,postgres
+BENCH_ARGS ?=
+.PHONY: bench
+bench: venv
+	scripts/with-postgres $(VENV)/bin/python -m bench.run --size $(SIZE) --db $(BENCH_DB) $(BENCH_ARGS)
+	$(VENV)/bin/python -m bench.report

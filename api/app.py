@@ -1,0 +1,91 @@
+"""The HTTP API: `create_app(settings, ledger=None)` builds everything; importing connects nothing.
+
+    uvicorn --factory api.app:app_from_environment      (what `impress-ledger serve` runs)
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import Depends, FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from api import logging as request_logging
+from api import problems
+from api.auth import Authenticator
+from api.deps import known_query_only
+from api.guard import InputGuard
+from api.idempotency import IdempotencyIndex
+from api.problems import PROBLEM_JSON
+from api.routes import ROUTERS
+from api.service import Service
+from api.settings import Settings
+from domain.application import Ledger
+
+DESCRIPTION = """\
+Who pays for each IMPRESS-Norway patient's drug, on any date, as known now or at any earlier
+moment, with the recorded facts each answer rests on.
+
+* **Authentication**: an OpenID Connect bearer token (`Authorization: Bearer <JWT>`). Locally:
+  `impress-ledger token --role trial_office --org impress`.
+* **Commands** answer `201` with the log position and the facts recorded. Send an
+  `Idempotency-Key` header: a retry with the same key returns the first result (header
+  `Idempotent-Replayed: true`) and records nothing new.
+* **Errors** are RFC 9457 `application/problem+json`, one `type` per refusal. `409` with type
+  `concurrent-modification` means nothing was recorded and a retry is safe.
+* National identity numbers are refused everywhere; patients are known by study ID only.
+"""
+
+
+def create_app(settings: Settings | None = None, ledger: Ledger | None = None, *,
+               authenticator: Authenticator | None = None, configure_logging: bool = True) -> FastAPI:
+    """The application: a ledger (opened from settings unless given), authentication, routes."""
+    settings = settings or Settings()
+    if configure_logging:
+        request_logging.configure()
+    auth = authenticator or Authenticator(settings)
+    owned = ledger is None
+    ledger = ledger or Ledger.open(settings.database_url, create_tables=settings.create_tables)
+    service = Service(ledger, IdempotencyIndex(ledger.log, create_table=settings.create_tables))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owned:
+            ledger.close()
+
+    app = FastAPI(title="IMPRESS financing ledger", version="1", description=DESCRIPTION,
+                  lifespan=lifespan, generate_unique_id_function=lambda route: route.name,
+                  dependencies=[Depends(known_query_only)])
+    app.state.settings, app.state.service, app.state.auth = settings, service, auth
+    for router in ROUTERS:
+        app.include_router(router)
+    problems.install(app, settings.problem_base_uri)
+    app.add_middleware(InputGuard, base_uri=settings.problem_base_uri,  # type: ignore[arg-type]
+                       max_body=settings.max_body_bytes, max_import=settings.max_import_bytes)
+    app.add_middleware(request_logging.RequestLog)  # type: ignore[arg-type]
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """The factory uvicorn calls in each worker: settings from IMPRESS_* variables."""
+    return create_app(Settings())
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, with error answers declared as application/problem+json."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(title=app.title, version=app.version, description=app.description,
+                         routes=app.routes)
+    for path in schema.get("paths", {}).values():
+        for operation in path.values():
+            for status, answer in operation.get("responses", {}).items():
+                content = answer.get("content", {})
+                if status[0] in "45" and "application/json" in content:
+                    content[PROBLEM_JSON] = content.pop("application/json")
+    app.openapi_schema = schema
+    return schema

@@ -1,0 +1,31 @@
+"""One router per resource. Others may append theirs to ROUTERS; `create_app` includes them all."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.routes import (
+    agreements,
+    audit,
+    cohorts,
+    health,
+    history,
+    imports,
+    patients,
+    reference,
+    statements,
+    whopays,
+)
+
+ROUTERS: list[APIRouter] = [
+    health.router,
+    reference.router,
+    agreements.router,
+    cohorts.router,
+    patients.router,
+    whopays.router,
+    history.router,
+    imports.router,
+    statements.router,
+    audit.router,
+]

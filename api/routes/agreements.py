@@ -1,0 +1,46 @@
+"""Agreements with companies: signing, drug contributions (patient slots), amendments."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.access import PROCUREMENT
+from api.deps import READ_PROBLEMS, AgreementId, PartiesReader, ServiceDep
+from api.routes.common import post_command
+from api.routes.present import agreement_out
+from api.schemas.requests import AgreementIn, AmendmentIn, ContributionIn
+from api.schemas.responses import AgreementOut
+from domain import errors as err
+
+router = APIRouter(tags=["agreements"])
+
+post_command(router, "/v1/agreements", AgreementIn, [PROCUREMENT],
+             summary="Sign an agreement with a company",
+             description="The per-patient grant carries its currency; coverage weeks are the "
+                         "company's share of an expansion patient's treatment (default 16).")
+
+
+@router.get("/v1/agreements", response_model=list[AgreementOut], responses=READ_PROBLEMS,
+            summary="Agreements (a partner sees only its own)")
+def agreements(actor: PartiesReader, service: ServiceDep) -> list[AgreementOut]:
+    view = service.view(actor)
+    ids = [s.partition("/")[2] for s in service.ledger.log.streams("agreement/")]
+    found = [view.ws.agreement(i) for i in ids]
+    return [agreement_out(a) for a in found if a.exists and view.agreement(a)]
+
+
+@router.get("/v1/agreements/{agreement_id}", response_model=AgreementOut,
+            responses=READ_PROBLEMS, summary="One agreement: terms over time, slots used")
+def agreement(agreement_id: AgreementId, actor: PartiesReader,
+              service: ServiceDep) -> AgreementOut:
+    view = service.view(actor)
+    found = view.ws.agreement(agreement_id)
+    if not found.exists or not view.agreement(found):
+        raise err.UnknownAgreement(agreement_id)
+    return agreement_out(found)
+
+
+post_command(router, "/v1/agreements/{agreement_id}/contributions", ContributionIn, [PROCUREMENT],
+             summary="The company contributes a drug for a number of patient slots")
+post_command(router, "/v1/agreements/{agreement_id}/amendments", AmendmentIn, [PROCUREMENT],
+             summary="Amend an agreement's terms from a date")

@@ -1,0 +1,66 @@
+"""Patients: enrolment, treatment, transfers, assessments, dispensations, corrections, grants."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.access import PARTNER, TRIAL_OFFICE
+from api.deps import READ_PROBLEMS, PatientId, PatientReader, ServiceDep
+from api.routes.common import post_command
+from api.routes.present import patient_out
+from api.schemas import requests as rq
+from api.schemas.responses import PatientOut
+from domain import errors as err
+
+router = APIRouter(tags=["patients"])
+T = [TRIAL_OFFICE]
+
+post_command(router, "/v1/patients", rq.EnrolmentIn, T,
+             summary="Enrol a patient (pseudonymous study ID) in a cohort at a health trust")
+
+
+@router.get("/v1/patients", response_model=list[PatientOut], responses=READ_PROBLEMS,
+            summary="Patients visible to you (partner: under your agreements; RHF: your region)")
+def patients(actor: PatientReader, service: ServiceDep) -> list[PatientOut]:
+    view = service.view(actor)
+    ids = [s.partition("/")[2] for s in service.ledger.log.streams("patient/")]
+    found = [view.ws.patient(i) for i in ids]
+    return [patient_out(p) for p in found if p.exists and view.patient(p)]
+
+
+@router.get("/v1/patients/{patient_id}", response_model=PatientOut, responses=READ_PROBLEMS,
+            summary="One patient as currently known")
+def patient(patient_id: PatientId, actor: PatientReader, service: ServiceDep) -> PatientOut:
+    view = service.view(actor)
+    found = view.ws.patient(patient_id)
+    if not found.exists or not view.patient(found):
+        raise err.UnknownPatient(patient_id)
+    return patient_out(found)
+
+
+P = "/v1/patients/{patient_id}"
+post_command(router, f"{P}/treatment-start", rq.TreatmentStartIn, T, summary="Start treatment")
+post_command(router, f"{P}/treatment-end", rq.TreatmentEndIn, T, summary="End treatment")
+post_command(router, f"{P}/transfers", rq.TransferIn, T,
+             summary="The patient is treated by another health trust from a date")
+post_command(router, f"{P}/assessments", rq.AssessmentIn, T,
+             summary="Record the 16-week assessment",
+             description="Benefit (response or stable disease) lets the public side take over "
+                         "after the company's weeks, where a group exemption is in force.")
+post_command(router, f"{P}/dispensations", rq.DispensationIn, T,
+             summary="Record packs dispensed on a date")
+post_command(router, f"{P}/corrections/treatment-start", rq.TreatmentStartCorrectionIn, T,
+             summary="Correct the treatment start (the wrong fact stays in history)")
+post_command(router, f"{P}/corrections/assessment", rq.AssessmentCorrectionIn, T,
+             summary="Correct the 16-week assessment")
+post_command(router, f"{P}/corrections/treatment-end", rq.TreatmentEndCorrectionIn, T,
+             summary="Correct the end of treatment")
+post_command(router, f"{P}/corrections/enrolment-hf", rq.EnrolmentHfCorrectionIn, T,
+             summary="Correct the health trust of enrolment")
+post_command(router, f"{P}/corrections/dispensation", rq.DispensationCorrectionIn, T,
+             summary="Correct a dispensation (0 packs voids it)")
+post_command(router, f"{P}/grant/invoices", rq.GrantInvoiceIn, T,
+             summary="Record that the per-patient grant was invoiced to the company")
+post_command(router, f"{P}/grant/payments", rq.GrantPaymentIn, [TRIAL_OFFICE, PARTNER],
+             summary="Record a payment of the per-patient grant",
+             description="A partner records payments for its own patients only.")

@@ -1,0 +1,136 @@
+"""Folded state and stored facts -> response schemas."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from api.schemas.responses import (
+    ActorOut,
+    AgreementOut,
+    CohortOut,
+    CompanyOut,
+    DatedIntOut,
+    DatedMoneyOut,
+    DecisionOut,
+    DrugOut,
+    ExemptionOut,
+    HfPeriodOut,
+    HistoryFactOut,
+    LogFactOut,
+    PatientOut,
+    PayerOut,
+    SlotsOut,
+)
+from api.schemas.types import MoneyOut
+from domain import codec
+from domain import state as st
+from domain.financing import Payer
+from domain.persistence import StoredFact
+from domain.values import ref
+
+
+def company_out(c: st.Company) -> CompanyOut:
+    return CompanyOut(company_id=c.company_id, name=c.name, ref=c.ref)
+
+
+def drug_out(d: st.Drug) -> DrugOut:
+    return DrugOut(
+        drug_id=d.drug_id, brand=d.brand, generic=d.generic, company_id=d.company_id, ref=d.ref,
+        prices=[DatedMoneyOut(since=p.since, value=MoneyOut.of(p.value), ref=p.ref)
+                for p in d.prices],
+        decisions=[DecisionOut(decision=x.decision.value, case_ref=x.case_ref,
+                               indication=x.indication, decided_on=x.decided_on, ref=x.ref)
+                   for x in d.decisions],
+    )
+
+
+def agreement_out(a: st.Agreement) -> AgreementOut:
+    return AgreementOut(
+        agreement_id=a.agreement_id, company_id=a.company_id, signed_on=a.signed_on, ref=a.ref,
+        grants=[DatedMoneyOut(since=g.since, value=MoneyOut.of(g.value), ref=g.ref)
+                for g in a.grants],
+        coverage_weeks=[DatedIntOut(since=w.since, value=w.value, ref=w.ref) for w in a.coverage],
+        slots=[SlotsOut(drug_id=drug, slots=s.value, used=a.used.get(drug, 0), since=s.since,
+                        ref=s.ref) for drug, s in sorted(a.slots.items())],
+    )
+
+
+def cohort_out(c: st.Cohort) -> CohortOut:
+    by_stage: dict[str, int] = {}
+    for _, stage in c.admitted:
+        by_stage[str(stage)] = by_stage.get(str(stage), 0) + 1
+    return CohortOut(
+        cohort_id=c.cohort_id, drug_id=c.drug_id, agreement_id=c.agreement_id,
+        indication=c.indication, molecular_profile=c.molecular_profile, opened_on=c.opened_on,
+        stage=c.stage, expansion_size=c.expansion_size, evidence_ref=c.evidence_ref,
+        closed_on=c.closed.since if c.closed else None, patients_by_stage=by_stage,
+        exemptions=[ExemptionOut(exemption_ref=x.exemption_ref, effective_from=x.effective_from,
+                                 decided_on=x.decided_on, revoked_from=x.revoked_from, ref=x.ref)
+                    for x in c.exemptions],
+        permanent_financing=[{"effective_from": t.since.isoformat(), "decision": t.value.value,
+                              "ref": t.ref} for t in c.permanent],
+        ref=c.ref,
+    )
+
+
+def patient_out(p: st.Patient) -> PatientOut:
+    grant: dict[str, Any] | None = None
+    if p.grant is not None:
+        g = p.grant
+        grant = {"amount": g.amount.to_dict(), "due_from": g.due_from.isoformat(),
+                 "hf_id": g.hf_id, "ref": g.ref, "paid": g.paid.to_dict(),
+                 "outstanding": g.outstanding.to_dict(),
+                 "invoices": [codec.encode(i) for i in g.invoices],
+                 "payments": [codec.encode(x) for x in g.payments]}
+    return PatientOut(
+        patient_id=p.patient_id, cohort_id=p.cohort_id, agreement_id=p.agreement_id,
+        drug_id=p.drug_id, stage=p.stage, enrolled_on=p.enrolled_on, treating_hf=p.hf_id,
+        hf_periods=[HfPeriodOut(since=h.since, hf_id=h.value, ref=h.ref) for h in p.hf_periods],
+        started_on=p.started.since if p.started else None,
+        assessment=({"assessed_on": p.assessment.assessed_on.isoformat(),
+                     "outcome": p.assessment.outcome.value, "ref": p.assessment.ref}
+                    if p.assessment else None),
+        ended=({"ended_on": p.ended.ended_on.isoformat(), "reason": p.ended.reason.value,
+                "ref": p.ended.ref} if p.ended else None),
+        dispensations=[{"ref": d.ref, "drug_id": d.drug_id, "packs": d.packs,
+                        "dispensed_on": d.dispensed_on.isoformat(), "in_force": d.last_ref}
+                       for d in p.dispensations],
+        grant=grant, ref=p.ref,
+    )
+
+
+def payer_out(p: Payer) -> PayerOut:
+    return PayerOut(kind=p.kind.value, party=p.party, treating_hf=p.hf_id, reason=p.reason,
+                    basis=list(p.basis))
+
+
+def actor_out(actor: dict[str, Any]) -> ActorOut:
+    names = ("subject", "role", "organisation", "request_id", "triggered_by")
+    return ActorOut(**{k: actor.get(k) for k in names})
+
+
+def history_out(facts: list[StoredFact]) -> list[HistoryFactOut]:
+    """Every fact with its actor and recorded time; corrections and retractions linked both ways."""
+    corrected_by: dict[str, list[str]] = {}
+    retracted_by: dict[str, list[str]] = {}
+    for f in facts:
+        if isinstance(f.data.get("corrects"), str):
+            corrected_by.setdefault(f.data["corrects"], []).append(ref(f.stream, f.version))
+        if isinstance(f.data.get("retracts"), str):
+            retracted_by.setdefault(f.data["retracts"], []).append(ref(f.stream, f.version))
+    out = []
+    for f in facts:
+        r = ref(f.stream, f.version)
+        out.append(HistoryFactOut(
+            ref=r, position=f.position, stream=f.stream, version=f.version, type=f.type,
+            valid_on=f.valid_on, recorded_at=f.recorded_at, actor=actor_out(f.actor), data=f.data,
+            corrects=f.data.get("corrects"), corrected_by=corrected_by.get(r, []),
+            retracts=f.data.get("retracts"), retracted_by=retracted_by.get(r, []),
+        ))
+    return out
+
+
+def log_fact_out(f: StoredFact) -> LogFactOut:
+    return LogFactOut(position=f.position, stream=f.stream, version=f.version, type=f.type,
+                      schema_version=f.schema, valid_on=f.valid_on, recorded_at=f.recorded_at,
+                      actor=f.actor, data=f.data)

@@ -1,0 +1,98 @@
+"""Field types shared by the request and response schemas: bounded, documented, with examples."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StringConstraints,
+    WithJsonSchema,
+)
+
+from domain.money import CURRENCIES, Money
+
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2099, 12, 31)
+"""Dates outside this range are refused: no IMPRESS fact lies there, and date arithmetic
+near year 9999 would overflow."""
+
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
+STUDY_ID_PATTERN = r"^IMP-[0-9]{4,6}$"
+CASE_REF_PATTERN = r"^ID[0-9]{4}_[0-9]{3}$"
+FACT_REF_PATTERN = r"^patient/IMP-[0-9]{4,6}@[1-9][0-9]{0,8}$"
+
+Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=64)]
+StudyId = Annotated[str, StringConstraints(pattern=STUDY_ID_PATTERN),
+                    Field(examples=["IMP-0042"])]
+CaseRef = Annotated[str, StringConstraints(pattern=CASE_REF_PATTERN),
+                    Field(examples=["ID2019_041"])]
+FactRef = Annotated[str, StringConstraints(pattern=FACT_REF_PATTERN),
+                    Field(examples=["patient/IMP-0042@4"])]
+
+
+def _iso_date_text(value: Any) -> Any:
+    # JSON has no date type: only the text YYYY-MM-DD is a date (no numbers as timestamps).
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        raise ValueError("a date is written YYYY-MM-DD")
+    return value
+
+
+DAY_PATTERN = r"^20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+Day = Annotated[date, BeforeValidator(_iso_date_text), Field(ge=FIRST_DAY, le=LAST_DAY),
+                WithJsonSchema({"type": "string", "format": "date", "pattern": DAY_PATTERN,
+                                "examples": ["2023-06-12"],
+                                "description": "A calendar date, YYYY-MM-DD, 2000 to 2099."})]
+
+
+def Count(low: int, high: int, example: int) -> Any:  # noqa: N802 - reads like a type
+    return Annotated[StrictInt, Field(ge=low, le=high, examples=[example])]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=500)]
+ShortText = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=500),
+                   Field(description="Why: kept with the fact forever.",
+                         examples=["date taken from the wrong visit"])]
+Currency = Literal[tuple(sorted(CURRENCIES))]  # type: ignore[valid-type]
+
+
+class Schema(BaseModel):
+    """Base of request bodies: unknown fields are refused, so a typo is never silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class MoneyIn(Schema):
+    """An exact amount with its ISO 4217 currency. The amount is text, never a float."""
+
+    amount: Annotated[str, StringConstraints(pattern=r"^[0-9]{1,12}(\.[0-9]{1,2})?$"),
+                      Field(examples=["50000.00"])]
+    currency: Currency = Field(examples=["NOK"])
+
+    model_config = ConfigDict(extra="forbid",
+                              json_schema_extra={"examples": [{"amount": "50000.00",
+                                                               "currency": "NOK"}]})
+
+    def money(self) -> Money:
+        return Money.of(self.amount, self.currency)
+
+
+class MoneyOut(BaseModel):
+    amount: str = Field(examples=["50000.00"])
+    currency: str = Field(examples=["NOK"])
+
+    @classmethod
+    def of(cls, money: Money) -> MoneyOut:
+        return cls(amount=str(money.amount), currency=money.currency)
+
+
+def examples(*values: dict[str, Any]) -> ConfigDict:
+    return ConfigDict(extra="forbid", json_schema_extra={"examples": list(values)})

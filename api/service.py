@@ -1,0 +1,153 @@
+"""The API's use of the ledger: recording commands for an authenticated actor, with idempotency
+keys and tenancy, and the views reads are filtered through.
+
+`Ledger.execute`/`execute_all` are followed step by step here (workspace, decide, append) rather
+than called, because the idempotency key must be looked up again between deciding and appending
+(see api.idempotency) and written with the facts, in their actor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from api import access
+from api.idempotency import IdempotencyIndex, Used, fingerprint
+from api.problems import Problem
+from domain import codec
+from domain import commands as c
+from domain import errors as err
+from domain.application import Ledger, Receipt, Unattributed
+from domain.decide import execute
+from domain.events import DERIVED_TYPES, Event
+from domain.identity import find_national_id
+from domain.persistence import ConcurrentModification, NewEvent
+from domain.values import LEDGER, Actor
+from domain.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class Recorded:
+    receipt: Receipt
+    replayed: bool = False
+
+
+class Forbidden(err.Refused):
+    """A line of an import that the importing role may not record."""
+
+    code = "forbidden"
+    kind = "forbidden"
+
+
+class ImportRefused(Exception):
+    def __init__(self, refusals: list[tuple[int, err.Refused]]) -> None:
+        super().__init__(f"{len(refusals)} commands refused")
+        self.refusals = refusals
+
+
+class Service:
+    def __init__(self, ledger: Ledger, index: IdempotencyIndex) -> None:
+        self.ledger = ledger
+        self.index = index
+
+    # --- writing --------------------------------------------------------------------------
+
+    def execute(self, command: c.Command, actor: Actor, key: str | None = None) -> Recorded:
+        """One command; raises its refusal, or ConcurrentModification (nothing recorded)."""
+        return self._record([command], actor, key, batch=False)
+
+    def execute_all(self, commands: list[c.Command], actor: Actor,
+                    key: str | None = None) -> Recorded:
+        """All or nothing: raises ImportRefused with every refused command's index."""
+        return self._record(commands, actor, key, batch=True)
+
+    def check_all(self, commands: list[c.Command], actor: Actor) -> list[tuple[int, err.Refused]]:
+        """Decide every command in order, record nothing: the refusals, with their indexes."""
+        _check_actor(actor)
+        return self._decide(self.ledger.workspace(), commands, actor, batch=True)
+
+    def _record(self, commands: list[c.Command], actor: Actor, key: str | None,
+                *, batch: bool) -> Recorded:
+        _check_actor(actor)
+        fp = fingerprint(commands) if key else ""
+        if key and (replay := self._replay(actor, key, fp)):
+            return replay
+        ws = self.ledger.workspace()
+        refusals = self._decide(ws, commands, actor, batch=batch)
+        if refusals:
+            raise ImportRefused(refusals)
+        # Looked up again after reading the streams this request writes: see api.idempotency.
+        if key and (replay := self._replay(actor, key, fp)):
+            return replay
+        try:
+            return Recorded(self._append(ws, actor, key, fp))
+        except ConcurrentModification:
+            if key and (replay := self._replay(actor, key, fp)):
+                return replay
+            raise
+
+    def _decide(self, ws: Workspace, commands: list[c.Command], actor: Actor,
+                *, batch: bool) -> list[tuple[int, err.Refused]]:
+        refusals: list[tuple[int, err.Refused]] = []
+        for index, command in enumerate(commands):
+            try:
+                self._authorise(ws, command, actor)
+                # Discards the command's facts if it is refused, keeping the batch's.
+                ws.one_command(lambda command=command: execute(ws, command))
+            except err.Refused as refusal:
+                if not batch:
+                    raise
+                refusals.append((index, refusal))
+        return refusals
+
+    def _authorise(self, ws: Workspace, command: c.Command, actor: Actor) -> None:
+        if not access.may_record(actor, command):
+            raise Forbidden(f"the role {actor.role} may not record {type(command).__name__}")
+        if actor.role == access.PARTNER and isinstance(command, c.RecordGrantPayment):
+            # A partner records payments of its own grants only; others' patients do not exist.
+            if not access.View(actor, ws).patient_id(command.patient_id):
+                raise err.UnknownPatient(command.patient_id)
+
+    def _append(self, ws: Workspace, actor: Actor, key: str | None, fp: str) -> Receipt:
+        if not ws.pending:
+            return Receipt(self.ledger.log.head(), ())
+        keyed = {"idempotency_key": key, "fingerprint": fp} if key else {}
+        stored = self.ledger.log.append([
+            NewEvent(stream=p.stream, version=p.version, type=p.event.type,
+                     schema=p.event.schema, data=codec.encode(p.event),
+                     valid_on=p.event.valid_on, actor=_actor_of(p.event, actor) | keyed)
+            for p in ws.pending
+        ])
+        self.ledger.remember(stored, [p.event for p in ws.pending])
+        return Receipt(max(f.position for f in stored), tuple(stored))
+
+    def _replay(self, actor: Actor, key: str, fp: str) -> Recorded | None:
+        used: Used | None = self.index.lookup(actor.subject, key)
+        if used is None:
+            return None
+        if used.fingerprint != fp:
+            raise Problem(422, "idempotency-key-reused",
+                          "this Idempotency-Key was already used for a different request; "
+                          "use a new key for a new request")
+        facts = self.index.facts(actor.subject, key, used)
+        return Recorded(Receipt(used.last_position, tuple(facts)), replayed=True)
+
+    # --- reading --------------------------------------------------------------------------
+
+    def view(self, actor: Actor) -> access.View:
+        return access.View(actor, self.ledger.workspace())
+
+
+def _actor_of(event: Event, actor: Actor) -> dict[str, str | None]:
+    """As domain.application does (ADR 0008): facts the ledger derives are the ledger's, naming
+    whose request triggered them."""
+    if event.type in DERIVED_TYPES:
+        return {**LEDGER.to_dict(), "request_id": actor.request_id, "triggered_by": actor.subject}
+    return actor.to_dict()
+
+
+def _check_actor(actor: Actor) -> None:
+    if not (actor.subject and actor.role and actor.organisation):
+        raise Unattributed()
+    found = find_national_id(actor)
+    if found is not None:
+        raise err.NationalIdRefused(f"actor.{found}")

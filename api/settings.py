@@ -1,0 +1,65 @@
+"""Configuration, validated once. Every setting can come from the environment (IMPRESS_*)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="IMPRESS_", extra="ignore")
+
+    database_url: str = Field(
+        default=f"sqlite:///{Path('data/ledger.db').absolute()}",
+        description="sqlite:///path/to/ledger.db (default, embedded) or postgresql://user:pw@host:port/db",
+    )
+    create_tables: bool = Field(
+        default=True, description="Run the schema DDL at start; set false for extra workers."
+    )
+
+    # --- the HTTP API ---------------------------------------------------------------------
+    data_dir: Path = Field(
+        default=Path("data").absolute(),
+        description="Local state that is not the ledger: the development signing key.",
+    )
+    problem_base_uri: str = Field(
+        default="https://impress-ledger.example/problems/",
+        description="Base of the `type` URI of every problem+json answer (one per refusal).",
+    )
+    max_body_bytes: int = Field(default=1_000_000, ge=1024, description="Largest request body.")
+    max_import_bytes: int = Field(
+        default=20_000_000, ge=1024, description="Largest bulk import file (POST /v1/imports)."
+    )
+
+    # --- authentication -------------------------------------------------------------------
+    auth_mode: Literal["oidc", "dev"] = Field(
+        default="oidc",
+        description="oidc: trust the configured issuer's JWKS. dev: trust only the local "
+        "development key in data_dir (tokens from `impress-ledger token`).",
+    )
+    oidc_issuer: str | None = Field(default=None, description="Expected `iss`, e.g. HelseID's.")
+    oidc_audience: str | None = Field(default=None, description="Expected `aud` of tokens.")
+    oidc_jwks_url: str | None = Field(
+        default=None,
+        description="The issuer's JWKS; default: jwks_uri from the issuer's discovery document.",
+    )
+    oidc_algorithms: list[str] = Field(default=["RS256", "PS256", "ES256"])
+    oidc_leeway_seconds: int = Field(default=30, ge=0, le=300)
+    subject_claim: str = Field(default="sub", description="Claim naming the person or client.")
+    role_claim: str = Field(default="impress_role", description="Claim carrying the role.")
+    role_map: dict[str, str] = Field(
+        default_factory=dict,
+        description='JSON: claim value -> ledger role, e.g. {"impress:finance": "rhf_finance"}. '
+        "Values that are already role names map to themselves.",
+    )
+    org_claim: str = Field(default="impress_org", description="Claim naming the organisation.")
+    org_map: dict[str, str] = Field(
+        default_factory=dict,
+        description='JSON: claim value -> organisation id, e.g. {"983974899": "helse-vest"}. '
+        "Unmapped values are used as they are.",
+    )
+    dev_issuer: str = Field(default="impress-ledger-dev")
+    dev_audience: str = Field(default="impress-ledger")

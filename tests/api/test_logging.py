@@ -1,0 +1,56 @@
+"""One JSON log line per request: actor, route, outcome, latency, request id; never a payload."""
+
+from __future__ import annotations
+
+import json
+
+from structlog.testing import capture_logs
+
+from api.logging import configure
+from tests.api.support import Api
+
+SECRET = "reason-only-the-body-holds"
+
+
+def test_each_request_logs_actor_route_outcome_latency_and_no_payload(api: Api) -> None:
+    with capture_logs() as logs:
+        api.post("/v1/patients/IMP-0042/corrections/treatment-start", "trial_office",
+                 {"started_on": "2023-06-13", "reason": SECRET},
+                 headers={"X-Request-ID": "req-abc-1"})
+        api.get("/v1/patients/IMP-0042/payer?on=2023-10-02&known_at=2024-01-01T00:00:00Z",
+                "rhf_finance")
+        api.get("/v1/patients/IMP-9999", "auditor")
+    lines = [entry for entry in logs if entry["event"] == "request"]
+    assert len(lines) == 3
+    write, read, missing = lines
+    assert write["request_id"] == "req-abc-1"
+    assert write["route"] == "/v1/patients/{patient_id}/corrections/treatment-start"
+    assert (write["status"], write["outcome"]) == (201, "ok")
+    assert (write["actor_subject"], write["actor_role"], write["actor_organisation"]) == (
+        "trial_office@impress", "trial_office", "impress")
+    assert isinstance(write["latency_ms"], float)
+    assert read["route"] == "/v1/patients/{patient_id}/payer"
+    assert (missing["status"], missing["outcome"]) == (404, "unknown-patient")
+    text = json.dumps(logs)
+    for leaked in (SECRET, "2023-06-13", "known_at", "IMP-0042", "2024-01-01"):
+        assert leaked not in text
+
+
+def test_the_request_id_is_stored_with_the_facts_and_answered_in_a_header(api: Api) -> None:
+    answer = api.post("/v1/patients/IMP-0042/dispensations", "trial_office",
+                      {"packs": 1, "dispensed_on": "2023-07-01"})
+    request_id = answer.headers["x-request-id"]
+    fact = api.get("/v1/patients/IMP-0042/history", "auditor").json()["facts"][-1]
+    assert fact["actor"] == {"subject": "trial_office@impress", "role": "trial_office",
+                             "organisation": "impress", "request_id": request_id,
+                             "triggered_by": None}
+
+
+def test_the_log_lines_are_json(capsys: object) -> None:
+    import structlog
+
+    configure()
+    structlog.get_logger("impress.api").info("request", route="/health", status=200)
+    out = capsys.readouterr().out.strip().splitlines()[-1]  # type: ignore[attr-defined]
+    assert json.loads(out)["route"] == "/health"
+    structlog.reset_defaults()
