@@ -14,6 +14,7 @@ from domain import decide_cohorts, decide_parties, decide_patients
 from domain.derive import reconcile
 from domain.identity import find_national_id
 from domain import errors as err
+from domain.errors import NationalIdRefused
 from domain import events as ev
 from domain.workspace import Workspace
 
@@ -46,16 +47,6 @@ DECIDERS: dict[type[c.Command], Callable[[Workspace, Any], None]] = {
     c.InvoiceGrant: decide_patients.invoice_grant,
     c.RecordGrantPayment: decide_patients.record_grant_payment,
 }
-
-
-class NationalIdRefused(err.InvalidInput):
-    """Overrides the message so the number itself is never echoed."""
-
-    def __init__(self, field: str) -> None:
-        super().__init__(
-            f"field '{field}' looks like a Norwegian national identity number (fødselsnummer or "
-            "D-number); the ledger stores pseudonymous study IDs only"
-        )
 
 
 def execute(ws: Workspace, command: c.Command) -> None:

@@ -146,7 +146,8 @@ def grant_group_exemption(ws: Workspace, cmd: c.GrantGroupExemption) -> None:
     cohort = checks.cohort(ws, cmd.cohort_id)
     checks.text("exemption reference", cmd.exemption_ref, limit=100)
     drug = checks.drug(ws, cohort.drug_id)
-    if not any(d.decision == Decision.INTRODUCED for d in drug.decisions):
+    introduced = [d for d in drug.decisions if d.decision == Decision.INTRODUCED]
+    if not any(d.decided_on <= cmd.decided_on for d in introduced):
         raise err.DrugNotIntroduced(cohort.drug_id)
     if cohort.exemption(cmd.exemption_ref) is not None:
         raise err.AlreadyRecorded("group exemption", cmd.exemption_ref)

@@ -113,7 +113,7 @@ def reconcile(ws: Workspace, patient_id: str) -> None:
                     patient_id=patient_id,
                     retracts=held_ref,
                     retracted_on=ws.today,
-                    reason="no longer follows from the recorded facts after a correction",
+                    reason="no longer follows from the recorded facts (see the basis)",
                     basis=_current_basis(case),
                 ),
             )

@@ -70,6 +70,16 @@ class InvalidIdentifier(InvalidInput):
         )
 
 
+class NationalIdRefused(InvalidInput):
+    """Names the field, never echoes the number (it must not reach logs either)."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(
+            f"field '{field}' looks like a Norwegian national identity number (fødselsnummer or "
+            "D-number); the ledger stores pseudonymous study IDs only"
+        )
+
+
 class NothingToCorrect(InvalidInput):
     def __init__(self, what: str) -> None:
         super().__init__(f"the correction of {what} changes nothing: it equals what is recorded")

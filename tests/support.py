@@ -9,7 +9,7 @@ from domain import commands as c
 from domain.decide import execute, tick
 from domain.derive import case_of
 from domain.events import Event
-from domain.financing import Case
+from domain.financing import Case, Payer, payer_on
 from domain.money import Money
 from domain.reference import health_trusts
 from domain.values import Decision, Outcome
@@ -123,3 +123,74 @@ def enrol(book: Book, pid: str, *, cohort: str = "olaparib-brca", hf: str = "hel
     if outcome is not None:
         book.run(c.RecordAssessment(patient_id=pid, assessed_on=d(assessed or start or on),
                                     outcome=outcome))
+
+
+# --- added for the rule tests (test_decide_*, test_financing_rules, test_derived_facts) --------
+# Only additions below: other suites use the builders above unchanged.
+
+
+def refused(book: Book, command: c.Command, error: type[Exception],
+            today: date | None = None) -> Exception:
+    """Run a command that must be refused with exactly `error`, and prove nothing was recorded."""
+    before = list(book.log)
+    try:
+        book.run(command, today=today)
+    except Exception as exc:  # noqa: BLE001 - the type is asserted just below
+        assert type(exc) is error, f"expected {error.__name__}, got {type(exc).__name__}: {exc}"
+        assert book.log == before, "a refused command recorded facts"
+        return exc
+    raise AssertionError(f"{type(command).__name__} was recorded; expected {error.__name__}")
+
+
+def payer(book: Book, pid: str, on: str | date, up_to: int | None = None) -> Payer:
+    """Who pays for the patient's drug on a date, as known now (or at log position `up_to`)."""
+    return payer_on(book.case(pid, up_to=up_to), d(on) if isinstance(on, str) else on)
+
+
+def held(book: Book, pid: str, kind: type[Event] | None = None) -> list[Event]:
+    """The derived facts the ledger holds for a patient (recorded and not retracted)."""
+    facts = [f for _, f in book.case(pid).patient.derived]
+    return [f for f in facts if kind is None or isinstance(f, kind)]
+
+
+def held_ref(book: Book, pid: str, kind: type[Event]) -> str:
+    """The reference of the one derived fact of a kind the ledger holds for a patient."""
+    refs = [r for r, f in book.case(pid).patient.derived if isinstance(f, kind)]
+    assert len(refs) == 1, f"expected one held {kind.__name__}, found {len(refs)}"
+    return refs[0]
+
+
+def of_type(facts: list[Event], kind: type[Event]) -> list[Event]:
+    return [f for f in facts if isinstance(f, kind)]
+
+
+def ref_of(book: Book, kind: type[Event], pid: str | None = None) -> str:
+    """The reference (stream@version) of the last recorded fact of a kind (for a patient)."""
+    for stream, version, event in reversed(book.log):
+        if isinstance(event, kind) and (pid is None or getattr(event, "patient_id", None) == pid):
+            return f"{stream}@{version}"
+    raise AssertionError(f"no {kind.__name__} recorded")
+
+
+def study_ids(count: int, first: int = 1) -> list[str]:
+    return [f"IMP-{n:04d}" for n in range(first, first + count)]
+
+
+def fill_stage(book: Book, outcomes: list[Outcome | None], *, cohort: str = "lynparza-prostate",
+               first: int = 1, on: str = "2021-04-01", start: str = "2021-04-12",
+               assessed: str = "2021-08-02", hf: str = "ous") -> list[str]:
+    """Enrol one started patient per outcome (None: no assessment recorded yet)."""
+    ids = study_ids(len(outcomes), first)
+    for pid, outcome in zip(ids, outcomes):
+        enrol(book, pid, cohort=cohort, hf=hf, on=on, start=start, outcome=outcome,
+              assessed=assessed)
+    return ids
+
+
+def stage_2_book(**kw: object) -> Book:
+    """A stage cohort whose first 8 patients (IMP-0001..8; one with stable disease) are assessed
+    and which has moved on to stage 2."""
+    book = stage_book(**kw)
+    fill_stage(book, [Outcome.STABLE_DISEASE] + [Outcome.PROGRESSIVE_DISEASE] * 7)
+    book.run(c.AdvanceStage(cohort_id="lynparza-prostate", to_stage=2, decided_on=d("2021-09-01")))
+    return book
