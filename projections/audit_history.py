@@ -75,7 +75,7 @@ def history(log: EventLog, subject: Subject, identifier: str) -> list[HistoryRow
     for f in _naming(log, subject, identifier, own):
         facts.setdefault(f.position, f)
     ordered = [facts[p] for p in sorted(facts)]
-    return _linked(ordered)
+    return linked(ordered)
 
 
 def _naming(log: EventLog, subject: Subject, identifier: str,
@@ -97,7 +97,8 @@ def _naming(log: EventLog, subject: Subject, identifier: str,
             yield f
 
 
-def _linked(facts: list[StoredFact]) -> list[HistoryRow]:
+def linked(facts: list[StoredFact]) -> list[HistoryRow]:
+    """Each fact with the facts that correct or retract it (links both ways)."""
     corrected_by: dict[str, list[str]] = {}
     retracted_by: dict[str, list[str]] = {}
     for f in facts:

@@ -27,6 +27,7 @@ from domain import state as st
 from domain.financing import Payer
 from domain.persistence import StoredFact
 from domain.values import ref
+from projections.audit_history import linked
 
 
 def company_out(c: st.Company) -> CompanyOut:
@@ -111,23 +112,17 @@ def actor_out(actor: dict[str, Any]) -> ActorOut:
 
 def history_out(facts: list[StoredFact]) -> list[HistoryFactOut]:
     """Every fact with its actor and recorded time; corrections and retractions linked both ways."""
-    corrected_by: dict[str, list[str]] = {}
-    retracted_by: dict[str, list[str]] = {}
-    for f in facts:
-        if isinstance(f.data.get("corrects"), str):
-            corrected_by.setdefault(f.data["corrects"], []).append(ref(f.stream, f.version))
-        if isinstance(f.data.get("retracts"), str):
-            retracted_by.setdefault(f.data["retracts"], []).append(ref(f.stream, f.version))
-    out = []
-    for f in facts:
-        r = ref(f.stream, f.version)
-        out.append(HistoryFactOut(
-            ref=r, position=f.position, stream=f.stream, version=f.version, type=f.type,
-            valid_on=f.valid_on, recorded_at=f.recorded_at, actor=actor_out(f.actor), data=f.data,
-            corrects=f.data.get("corrects"), corrected_by=corrected_by.get(r, []),
-            retracts=f.data.get("retracts"), retracted_by=retracted_by.get(r, []),
-        ))
-    return out
+    return [
+        HistoryFactOut(
+            ref=row.ref, position=row.fact.position,
+            stream=row.fact.stream, version=row.fact.version, type=row.fact.type,
+            valid_on=row.fact.valid_on, recorded_at=row.fact.recorded_at,
+            actor=actor_out(row.fact.actor), data=row.fact.data,
+            corrects=row.fact.data.get("corrects"), corrected_by=list(row.corrected_by),
+            retracts=row.fact.data.get("retracts"), retracted_by=list(row.retracted_by),
+        )
+        for row in linked(facts)
+    ]
 
 
 def log_fact_out(f: StoredFact) -> LogFactOut:
