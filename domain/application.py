@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -15,13 +16,13 @@ from domain import codec
 from domain import commands as c
 from domain import errors as err
 from domain.decide import execute, tick
-from domain.events import Event
+from domain.events import DERIVED_TYPES, Event
 from domain.financing import Case, Interval, Payer, payer_on, timeline
 from domain.identity import find_national_id
 from domain.persistence import ConcurrentModification, EventLog, NewEvent, StoredFact
 from domain.reference import health_trusts
 from domain.values import LEDGER, Actor
-from domain.workspace import REGISTRY, Workspace
+from domain.workspace import REGISTRY, StateCache, Workspace
 
 OSLO = ZoneInfo("Europe/Oslo")
 
@@ -51,10 +52,18 @@ class Answer:
     known_at_position: int
 
 
+CATCH_UP = 2000
+"""Facts a workspace applies to the cached states at most; further behind, it starts afresh."""
+
+
 class Ledger:
-    def __init__(self, log: EventLog, *, clock: Callable[[], date] = today_in_oslo) -> None:
+    def __init__(self, log: EventLog, *, clock: Callable[[], date] = today_in_oslo,
+                 cache_streams: int = 20_000) -> None:
         self.log = log
         self.clock = clock
+        # Folded states shared by this ledger's workspaces: each command reads what was
+        # recorded since the previous one, not every stream it needs (docs/benchmarks.md).
+        self.states = StateCache(cache_streams)
 
     @classmethod
     def open(cls, url: str, *, create_tables: bool = True) -> Ledger:
@@ -73,16 +82,36 @@ class Ledger:
         execute(ws, command)
         return self._append(ws, actor)
 
+    def execute_all(
+        self, commands: list[c.Command], actor: Actor
+    ) -> tuple[Receipt | None, list[tuple[int, err.Refused]]]:
+        """All or nothing: decide every command in order in one workspace. If any is refused,
+        record nothing and return every refusal with its index; otherwise record all at once."""
+        _check_actor(actor)
+        ws = self.workspace()
+        refusals: list[tuple[int, err.Refused]] = []
+        for index, command in enumerate(commands):
+            try:
+                ws.one_command(lambda command=command: execute(ws, command))
+            except err.Refused as refusal:
+                refusals.append((index, refusal))
+        if refusals:
+            return None, refusals
+        return self._append(ws, actor), []
+
     def tick(self, today: date | None = None, *, retries: int = 3) -> Receipt:
         """Record what the passage of time has made true, for every patient. Idempotent."""
         facts: list[StoredFact] = []
+        self.catch_up()
         for stream in self.log.streams("patient/"):
             patient_id = stream.partition("/")[2]
             for attempt in range(retries):
-                ws = self.workspace(today=today)
+                # Caught up once per run (and again before a retry): a patient written to
+                # meanwhile makes the append fail on its version, and is retried.
+                ws = self._workspace(None, today, fresh=attempt > 0)
                 tick(ws, patient_id)
                 try:
-                    facts += self._append(ws, LEDGER).facts
+                    facts += self._store(ws, LEDGER)
                     break
                 except ConcurrentModification:
                     if attempt == retries - 1:
@@ -110,6 +139,12 @@ class Ledger:
     def _append(self, ws: Workspace, actor: Actor) -> Receipt:
         if not ws.pending:
             return Receipt(self.log.head(), ())
+        stored = self._store(ws, actor)
+        return Receipt(max(f.position for f in stored), tuple(stored))
+
+    def _store(self, ws: Workspace, actor: Actor) -> list[StoredFact]:
+        if not ws.pending:
+            return []
         new = [
             NewEvent(
                 stream=p.stream,
@@ -118,21 +153,68 @@ class Ledger:
                 schema=p.event.schema,
                 data=codec.encode(p.event),
                 valid_on=p.event.valid_on,
-                actor=actor.to_dict(),
+                actor=_actor_of(p.event, actor),
             )
             for p in ws.pending
         ]
         stored = self.log.append(new)
-        return Receipt(max(f.position for f in stored), tuple(stored))
+        self.remember(stored, [p.event for p in ws.pending])
+        return stored
+
+    def remember(self, stored: list[StoredFact], events: list[Event]) -> None:
+        """Tell the cached states about facts this process has just appended (`events`: the
+        appended events, in the same order), so the next command need not read them back."""
+        facts = [(f.position, f.stream, f.version, (lambda e=e: e))
+                 for f, e in zip(stored, events, strict=True)]
+        self.states.apply(facts, after=stored[0].position - 1 if stored else None)
 
     # --- reading --------------------------------------------------------------------------
 
     def workspace(self, *, up_to: int | None = None, today: date | None = None) -> Workspace:
+        """The ledger as known now, or at a position: what a command decides against."""
+        return self._workspace(up_to, today)
+
+    def _workspace(self, up_to: int | None, today: date | None, *, fresh: bool = True
+                   ) -> Workspace:
+        # "Now" means what is recorded by now: catch up. A past position needs no catching
+        # up unless the cache is behind it (a stream it cannot answer for is read instead).
+        behind = self.states.position is None or (up_to or 0) > self.states.position
+        if fresh and (up_to is None or behind):
+            self.catch_up()
+
         def load(stream: str) -> Iterator[tuple[int, Event]]:
             for fact in self.log.stream(stream, up_to=up_to):
-                yield fact.version, codec.decode(fact.type, fact.schema, fact.data)
+                yield fact.version, _event(fact)
 
-        return Workspace(load, today or self.clock())
+        return Workspace(load, today or self.clock(),
+                         stored=lambda stream: self._stored(stream, up_to))
+
+    def catch_up(self) -> int:
+        """Apply to the cached states what was recorded since they were last brought up to
+        date (by any process); returns the position they are at (the log's head)."""
+        cache = self.states
+        if cache.position is None:
+            cache.reset(self.log.head())
+        after = cache.position
+        assert after is not None
+        facts = list(islice(self.log.read(after=after, batch=CATCH_UP), CATCH_UP))
+        if len(facts) == CATCH_UP:  # far behind: reading streams afresh is cheaper
+            cache.reset(self.log.head())
+        elif facts:
+            cache.apply([(f.position, f.stream, f.version, (lambda f=f: _event(f)))
+                         for f in facts], after=after)
+        assert cache.position is not None
+        return cache.position
+
+    def _stored(self, stream: str, up_to: int | None) -> object:
+        """A stream's state as known at up_to (default: now), from the cache if it can."""
+        state = self.states.state(stream, up_to)
+        if state is not None:
+            return state
+        as_of = self.states.position
+        facts = [(f.position, _event(f)) for f in self.log.stream(stream, up_to=up_to)]
+        keep = up_to is None or (as_of is not None and up_to >= as_of)
+        return self.states.keep(stream, facts, as_of if keep else None)
 
     def position(self, known_at: datetime | None = None, position: int | None = None) -> int:
         """The log position that 'as known at' means: a moment maps to the last fact recorded
@@ -141,7 +223,7 @@ class Ledger:
             return min(position, self.log.head())
         if known_at is not None:
             return self.log.position_at(known_at)
-        return self.log.head()
+        return self.catch_up()  # the log's head, and the cached states brought up to it
 
     def case(self, patient_id: str, *, up_to: int | None = None) -> Case:
         ws = self.workspace(up_to=up_to)
@@ -166,6 +248,15 @@ class Ledger:
     ) -> tuple[Interval, ...]:
         return timeline(self.case(patient_id, up_to=self.position(known_at, position)))
 
+    def cases(self, *, up_to: int | None = None) -> Iterator[Case]:
+        """Every enrolled patient's case as known at a position (default: now)."""
+        at = self.position(position=up_to)
+        ws = self.workspace(up_to=at)
+        for stream in self.log.streams("patient/"):
+            p = ws.patient(stream.partition("/")[2])
+            if p.exists:
+                yield Case(p, ws.cohort(p.cohort_id), ws.agreement(p.agreement_id), ws.registry())
+
     def history(self, stream: str) -> list[StoredFact]:
         return self.log.stream(stream)
 
@@ -173,11 +264,20 @@ class Ledger:
         return bool(self.log.stream(REGISTRY))
 
 
+def _event(fact: StoredFact) -> Event:
+    return codec.decode(fact.type, fact.schema, fact.data)
+
+
+def _actor_of(event: Event, actor: Actor) -> dict[str, str | None]:
+    """Facts the ledger derives are the ledger's (ADR 0008), naming whose command triggered them."""
+    if event.type in DERIVED_TYPES:
+        return {**LEDGER.to_dict(), "request_id": actor.request_id, "triggered_by": actor.subject}
+    return actor.to_dict()
+
+
 def _check_actor(actor: Actor) -> None:
     if not (actor.subject and actor.role and actor.organisation):
         raise Unattributed()
     found = find_national_id(actor)
     if found is not None:
-        from domain.decide import NationalIdRefused
-
-        raise NationalIdRefused(f"actor.{found}")
+        raise err.NationalIdRefused(f"actor.{found}")
