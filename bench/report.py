@@ -1,0 +1,217 @@
+"""Tables and a plot from bench/results/*.json, into docs/benchmarks.md and a PNG.
+
+    python -m bench.report [--results bench/results] [--doc docs/benchmarks.md]
+
+Only the part of the document between the two `bench:results` markers is rewritten; the
+prose around it (what bounds each figure, design changes) is kept as written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+START, END = "<!-- bench:results:start -->", "<!-- bench:results:end -->"
+ORDER = {"tiny": 0, "smoke": 1, "S": 2, "M": 3}
+PATHS = (("ledger_now", "Ledger.who_pays, now"), ("ledger_at_k", "Ledger.who_pays, at K"),
+         ("view_now", "WhoPaysView.payer_on, now"), ("view_at_k", "WhoPaysView.payer_on, at K"),
+         ("http_now", "HTTP GET /v1/patients/{id}/payer, now"),
+         ("http_at_k", "HTTP, known_at=K"))
+
+
+def load(results: Path) -> list[dict[str, Any]]:
+    runs = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(results.glob("*.json"))]
+    return sorted(runs, key=lambda r: (ORDER.get(r["size"], 9), r["database"]))
+
+
+def get(d: Any, *path: str) -> Any:
+    for key in path:
+        if not isinstance(d, dict):
+            return None
+        d = d.get(key)
+    return d
+
+
+def fmt(value: Any, digits: int = 0) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "**no**"
+    if isinstance(value, float) and digits and abs(value) < 100:
+        return f"{value:,.{digits}f}"
+    if isinstance(value, (int, float)):
+        return f"{value:,.0f}" if abs(value) >= 10 or not digits else f"{value:.{digits}f}"
+    return str(value)
+
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
+
+
+def name(r: dict[str, Any]) -> str:
+    return f"{r['size']} ({r['patients']:,} patients), {r['database']}"
+
+
+def runs_table(runs: list[dict[str, Any]]) -> str:
+    rows = [[name(r), r["date"], fmt(r["steps"]), fmt(get(r, "ingest", "events")),
+             fmt(r.get("database_bytes", 0) / 2**20),
+             " / ".join(fmt(x, 1) for x in (r.get("load_average_after") or {}).values()),
+             fmt(r.get("seconds", 0) / 60, 1), r["revision"], f"`{r['command']}`"]
+            for r in runs]
+    return table(["run", "date (UTC)", "steps", "facts", "MiB on disk",
+                  "load average after ingest / imports / rebuild / who pays", "minutes",
+                  "revision", "command"], rows)
+
+
+def ingest_table(runs: list[dict[str, Any]]) -> str:
+    rows = []
+    for r in runs:
+        i, ra = r["ingest"], r["ratios"]
+        rows.append([
+            name(r), fmt(get(i, "single", "commands_per_second")),
+            fmt(get(i, "single", "facts_per_second")),
+            f"{fmt(get(i, 'single', 'command_ms', 'p50'), 2)} / "
+            f"{fmt(get(i, 'single', 'command_ms', 'p99'), 2)}",
+            fmt(get(i, "raw_single", "rows_per_second")),
+            fmt(ra["single_commands_vs_raw_single_rows"], 3),
+            fmt(get(i, "bulk", "facts_per_second")), fmt(get(i, "raw_batch", "rows_per_second")),
+            fmt(ra["bulk_facts_vs_raw_batch_rows"], 3),
+            fmt(get(i, "imports", "cli", "facts_per_second")),
+            fmt(get(i, "imports", "http", "facts_per_second")),
+            f"{fmt(get(i, 'bulk', 'ticks'))} in {fmt(get(i, 'bulk', 'tick_seconds'), 1)} s"])
+    return table(["run", "app: commands/s", "app: facts/s", "app: ms p50 / p99",
+                  "raw 1 row/commit: rows/s", "app ÷ raw", "bulk: facts/s",
+                  "raw 1000 rows/commit: rows/s", "bulk ÷ raw", "CLI import: facts/s",
+                  "HTTP import: facts/s", "ticks (bulk phase)"], rows)
+
+
+def latency_table(runs: list[dict[str, Any]]) -> str:
+    rows = []
+    for r in runs:
+        q = r["who_pays"]
+        rows.append([name(r)] + [f"{fmt(get(q, k, 'p50'), 2)} / {fmt(get(q, k, 'p99'), 2)}"
+                                 for k, _ in PATHS])
+    return table(["run (ms, p50 / p99)"] + [label for _, label in PATHS], rows)
+
+
+def rebuild_table(runs: list[dict[str, Any]]) -> str:
+    rows = []
+    for r in runs:
+        b = r["rebuild"]
+        rows.append([name(r), fmt(get(b, "rebuild", "events_per_second")),
+                     fmt(get(b, "rebuild", "seconds"), 1),
+                     fmt(get(b, "rebuild", "peak_rss_mib")),
+                     fmt(get(b, "raw_read", "events_per_second")),
+                     fmt(get(b, "raw_read", "peak_rss_mib")),
+                     fmt(r["ratios"]["rebuild_vs_raw_read"], 3),
+                     fmt(get(b, "log_read", "events_per_second"))])
+    return table(["run", "rebuild: events/s", "rebuild: s", "rebuild: peak MiB",
+                  "raw read + JSON: events/s", "raw read: peak MiB", "rebuild ÷ raw",
+                  "EventLog.read: events/s"], rows)
+
+
+def goals_table(runs: list[dict[str, Any]]) -> str:
+    names = list(dict.fromkeys(g for r in runs for g in r["goals"]))
+    rows = []
+    for g in names:
+        rows.append([g] + [f"{fmt(get(r, 'goals', g, 'value'), 3)}: "
+                           f"{fmt(get(r, 'goals', g, 'met'))}" for r in runs])
+    return table(["goal"] + [name(r) for r in runs], rows)
+
+
+def growth(runs: list[dict[str, Any]]) -> str:
+    by = {(r["size"], r["database"]): r for r in runs}
+    rows = []
+    for db in sorted({r["database"] for r in runs}):
+        s, m = by.get(("S", db)), by.get(("M", db))
+        if not (s and m):
+            continue
+        for key, label in PATHS:
+            a, b = get(s, "who_pays", key, "p99"), get(m, "who_pays", key, "p99")
+            ratio = round(b / a, 2) if a and b else None
+            rows.append([db, label, fmt(a, 2), fmt(b, 2), fmt(ratio, 2),
+                         fmt(ratio is not None and ratio <= 1.5)])
+    if not rows:
+        return "_Growth S → M needs results at both S and M._"
+    return table(["database", "path", "p99 at S (ms)", "p99 at M (ms)", "M ÷ S", "<= 1.5x"],
+                 rows)
+
+
+def plot(runs: list[dict[str, Any]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    kinds = sorted({r["database"] for r in runs})
+    fig, axes = plt.subplots(1, len(kinds), figsize=(6 * len(kinds), 5), sharey=True,
+                             squeeze=False)
+    for ax, db in zip(axes[0], kinds, strict=True):
+        mine = sorted((r for r in runs if r["database"] == db), key=lambda r: r["patients"])
+        for n, (key, label) in enumerate(PATHS):
+            points = [(r["patients"], get(r, "who_pays", key, "p99")) for r in mine]
+            points = [(x, y) for x, y in points if y is not None]
+            if points:
+                now = key.endswith("now")
+                ax.plot(*zip(*points), "-" if now else "--", marker="os^"[n // 2],
+                        color=f"C{n // 2}", mfc=None if now else "none", label=label)
+        for goal in (5, 15):
+            ax.axhline(goal, color="grey", linewidth=0.8, linestyle=":")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("patients in the ledger")
+        ax.set_title(db)
+        ax.grid(True, which="major", linewidth=0.3)
+    axes[0][0].set_ylabel("who pays: p99 latency (ms); goals 5 ms, 15 ms over HTTP")
+    axes[0][-1].legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def section(runs: list[dict[str, Any]], png: str) -> str:
+    parts = [
+        "### Runs\n", runs_table(runs),
+        "\n### Ingest\n", ingest_table(runs),
+        "\n### Who pays: latency\n", latency_table(runs),
+        f"\n![who-pays p99 latency against size]({png})\n",
+        "\n### Who pays: growth from S to M (p99)\n", growth(runs),
+        "\n### Rebuild of every projection\n", rebuild_table(runs),
+        "\n### Goals (issue 6)\n", goals_table(runs),
+    ]
+    return "\n".join(parts) + "\n"
+
+
+SKELETON = f"""# Benchmarks
+
+Generated by `make bench` (bench/run.py, bench/report.py).
+
+{START}
+{END}
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--results", type=Path, default=Path("bench/results"))
+    parser.add_argument("--doc", type=Path, default=Path("docs/benchmarks.md"))
+    args = parser.parse_args(argv)
+    runs = load(args.results)
+    if not runs:
+        parser.error(f"no results in {args.results}")
+    png = args.doc.with_name("benchmarks-latency.png")
+    plot(runs, png)
+    text = args.doc.read_text(encoding="utf-8") if args.doc.exists() else SKELETON
+    before, _, rest = text.partition(START)
+    _, _, after = rest.partition(END)
+    body = f"{START}\n{section(runs, png.name)}{END}"
+    args.doc.write_text(before + body + after, encoding="utf-8")
+    print(f"wrote {args.doc} and {png}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
