@@ -76,6 +76,9 @@ def one_line_errors(fn: F) -> F:
             return fn(*args, **kwargs)
         except Refused as exc:
             fail(f"refused ({exc.code}): {exc.message}")
+        except BrokenPipeError:
+            sys.stderr.close()  # the reader went away (e.g. `| head`): nothing left to say
+            raise typer.Exit(0) from None
         except ConcurrentModification:
             fail("someone else changed the same records at the same time; nothing was recorded, try again", 75)
         except (StorageError, OSError) as exc:

@@ -12,7 +12,7 @@ from itertools import islice
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from domain import codec
+from domain import checks, codec
 from domain import commands as c
 from domain import errors as err
 from domain.decide import execute, tick
@@ -158,15 +158,19 @@ class Ledger:
             for p in ws.pending
         ]
         stored = self.log.append(new)
-        self.remember(stored, [p.event for p in ws.pending])
+        self.remember(stored, [p.event for p in ws.pending], ws)
         return stored
 
-    def remember(self, stored: list[StoredFact], events: list[Event]) -> None:
+    def remember(self, stored: list[StoredFact], events: list[Event],
+                 ws: Workspace | None = None) -> None:
         """Tell the cached states about facts this process has just appended (`events`: the
-        appended events, in the same order), so the next command need not read them back."""
+        appended events, in the same order; `ws`: the workspace that decided them, whose
+        states they lead to), so the next command need not read them back."""
         facts = [(f.position, f.stream, f.version, (lambda e=e: e))
                  for f, e in zip(stored, events, strict=True)]
-        self.states.apply(facts, after=stored[0].position - 1 if stored else None)
+        finals = {f.stream: ws.get(f.stream) for f in stored} if ws is not None else None
+        self.states.apply(facts, after=stored[0].position - 1 if stored else None,
+                          finals=finals)
 
     # --- reading --------------------------------------------------------------------------
 
@@ -227,7 +231,7 @@ class Ledger:
 
     def case(self, patient_id: str, *, up_to: int | None = None) -> Case:
         ws = self.workspace(up_to=up_to)
-        p = ws.patient(patient_id)
+        p = ws.patient(checks.study_id(patient_id))
         if not p.exists:
             raise err.UnknownPatient(patient_id)
         return Case(p, ws.cohort(p.cohort_id), ws.agreement(p.agreement_id), ws.registry())

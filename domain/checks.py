@@ -6,7 +6,7 @@ import re
 
 from domain import errors as err
 from domain import state as st
-from domain.identity import valid_study_id
+from domain.identity import find_national_id, valid_study_id
 from domain.workspace import Workspace
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
@@ -20,6 +20,8 @@ def slug(what: str, value: str) -> str:
 
 
 def study_id(patient_id: str) -> str:
+    if find_national_id(patient_id) is not None:
+        raise err.NationalIdRefused("patient_id")
     if not valid_study_id(patient_id):
         raise err.InvalidStudyId(patient_id)
     return patient_id

@@ -175,6 +175,10 @@ def test_timeline_table_for_people(story: Story) -> None:
     (["timeline", PID, "--known-at", "yesterday"], "--known-at: 'yesterday' is not a moment"),
     (["timeline", PID, "--known-at", "2024-01-01", "--position", "3"], "not both"),
     (["timeline", "41017012337"], "national identity number"),  # a synthetic D-number
+    (["who-pays", "41017012337", "--on", "2024-01-10"], "national identity number"),
+    (["who-pays", "patient-7", "--on", "2024-01-10"], "not a pseudonymous study ID"),
+    (["who-pays", PID, "--on", "2024-13-10"], "--on: '2024-13-10' is not a date"),
+    (["who-pays", PID, "--on", "2024-01-10", "--position", "-1"], "--position must be 0 or more"),
     (["statement", "company", "--from", "2023-13-01", "--to", "2023-12-31"],
      "--from: '2023-13-01' is not a date"),
     (["statement", "company", "--from", "2023-12-31", "--to", "2023-01-01"], "ends"),
