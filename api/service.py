@@ -1,9 +1,9 @@
 """The API's use of the ledger: recording commands for an authenticated actor, with idempotency
 keys and tenancy, and the views reads are filtered through.
 
-`Ledger.execute`/`execute_all` are followed step by step here (workspace, decide, append) rather
-than called, because the idempotency key must be looked up again between deciding and appending
-(see api.idempotency) and written with the facts, in their actor.
+`Ledger.execute`/`execute_all` are followed step by step here (workspace, decide,
+`Ledger.append`) rather than called, because the idempotency key must be looked up again between
+deciding and appending (see api.idempotency) and is written with the facts, in their actor.
 """
 
 from __future__ import annotations
@@ -13,15 +13,12 @@ from dataclasses import dataclass
 from api import access
 from api.idempotency import IdempotencyIndex, Used, fingerprint
 from api.problems import Problem
-from domain import codec
 from domain import commands as c
 from domain import errors as err
-from domain.application import Ledger, Receipt, Unattributed
+from domain.application import Ledger, Receipt, check_actor
 from domain.decide import execute
-from domain.events import DERIVED_TYPES, Event
-from domain.identity import find_national_id
-from domain.persistence import ConcurrentModification, NewEvent
-from domain.values import LEDGER, Actor
+from domain.persistence import ConcurrentModification
+from domain.values import Actor
 from domain.workspace import Workspace
 
 
@@ -62,12 +59,12 @@ class Service:
 
     def check_all(self, commands: list[c.Command], actor: Actor) -> list[tuple[int, err.Refused]]:
         """Decide every command in order, record nothing: the refusals, with their indexes."""
-        _check_actor(actor)
+        check_actor(actor)
         return self._decide(self.ledger.workspace(), commands, actor, batch=True)
 
     def _record(self, commands: list[c.Command], actor: Actor, key: str | None,
                 *, batch: bool) -> Recorded:
-        _check_actor(actor)
+        check_actor(actor)
         fp = fingerprint(commands) if key else ""
         if key and (replay := self._replay(actor, key, fp)):
             return replay
@@ -108,17 +105,9 @@ class Service:
                 raise err.UnknownPatient(command.patient_id)
 
     def _append(self, ws: Workspace, actor: Actor, key: str | None, fp: str) -> Receipt:
-        if not ws.pending:
-            return Receipt(self.ledger.log.head(), ())
-        keyed = {"idempotency_key": key, "fingerprint": fp} if key else {}
-        stored = self.ledger.log.append([
-            NewEvent(stream=p.stream, version=p.version, type=p.event.type,
-                     schema=p.event.schema, data=codec.encode(p.event),
-                     valid_on=p.event.valid_on, actor=_actor_of(p.event, actor) | keyed)
-            for p in ws.pending
-        ])
-        self.ledger.remember(stored, [p.event for p in ws.pending])
-        return Receipt(max(f.position for f in stored), tuple(stored))
+        # The key travels with the facts, in their actor record: see api.idempotency.
+        keyed = {"idempotency_key": key, "fingerprint": fp} if key else None
+        return self.ledger.append(ws, actor, keyed)
 
     def _replay(self, actor: Actor, key: str, fp: str) -> Recorded | None:
         used: Used | None = self.index.lookup(actor.subject, key)
@@ -135,19 +124,3 @@ class Service:
 
     def view(self, actor: Actor) -> access.View:
         return access.View(actor, self.ledger.workspace())
-
-
-def _actor_of(event: Event, actor: Actor) -> dict[str, str | None]:
-    """As domain.application does (ADR 0008): facts the ledger derives are the ledger's, naming
-    whose request triggered them."""
-    if event.type in DERIVED_TYPES:
-        return {**LEDGER.to_dict(), "request_id": actor.request_id, "triggered_by": actor.subject}
-    return actor.to_dict()
-
-
-def _check_actor(actor: Actor) -> None:
-    if not (actor.subject and actor.role and actor.organisation):
-        raise Unattributed()
-    found = find_national_id(actor)
-    if found is not None:
-        raise err.NationalIdRefused(f"actor.{found}")

@@ -77,17 +77,17 @@ class Ledger:
     def execute(self, command: c.Command, actor: Actor) -> Receipt:
         """Decide and record a command atomically; raises `Refused` or `ConcurrentModification`
         (then nothing was recorded, and retrying the same command is safe)."""
-        _check_actor(actor)
+        check_actor(actor)
         ws = self.workspace()
         execute(ws, command)
-        return self._append(ws, actor)
+        return self.append(ws, actor)
 
     def execute_all(
         self, commands: list[c.Command], actor: Actor
     ) -> tuple[Receipt | None, list[tuple[int, err.Refused]]]:
         """All or nothing: decide every command in order in one workspace. If any is refused,
         record nothing and return every refusal with its index; otherwise record all at once."""
-        _check_actor(actor)
+        check_actor(actor)
         ws = self.workspace()
         refusals: list[tuple[int, err.Refused]] = []
         for index, command in enumerate(commands):
@@ -97,7 +97,7 @@ class Ledger:
                 refusals.append((index, refusal))
         if refusals:
             return None, refusals
-        return self._append(ws, actor), []
+        return self.append(ws, actor), []
 
     def tick(self, today: date | None = None, *, retries: int = 3) -> Receipt:
         """Record what the passage of time has made true, for every patient. Idempotent."""
@@ -134,15 +134,21 @@ class Ledger:
                         registered_on=on,
                     ),
                 )
-        return self._append(ws, actor)
+        return self.append(ws, actor)
 
-    def _append(self, ws: Workspace, actor: Actor) -> Receipt:
+    def append(
+        self, ws: Workspace, actor: Actor, extra: dict[str, str] | None = None
+    ) -> Receipt:
+        """Record a decided workspace's facts atomically, attributed to `actor` (with `extra`
+        fields in the actor record, e.g. an idempotency key); derived facts are the ledger's."""
         if not ws.pending:
             return Receipt(self.log.head(), ())
-        stored = self._store(ws, actor)
+        stored = self._store(ws, actor, extra)
         return Receipt(max(f.position for f in stored), tuple(stored))
 
-    def _store(self, ws: Workspace, actor: Actor) -> list[StoredFact]:
+    def _store(
+        self, ws: Workspace, actor: Actor, extra: dict[str, str] | None = None
+    ) -> list[StoredFact]:
         if not ws.pending:
             return []
         new = [
@@ -153,7 +159,7 @@ class Ledger:
                 schema=p.event.schema,
                 data=codec.encode(p.event),
                 valid_on=p.event.valid_on,
-                actor=_actor_of(p.event, actor),
+                actor=_actor_of(p.event, actor) | (extra or {}),
             )
             for p in ws.pending
         ]
@@ -279,7 +285,8 @@ def _actor_of(event: Event, actor: Actor) -> dict[str, str | None]:
     return actor.to_dict()
 
 
-def _check_actor(actor: Actor) -> None:
+def check_actor(actor: Actor) -> None:
+    """Every write is attributed: subject, role and organisation, and no identity numbers."""
     if not (actor.subject and actor.role and actor.organisation):
         raise Unattributed()
     found = find_national_id(actor)
