@@ -1,4 +1,4 @@
-"""A deterministic generator of big, realistic ledger histories (for `projections.loadtest`).
+"""A deterministic generator of big, realistic ledger histories (for `bench.loadtest`).
 
 It simulates day by day: patients are enrolled in expansion and stage cohorts, start,
 are dispensed to every four weeks, are sometimes transferred, are assessed at 16 weeks

@@ -1,7 +1,7 @@
 """A big generated history, and the who-pays projection checked against it.
 
-    python -m projections.loadtest --url sqlite:////tmp/load.db --events 100000
-    scripts/with-postgres sh -c '.venv/bin/python -m projections.loadtest \\
+    python -m bench.loadtest --url sqlite:////tmp/load.db --events 100000
+    scripts/with-postgres sh -c '.venv/bin/python -m bench.loadtest \\
         --url "$IMPRESS_TEST_POSTGRES_URL" --events 100000'
 
 Generates (in a child process, so the figures below are the projection's own) a deterministic
@@ -25,7 +25,7 @@ import time
 from typing import Any
 
 from domain.application import Ledger
-from projections.generator import generate
+from bench.loadtest_history import generate
 from projections.maintenance import rebuild, verify
 from projections.whopays import WhoPaysView
 
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.phase == "all":
         child = subprocess.run(
-            [sys.executable, "-m", "projections.loadtest", "--phase", "generate", "--url",
+            [sys.executable, "-m", "bench.loadtest", "--phase", "generate", "--url",
              args.url, "--events", str(args.events), "--seed", str(args.seed)],
             check=True, capture_output=True, text=True)
         print(child.stdout.strip().splitlines()[-1], flush=True)

@@ -1,8 +1,8 @@
 """How fast `verify` recomputes the hash chain: on the demo history and on a generated log of
-N facts (projections.generator's deterministic history, no read model), on SQLite and, if a
+N facts (bench.loadtest_history's deterministic history, no read model), on SQLite and, if a
 server is given, PostgreSQL. Prints one JSON line per run; asserts nothing about time.
 
-    scripts/with-postgres .venv/bin/python -m projections.audit_bench --events 100000
+    scripts/with-postgres .venv/bin/python -m bench.verify_chain --events 100000
 
 Without --url it uses a temporary SQLite file and, if IMPRESS_TEST_POSTGRES_URL is set (as
 scripts/with-postgres does), a fresh database on that server, dropped afterwards.
@@ -26,11 +26,11 @@ from uuid import uuid4
 from domain import chain
 from domain.application import Ledger
 from projections.audit import verify
-from projections.generator import World
+from bench.loadtest_history import World
 
 
 def generate(ledger: Ledger, events: int, seed: int = 20250101, batch: int = 1000) -> int:
-    """Append at least `events` facts of the generator's story (as projections.generator, but
+    """Append at least `events` facts of the generator's story (as bench.loadtest_history, but
     with no read model following: only the log is measured)."""
     world = World(ledger, seed, lambda: None)
     world.setup()
