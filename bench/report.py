@@ -81,11 +81,14 @@ def ingest_table(runs: list[dict[str, Any]]) -> str:
             fmt(ra["bulk_facts_vs_raw_batch_rows"], 3),
             fmt(get(i, "imports", "cli", "facts_per_second")),
             fmt(get(i, "imports", "http", "facts_per_second")),
-            f"{fmt(get(i, 'bulk', 'ticks'))} in {fmt(get(i, 'bulk', 'tick_seconds'), 1)} s"])
+            f"{fmt(get(i, 'bulk', 'ticks'))} in {fmt(get(i, 'bulk', 'tick_seconds'), 1)} s",
+            f"{fmt(get(i, 'single', 'warm_up', 'streams'))} in "
+            f"{fmt(get(i, 'single', 'warm_up', 'seconds'), 1)} s"])
     return table(["run", "app: commands/s", "app: facts/s", "app: ms p50 / p99",
                   "raw 1 row/commit: rows/s", "app ÷ raw", "bulk: facts/s",
                   "raw 1000 rows/commit: rows/s", "bulk ÷ raw", "CLI import: facts/s",
-                  "HTTP import: facts/s", "ticks (bulk phase)"], rows)
+                  "HTTP import: facts/s", "ticks (bulk phase)",
+                  "fresh Ledger: long streams read"], rows)
 
 
 def latency_table(runs: list[dict[str, Any]]) -> str:

@@ -227,18 +227,24 @@ class StateCache:
                     self._held.popitem(last=False)
         return held.state
 
-    def apply(self, facts: Sequence[Fact], *, after: int | None) -> None:
+    def apply(self, facts: Sequence[Fact], *, after: int | None,
+              finals: dict[str, Any] | None = None) -> None:
         """Apply recorded facts, in log order, to the streams held. `after`: the facts are all
         those recorded after that position (None: not known), so if it is not beyond the
-        cache's position, the last of them becomes the position."""
+        cache's position, the last of them becomes the position. `finals`: the states the
+        facts lead to, by stream, if known (a workspace's, after its append), so patient
+        streams need not be folded again."""
+        last = {stream: position for position, stream, _, _ in facts} if finals else {}
         with self._lock:
             for position, stream, version, event in facts:
                 held = self._held.get(stream)
                 if held is None or version <= held.state.version:
                     continue
-                if version == held.state.version + 1:
-                    held.extend(stream, position, event())
-                else:  # a gap: facts of this stream were missed, read it again when needed
+                if version != held.state.version + 1:  # a gap: read the stream when needed
                     del self._held[stream]
+                elif held.positions is None and stream in last:
+                    held.state, held.last = finals[stream], last[stream]  # type: ignore[index]
+                else:
+                    held.extend(stream, position, event())
             if facts and after is not None and self.position is not None and after <= self.position:
                 self.position = max(self.position, facts[-1][0])
