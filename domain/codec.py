@@ -57,34 +57,40 @@ def decode(type_name: str, schema: int, data: dict[str, Any]) -> Event:
     while schema < cls.schema:
         data = UPCASTERS[(type_name, schema)](dict(data))
         schema += 1
-    hints = _hints(cls)
-    return cls(**{name: _decode_value(hints[name], value) for name, value in data.items()})
+    decoders = _decoders(cls)
+    return cls(**{name: decoders[name](value) for name, value in data.items()})
 
 
 @functools.cache
-def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+def _decoders(cls: type) -> dict[str, Callable[[Any], Any]]:
+    """One decoding function per field, worked out once per type from its hints: reading a
+    stream decodes every field of every fact, so the hints are not inspected per value."""
+    return {name: _decoder(hint) for name, hint in typing.get_type_hints(cls).items()}
 
 
-def _decode_value(hint: Any, value: Any) -> Any:
-    if value is None:
-        return None
+def _same(value: Any) -> Any:
+    return value
+
+
+def _decoder(hint: Any) -> Callable[[Any], Any]:
     origin = typing.get_origin(hint)
     if origin in (typing.Union, types.UnionType):
-        inner = [a for a in typing.get_args(hint) if a is not type(None)]
-        return _decode_value(inner[0], value)
+        inner = _decoder(next(a for a in typing.get_args(hint) if a is not type(None)))
+        return lambda value: None if value is None else inner(value)
     if origin is tuple:
-        inner = typing.get_args(hint)[0]
-        return tuple(_decode_value(inner, v) for v in value)
+        each = _decoder(typing.get_args(hint)[0])
+        return lambda value: None if value is None else tuple(each(v) for v in value)
     if hint is Money:
-        return Money.from_dict(value)
-    if hint is date:
-        return date.fromisoformat(value)
-    if hint is Decimal:
-        return Decimal(value)
-    if isinstance(hint, type) and issubclass(hint, Enum):
-        return hint(value)
-    return value
+        plain: Callable[[Any], Any] = Money.from_dict
+    elif hint is date:
+        plain = date.fromisoformat
+    elif hint is Decimal:
+        plain = Decimal
+    elif isinstance(hint, type) and issubclass(hint, Enum):
+        plain = hint
+    else:
+        return _same
+    return lambda value: None if value is None else plain(value)
 
 
 # --- upcasters: older stored shapes, read as today's ----------------------------------------

@@ -5,9 +5,11 @@ Every remembered fact keeps its reference (stream@version), so answers can name 
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, overload
 
 from domain import events as ev
 from domain.money import Money
@@ -97,6 +99,61 @@ class Drug:
         return max(current, key=lambda p: p.since) if current else None
 
 
+class Grown(Sequence[T]):
+    """An immutable sequence that grows by one in constant time. An agreement's stream holds one
+    PatientSlotUsed per enrolment (tens of thousands nationally): with a tuple copied at every
+    fact, folding it was quadratic. Successive states share one list and each sees its first
+    `n` items; only a state extended a second time (a branch) copies its prefix."""
+
+    __slots__ = ("_items", "_n")
+    _lock = threading.Lock()  # check-then-append must not interleave between threads
+
+    def __init__(self, items: Sequence[T] = ()) -> None:
+        self._items: list[T] = list(items)
+        self._n = len(self._items)
+
+    def plus(self, item: T) -> Grown[T]:
+        with Grown._lock:
+            if len(self._items) == self._n:
+                items = self._items
+            else:
+                items = self._items[:self._n]
+            items.append(item)
+        grown: Grown[T] = Grown.__new__(Grown)
+        grown._items, grown._n = items, self._n + 1
+        return grown
+
+    def __len__(self) -> int:
+        return self._n
+
+    @overload
+    def __getitem__(self, i: int) -> T: ...
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[T]: ...
+    def __getitem__(self, i: int | slice) -> T | Sequence[T]:
+        if isinstance(i, slice):
+            return tuple(self._items[:self._n])[i]
+        if not -self._n <= i < self._n:
+            raise IndexError(i)
+        return self._items[i % self._n]
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self._items[:self._n])
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Grown):
+            return self._n == other._n and self._items[:self._n] == other._items[:other._n]
+        if isinstance(other, tuple):
+            return tuple(self) == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return f"Grown({list(self)!r})"
+
+
 # --- agreements -----------------------------------------------------------------------------
 
 
@@ -111,7 +168,7 @@ class Agreement:
     coverage: tuple[Dated[int], ...] = ()
     slots: dict[str, Dated[int]] = field(default_factory=dict)
     used: dict[str, int] = field(default_factory=dict)
-    patients: tuple[str, ...] = ()
+    patients: Grown[str] = field(default_factory=Grown)
 
     @property
     def exists(self) -> bool:
@@ -305,7 +362,7 @@ def _amended(s: Agreement, e: ev.AgreementAmended, r: str) -> Agreement:
 
 def _slot_used(s: Agreement, e: ev.PatientSlotUsed, r: str) -> Agreement:
     used = {**s.used, e.drug_id: s.used.get(e.drug_id, 0) + 1}
-    return replace(s, used=used, patients=(*s.patients, e.patient_id))
+    return replace(s, used=used, patients=s.patients.plus(e.patient_id))
 
 
 def _cohort_opened(s: Cohort, e: ev.CohortOpened, r: str) -> Cohort:

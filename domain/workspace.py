@@ -187,19 +187,23 @@ class StateCache:
     Invariant: a held state includes every fact of its stream recorded at or before
     `position` (it may include later ones). Facts recorded after `position` are applied in log
     order by `apply`; a state is therefore exact as known at any p with last fact <= p <=
-    position. Thread-safe; holds at most `limit` streams, dropping the least recently used.
+    position. Thread-safe. Holds every long stream (registry, companies, drugs, agreements,
+    cohorts: few, and an agreement's is long, so reading one again costs most) and at most
+    `limit` patient streams, dropping the least recently used; limit 0 holds nothing.
     """
 
     def __init__(self, limit: int = 20_000) -> None:
         self.limit = limit
         self.position: int | None = None  # None: nothing known yet
-        self._held: OrderedDict[str, _Held] = OrderedDict()
+        self._held: dict[str, _Held] = {}
+        self._patients: OrderedDict[str, None] = OrderedDict()  # recency order
         self._lock = threading.Lock()
 
     def reset(self, position: int) -> None:
         """Forget every state: the cache starts again at `position` (the log's head)."""
         with self._lock:
             self._held.clear()
+            self._patients.clear()
             self.position = position
 
     def state(self, stream: str, up_to: int | None = None) -> Any | None:
@@ -209,7 +213,8 @@ class StateCache:
             held = self._held.get(stream)
             if held is None or self.position is None:
                 return None
-            self._held.move_to_end(stream)
+            if stream in self._patients:
+                self._patients.move_to_end(stream)
             if up_to is None:
                 return held.state
             return held.at(stream, up_to) if up_to <= self.position else None
@@ -221,10 +226,13 @@ class StateCache:
         for position, event in facts:
             held.extend(stream, position, event)
         with self._lock:
-            if as_of is not None and self.position == as_of and stream not in self._held:
+            if (self.limit > 0 and as_of is not None and self.position == as_of
+                    and stream not in self._held):
                 self._held[stream] = held
-                while len(self._held) > self.limit:
-                    self._held.popitem(last=False)
+                if held.positions is None:
+                    self._patients[stream] = None
+                    while len(self._patients) > self.limit:
+                        del self._held[self._patients.popitem(last=False)[0]]
         return held.state
 
     def apply(self, facts: Sequence[Fact], *, after: int | None,
@@ -242,6 +250,7 @@ class StateCache:
                     continue
                 if version != held.state.version + 1:  # a gap: read the stream when needed
                     del self._held[stream]
+                    self._patients.pop(stream, None)
                 elif held.positions is None and stream in last:
                     held.state, held.last = finals[stream], last[stream]  # type: ignore[index]
                 else:
