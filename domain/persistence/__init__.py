@@ -13,8 +13,9 @@ recorded_at, chain_hash), `impress_streams` (stream, first_position) in the URL'
 SQLite `stored_events` (the library's; rowid is the position) and the same two side tables.
 
 Modules: `facts` (what goes in and out, the envelope), `writer` (the side rows, shared),
-`sqlite_store` and `postgres_store` (the recorders), `config` (URL -> settings, batch
-checks), `log` (EventLog).
+`sqlite_store` and `postgres_store` (the recorders; `postgres_append`, PostgreSQL's pipelined
+append), `decode` (stored rows back into facts), `config` (URL -> settings, batch checks),
+`log` (EventLog).
 """
 
 from domain.persistence.facts import (

@@ -4,13 +4,14 @@ read the chain and the tables as they are."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from eventsourcing.persistence import IntegrityError, PersistenceError, StoredEvent
 
 from domain import chain
 from domain.persistence.config import FactStore, check_batch, environment
+from domain.persistence.decode import FactDecoder
 from domain.persistence.facts import (
     FACT_TYPES,
     ChainLink,
@@ -40,9 +41,13 @@ class EventLog:
         recorder = self.application.recorder
         assert isinstance(recorder, (SQLiteRecorder, PostgresRecorder))
         self._recorder = recorder
+        self._decoder = FactDecoder(self.application.mapper)
 
     def append(self, events: Sequence[NewEvent]) -> list[StoredFact]:
-        """Stores the batch in one transaction: all of it or, on any error, nothing."""
+        """Stores the batch in one transaction: all of it or, on any error, nothing. The facts
+        returned equal what reads return, and share their data and actor dicts with `events`
+        (check_batch lets in only values that come back from the store exactly as they went
+        in, so they need not be decoded again)."""
         if not events:
             return []
         check_batch(events)
@@ -56,14 +61,19 @@ class EventLog:
         ]
         append = Append(events=list(events))
         try:
-            recordings = self.application.save(*envelopes, impress_append=append)
+            # The event store directly: Application.save would only add checks of each
+            # envelope against a runtime Protocol (slow isinstance), hooks this app lacks.
+            recordings = self.application.events.put(envelopes, impress_append=append)
         except IntegrityError as e:
             raise ConcurrentModification([ev.stream for ev in events]) from e
         except PersistenceError as e:
             raise StorageError(str(e)) from e
         assert append.recorded_at is not None
-        return [self._fact(r.notification, r.notification.id, append.recorded_at)
-                for r in recordings]
+        recorded_at = append.recorded_at.astimezone(UTC)
+        return [StoredFact(position=r.notification.id, stream=e.stream, version=e.version,
+                           type=e.type, schema=e.schema, data=e.data, valid_on=e.valid_on,
+                           actor=e.actor, recorded_at=recorded_at)
+                for r, e in zip(recordings, events, strict=True)]
 
     def stream(self, stream: str, *, up_to: int | None = None) -> list[StoredFact]:
         return self._select(originator_id=stream_id(stream), up_to=up_to)
@@ -159,16 +169,10 @@ class EventLog:
             rows = self._recorder.select_facts(**query)
         except PersistenceError as e:
             raise StorageError(str(e)) from e
-        return [self._fact(r.event, r.position, r.recorded_at) for r in rows]
+        return self._decoder.rows(rows)
 
     def _fact(self, stored: StoredEvent, position: int, recorded_at: datetime) -> StoredFact:
-        envelope = self.application.mapper.to_domain_event(stored)
-        assert isinstance(envelope, Fact)
-        return StoredFact(
-            position=position, stream=envelope.stream, version=envelope.originator_version,
-            type=stored.topic.partition(":")[2], schema=envelope.schema, data=envelope.data,
-            valid_on=date.fromisoformat(envelope.valid_on) if envelope.valid_on else None,
-            actor=envelope.actor, recorded_at=recorded_at.astimezone(UTC))
+        return self._decoder.fact(stored, position, recorded_at.astimezone(UTC))
 
     def _entry(self, position: int, span: Span) -> LogEntry:
         stored = span.events.get(position)

@@ -1,5 +1,5 @@
 """The PostgreSQL recorder: the library's `impress_events` with gap-free positions, and the
-side tables, in the URL's schema."""
+side tables, in the URL's schema. Appends: postgres_append."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
+from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresFactory
-from eventsourcing.utils import retry
+from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
 from domain.persistence.facts import StorageError
+from domain.persistence.postgres_append import PostgresAppend
 from domain.persistence.writer import (
     CHAIN_COLUMN,
     OUTDATED,
@@ -22,7 +23,6 @@ from domain.persistence.writer import (
     Extent,
     FactRow,
     LogRow,
-    LogWriter,
     Span,
     extent_of,
     prefix_bound,
@@ -31,7 +31,7 @@ from domain.persistence.writer import (
 _DDL_LOCK = 0x1A9E55  # advisory lock key: one EventLog at a time runs the DDL
 
 
-class PostgresRecorder(LogWriter, PostgresApplicationRecorder):
+class PostgresRecorder(PostgresAppend, PostgresApplicationRecorder):
     def __init__(self, datastore: Any, *, events_table_name: str = "stored_events") -> None:
         super().__init__(datastore, events_table_name=events_table_name)
         if self.datastore.enable_db_functions:
@@ -42,18 +42,7 @@ class PostgresRecorder(LogWriter, PostgresApplicationRecorder):
         self._streams = Identifier(schema, STREAMS)
         # The library's insert function would bypass the side tables: don't create it.
         del self.sql_create_statements[self.create_insert_function_statement_index]
-        # Positions are max + n under the table lock, not from the sequence: a sequence leaves
-        # a gap behind every rolled-back insert (a version conflict, for one).
-        self.insert_events_statement = SQL(
-            "INSERT INTO {events} "
-            "(originator_id, originator_version, topic, state, notification_id) "
-            "SELECT e.originator_id, e.originator_version, e.topic, e.state, "
-            "(SELECT COALESCE(MAX(notification_id), 0) FROM {events}) + e.n "
-            "FROM unnest(%s::{schema}.{type}[]) WITH ORDINALITY "
-            "AS e(originator_id, originator_version, topic, state, n) "
-            "ORDER BY e.n RETURNING notification_id"
-        ).format(events=self._events, schema=Identifier(schema),
-                 type=Identifier(self.stored_event_type_name))
+        self._append_statements()
         self.sql_create_statements += self._side_tables(schema)
 
     def _side_tables(self, schema: str) -> list[Composed]:
@@ -104,47 +93,6 @@ class PostgresRecorder(LogWriter, PostgresApplicationRecorder):
                 raise StorageError(OUTDATED)
         self.datastore.register_type_adapters()
 
-    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
-    def insert_events(self, stored_events: Sequence[StoredEvent],
-                      **kwargs: Any) -> Sequence[int] | None:
-        # Not the library's insert_events: it catches errors raised in its hooks and then
-        # leaves its transaction block normally, i.e. COMMITs. Here any error rolls back.
-        with self.datastore.transaction(commit=True) as curs:
-            self._insert_stored_events(curs, stored_events, **kwargs)  # lock, notify, insert
-            positions = self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-            assert positions is not None
-            self.write_log(curs, stored_events, positions, kwargs)
-        return positions
-
-    def _last_log_row(self, c: Any) -> LogRow | None:
-        c.execute(SQL("SELECT position, recorded_at, {} FROM {} ORDER BY position DESC LIMIT 1")
-                  .format(Identifier(CHAIN_COLUMN), self._recorded))
-        row = c.fetchone()
-        return LogRow(row["position"], row["recorded_at"], row[CHAIN_COLUMN]) if row else None
-
-    def _store_now(self, c: Any) -> datetime:
-        c.execute("SELECT clock_timestamp() AS now")
-        now: datetime = c.fetchone()["now"]
-        return now
-
-    def _has_version(self, c: Any, originator_id: UUID | str, version: int) -> bool:
-        c.execute(SQL("SELECT 1 FROM {} WHERE originator_id = %s AND originator_version = %s")
-                  .format(self._events), (originator_id, version))
-        return c.fetchone() is not None
-
-    def _insert_log_rows(self, c: Any, rows: list[LogRow]) -> None:
-        c.execute(SQL("INSERT INTO {} (position, recorded_at, {}) SELECT * FROM "
-                      "unnest(%s::bigint[], %s::timestamptz[], %s::text[])")
-                  .format(self._recorded, Identifier(CHAIN_COLUMN)),
-                  ([r.position for r in rows], [r.recorded_at for r in rows],
-                   [r.chain_hash for r in rows]))
-
-    def _insert_streams(self, c: Any, rows: list[tuple[str, int]]) -> None:
-        if rows:
-            c.execute(SQL("INSERT INTO {} (stream, first_position) SELECT * FROM "
-                          "unnest(%s::text[], %s::bigint[])").format(self._streams),
-                      ([s for s, _ in rows], [p for _, p in rows]))
-
     # Reads
     def select_facts(self, *, originator_id: UUID | None = None, after: int = 0,
                      up_to: int | None = None, topics: Sequence[str] = (),
@@ -152,8 +100,11 @@ class PostgresRecorder(LogWriter, PostgresApplicationRecorder):
         sql: Composed = SQL(
             "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, e.state, "
             "r.recorded_at FROM {} e JOIN {} r ON r.position = e.notification_id "
-            "WHERE e.notification_id > %s").format(self._events, self._recorded)
-        params: list[Any] = [after]
+            "WHERE true").format(self._events, self._recorded)
+        params: list[Any] = []
+        if after:  # not "> 0" always: on fresh statistics it can lead the planner astray
+            sql += SQL(" AND e.notification_id > %s")
+            params.append(after)
         if originator_id is not None:
             sql += SQL(" AND e.originator_id = %s")
             params.append(originator_id)
@@ -168,10 +119,15 @@ class PostgresRecorder(LogWriter, PostgresApplicationRecorder):
         if limit is not None:
             sql += SQL(" LIMIT %s")
             params.append(limit)
-        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+        # Tuples, not the pool's dict rows: a read may return a great many.
+        with (self.datastore.get_connection() as conn,
+              conn.cursor(row_factory=tuple_row) as curs):
             curs.execute(sql, params)
-            return [FactRow(_stored(row), row["notification_id"], row["recorded_at"])
-                    for row in curs.fetchall()]
+            rows = curs.fetchall()
+        return [FactRow(StoredEvent(originator, version, topic,
+                                    state if type(state) is bytes else bytes(state)),
+                        position, recorded_at)
+                for position, originator, version, topic, state, recorded_at in rows]
 
     def position_at(self, moment: datetime) -> int:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:

@@ -18,16 +18,20 @@ from domain.persistence.writer import (
     STREAMS,
     Extent,
     FactRow,
+    Head,
     LogRow,
-    LogWriter,
+    Probe,
     Span,
+    append_of,
     extent_of,
+    gap_probes,
+    plan,
     prefix_bound,
     sqlite_time,
 )
 
 
-class SQLiteRecorder(LogWriter, SQLiteApplicationRecorder):
+class SQLiteRecorder(SQLiteApplicationRecorder):
     def construct_create_table_statements(self) -> list[str]:
         refuse = "BEGIN SELECT RAISE(ABORT, 'impress: the ledger is append-only'); END"
         statements = [
@@ -53,26 +57,39 @@ class SQLiteRecorder(LogWriter, SQLiteApplicationRecorder):
 
     def _insert_events(self, c: Any, stored_events: Sequence[StoredEvent],
                        **kwargs: Any) -> Sequence[int] | None:
+        append = append_of(stored_events, kwargs)
         positions = super()._insert_events(c, stored_events, **kwargs)
         assert positions is not None
-        self.write_log(c, stored_events, positions, kwargs)
+        probes = gap_probes(stored_events, append)
+        planned = plan(append, stored_events, positions, probes, self._read_head(c, probes))
+        self._insert_log_rows(c, planned.rows)
+        if planned.streams:
+            self._insert_streams(c, planned.streams)
+        append.recorded_at = planned.recorded_at
         return positions
 
-    def _last_log_row(self, c: Any) -> LogRow | None:
+    def _read_head(self, c: Any, probes: Sequence[Probe]) -> Head:
         c.execute(f"SELECT position, recorded_at, {CHAIN_COLUMN} FROM {RECORDED} "
                   "ORDER BY position DESC LIMIT 1")
         row = c.fetchone()
-        return LogRow(row[0], datetime.fromisoformat(row[1]), row[2]) if row else None
-
-    def _store_now(self, c: Any) -> datetime:
+        previous = LogRow(row[0], datetime.fromisoformat(row[1]), row[2]) if row else None
         # SQLite is embedded: the store's clock is this process's, read under the write lock.
-        return datetime.now(UTC)
+        return Head(previous, datetime.now(UTC), self._missing(c, probes))
 
-    def _has_version(self, c: Any, originator_id: UUID | str, version: int) -> bool:
-        key = originator_id.hex if isinstance(originator_id, UUID) else originator_id
-        c.execute(f"SELECT 1 FROM {self.events_table_name} WHERE originator_id=? "
-                  "AND originator_version=?", (key, version))
-        return c.fetchone() is not None
+    def _missing(self, c: Any, probes: Sequence[Probe]) -> frozenset[int]:
+        """Which probes' versions are not stored: one query per chunk of probes (a query's
+        parameters are bounded), instead of one per stream."""
+        found: set[tuple[str, int]] = set()
+        keys = [(_key(p.originator_id), p.version) for p in probes]
+        for start in range(0, len(keys), _PROBES_PER_QUERY):
+            chunk = keys[start:start + _PROBES_PER_QUERY]
+            c.execute(f"SELECT e.originator_id, e.originator_version FROM "
+                      f"(VALUES {','.join(['(?, ?)'] * len(chunk))}) AS p "
+                      f"JOIN {self.events_table_name} e ON e.originator_id = p.column1 "
+                      "AND e.originator_version = p.column2",
+                      [value for key in chunk for value in key])
+            found.update((row[0], row[1]) for row in c.fetchall())
+        return frozenset(i for i, key in enumerate(keys) if key not in found)
 
     def _insert_log_rows(self, c: Any, rows: list[LogRow]) -> None:
         c.executemany(f"INSERT INTO {RECORDED} (position, recorded_at, {CHAIN_COLUMN}) "
@@ -105,9 +122,17 @@ class SQLiteRecorder(LogWriter, SQLiteApplicationRecorder):
             params.append(limit)
         with self.datastore.transaction(commit=False) as c:
             c.execute(sql, params)
-            return [FactRow(_stored(row), row["position"],
-                            datetime.fromisoformat(row["recorded_at"]))
-                    for row in c.fetchall()]
+            rows = c.fetchall()
+        times: dict[str, datetime] = {}  # a batch shares one time: parse it once
+        facts = []
+        for position, originator, version, topic, state, recorded in rows:
+            if (when := times.get(recorded)) is None:
+                when = times[recorded] = datetime.fromisoformat(recorded)
+            # The id stays text: the decoder compares it with the stream's, the mapper
+            # (for rows the decoder leaves to it) converts it as it would a parsed one.
+            key = originator if type(originator) is str else _parse_id(originator)
+            facts.append(FactRow(StoredEvent(key, version, topic, state), position, when))
+        return facts
 
     def position_at(self, moment: datetime) -> int:
         with self.datastore.transaction(commit=False) as c:
@@ -161,12 +186,23 @@ class SQLiteRecorder(LogWriter, SQLiteApplicationRecorder):
             return [(row[0], row[1]) for row in c.fetchall()]
 
 
+_PROBES_PER_QUERY = 400  # 800 parameters, under every SQLite build's limit
+
+
+def _key(originator_id: UUID | str) -> str:
+    return originator_id.hex if isinstance(originator_id, UUID) else originator_id
+
+
 def _stored(row: Any) -> StoredEvent:
+    return StoredEvent(_parse_id(row["originator_id"]), row["originator_version"], row["topic"],
+                       row["state"])
+
+
+def _parse_id(value: Any) -> UUID | str:
     try:
-        originator: UUID | str = UUID(row["originator_id"])
+        return UUID(value)
     except (TypeError, ValueError):
-        originator = str(row["originator_id"])  # not a stream id: reported, not decoded
-    return StoredEvent(originator, row["originator_version"], row["topic"], row["state"])
+        return str(value)  # not a stream id: reported, not decoded
 
 
 def _parse_time(text: Any) -> Any:

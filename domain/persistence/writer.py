@@ -1,5 +1,9 @@
 """What both recorders write beside the events, in the events' transaction: the recorded time
-and the chain hash of every position, and the name of every new stream."""
+and the chain hash of every position, and the name of every new stream.
+
+Each recorder reads a Head under the writers' lock (the last side row, the store's clock,
+which streams would be left with a gap, all in one query where the database allows), then
+plan() checks the batch against it and makes the side rows."""
 
 from __future__ import annotations
 
@@ -42,58 +46,64 @@ class Append:
     recorded_at: datetime | None = None
 
 
-class LogWriter:
-    """Writes the side rows for an insert, inside the events transaction, after the insert, so
-    after the writers' lock: positions, times and hashes follow the previous row's exactly,
-    whatever the number of concurrent writers."""
+class Head(NamedTuple):
+    """What an append reads under the writers' lock before it writes its side rows."""
 
-    def write_log(self, c: Any, stored: Sequence[StoredEvent], positions: Sequence[int],
-                  kwargs: dict[str, Any]) -> None:
-        append = kwargs.get("impress_append")
-        if not isinstance(append, Append) or len(append.events) != len(stored):
-            raise StorageError("facts must be appended through EventLog.append()")
-        previous = self._last_log_row(c)
-        first = previous.position + 1 if previous else 1
-        if list(positions) != list(range(first, first + len(positions))):
-            raise StorageError(f"positions {list(positions)} do not follow {first - 1}")
-        streams = [e.stream for e in append.events]
-        self._check_no_version_gap(c, stored, streams)
-        now = self._store_now(c)
-        recorded_at = max(now, previous.recorded_at) if previous else now
-        self._insert_log_rows(c, chained(previous, positions, recorded_at, append.events, stored))
-        self._insert_streams(c, [
-            (name, position)
-            for name, position, s in zip(streams, positions, stored, strict=True)
-            if s.originator_version == 1
-        ])
-        append.recorded_at = recorded_at
+    previous: LogRow | None  # the last side row
+    now: datetime  # the store's clock
+    missing: frozenset[int]  # indexes of the gap probes whose version is not stored
+    last_event: int | None = None  # PostgreSQL: the events table's last position (0: empty)
 
-    def _check_no_version_gap(self, c: Any, stored: Sequence[StoredEvent],
-                              streams: Sequence[str]) -> None:
-        firsts: dict[str, StoredEvent] = {}
-        for name, s in zip(streams, stored, strict=True):
-            firsts.setdefault(name, s)
-        for name, s in firsts.items():
-            version = s.originator_version
-            if version > 1 and not self._has_version(c, s.originator_id, version - 1):
-                raise ValueError(f"{name}: version {version} would leave a gap "
-                                 f"(version {version - 1} is not stored)")
 
-    # Per database:
-    def _last_log_row(self, c: Any) -> LogRow | None:
-        raise NotImplementedError
+class Probe(NamedTuple):
+    """The version a stream's first fact in a batch needs stored before it (version - 1)."""
 
-    def _store_now(self, c: Any) -> datetime:
-        raise NotImplementedError
+    stream: str
+    originator_id: UUID | str
+    version: int
 
-    def _has_version(self, c: Any, originator_id: UUID | str, version: int) -> bool:
-        raise NotImplementedError
 
-    def _insert_log_rows(self, c: Any, rows: list[LogRow]) -> None:
-        raise NotImplementedError
+class Planned(NamedTuple):
+    rows: list[LogRow]
+    streams: list[tuple[str, int]]  # (name, first position) of the batch's new streams
+    recorded_at: datetime
 
-    def _insert_streams(self, c: Any, rows: list[tuple[str, int]]) -> None:
-        raise NotImplementedError
+
+def append_of(stored: Sequence[StoredEvent], kwargs: dict[str, Any]) -> Append:
+    append = kwargs.get("impress_append")
+    if not isinstance(append, Append) or len(append.events) != len(stored):
+        raise StorageError("facts must be appended through EventLog.append()")
+    return append
+
+
+def gap_probes(stored: Sequence[StoredEvent], append: Append) -> list[Probe]:
+    """One probe per stream of the batch that does not start at version 1: all of them are
+    checked in one query, whatever the number of streams."""
+    probes: dict[str, Probe] = {}
+    for event, s in zip(append.events, stored, strict=True):
+        if event.stream not in probes:
+            probes[event.stream] = Probe(event.stream, s.originator_id, s.originator_version - 1)
+    return [p for p in probes.values() if p.version >= 1]
+
+
+def plan(append: Append, stored: Sequence[StoredEvent], positions: Sequence[int],
+         probes: Sequence[Probe], head: Head) -> Planned:
+    """The side rows of a batch, after the checks that the log and the events agree and that
+    no stream is left with a gap."""
+    previous = head.previous
+    first = previous.position + 1 if previous else 1
+    if list(positions) != list(range(first, first + len(positions))):
+        raise StorageError(f"positions {list(positions)} do not follow {first - 1}")
+    for index in sorted(head.missing):
+        probe = probes[index]
+        raise ValueError(f"{probe.stream}: version {probe.version + 1} would leave a gap "
+                         f"(version {probe.version} is not stored)")
+    recorded_at = max(head.now, previous.recorded_at) if previous else head.now
+    streams = [(e.stream, position)
+               for e, position, s in zip(append.events, positions, stored, strict=True)
+               if s.originator_version == 1]
+    return Planned(chained(previous, positions, recorded_at, append.events, stored), streams,
+                   recorded_at)
 
 
 def chained(previous: LogRow | None, positions: Sequence[int], recorded_at: datetime,
