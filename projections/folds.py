@@ -8,8 +8,9 @@ folds it forward like the others. Either way no stream is reloaded per event.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import replace
+from collections.abc import Callable, Iterable
+from dataclasses import fields
+from operator import attrgetter
 from typing import Any
 
 from domain import codec
@@ -25,12 +26,53 @@ READS = frozenset({"patient", "cohort", "agreement", "registry"})
 
 # Fields that never change who pays: a fact that changes nothing else needs no recomputation
 # (a dispensation, a grant invoiced or paid, a derived fact, an enrolment's slot and place).
-# Every other field counts, so a field added to a state later is taken as relevant.
+# Of a cohort, domain.financing reads only the public basis (exemptions, permanent): a
+# patient's stage is the patient's own (fixed at enrolment), so the cohort's stage, its
+# advances and its closing change no one's answer. Every other field counts, so a field added
+# to a state later is taken as relevant. (tests/unit/test_projection_reads.py checks the rows
+# do not read these fields.)
 _BOOKKEEPING = {
     "patient": ("version", "dispensations", "grant", "derived"),
-    "cohort": ("version", "admitted"),
+    "cohort": ("version", "admitted", "stage", "stage_refs", "expansion_size", "evidence_ref",
+               "closed"),
     "agreement": ("version", "used", "patients"),
 }
+
+
+# --- which facts the model reads at all --------------------------------------------------------
+# A fact can change a who-pays row only if it is on a stream of READS and its fold
+# (domain.state.evolve) changes a field other than the bookkeeping ones above, or it enrols a
+# patient (the PatientIndex). The types below do neither, so projectors do not read them from
+# the log (three quarters of a national log): their folded states then differ from the log's
+# only in bookkeeping fields (and `version`), which nothing here reads. Every type of
+# domain.events.EVENT_TYPES is in exactly one of the two sets (tests/unit/
+# test_projection_reads.py); a type in neither is read. `verify` reads every fact.
+SKIPPED_TYPES = frozenset({
+    # on streams the model does not read (company/, drug/)
+    "CompanyRegistered", "DrugRegistered", "PriceSet", "IntroductionDecided",
+    # patient/: they change only dispensations, grant or derived
+    "DrugDispensed", "DispensationCorrected", "GrantCommitted", "GrantInvoiced", "GrantPaid",
+    "CompanyCoverageEnded", "PublicPayerTookOver", "PublicPayerStopped", "DerivedFactRetracted",
+    # agreement/: used and patients only; cohort/: admitted, stage or closed only
+    "PatientSlotUsed", "PatientAdmitted", "StageAdvanced", "CohortClosed",
+})
+READ_TYPES = frozenset({
+    "HealthTrustRegistered",  # registry/: trusts (the rhf of an hf)
+    "AgreementSigned", "AgreementAmended", "DrugContributed",  # ref, company, coverage, slots
+    "CohortOpened",  # fields the answer does not read (today), but once per cohort
+    "GroupExemptionGranted", "GroupExemptionRevoked", "PermanentFinancingDecided",
+    "PatientEnrolled", "EnrolmentHfCorrected", "PatientTransferred", "TreatmentStarted",
+    "TreatmentStartCorrected", "AssessmentRecorded", "AssessmentCorrected", "TreatmentEnded",
+    "TreatmentEndCorrected",
+})
+
+
+def types_read(skip: frozenset[str] = SKIPPED_TYPES) -> tuple[str, ...]:
+    """The fact types to read from the log: every known type not skipped; () (no filter: every
+    fact, whatever its type) when nothing is skipped."""
+    if not skip:
+        return ()
+    return tuple(sorted(t for t in ev.EVENT_TYPES if t not in skip))
 
 
 def kind_of(stream: str) -> tuple[str, str]:
@@ -72,6 +114,10 @@ class Folds:
         self._states[fact.stream] = after
         self.position = fact.position
         return before, after, event
+
+    def advance(self, to: int) -> None:
+        """Past facts not folded because they cannot change the model (SKIPPED_TYPES)."""
+        self.position = max(self.position, to)
 
     def case(self, patient_id: str) -> Case | None:
         p = self.get(f"patient/{patient_id}")
@@ -130,5 +176,11 @@ def reaches(kind: str, identifier: str, before: Any, after: Any, index: PatientI
 
 
 def _changed(kind: str, before: Any, after: Any) -> bool:
-    kept = {f: getattr(before, f) for f in _BOOKKEEPING[kind]}
-    return bool(replace(after, **kept) != before)
+    counted = _COUNTED.get(type(after))
+    if counted is None:
+        counted = _COUNTED[type(after)] = attrgetter(
+            *(f.name for f in fields(after) if f.name not in _BOOKKEEPING[kind]))
+    return bool(counted(after) != counted(before))
+
+
+_COUNTED: dict[type, Callable[[Any], Any]] = {}  # per state class: its fields that count

@@ -4,10 +4,11 @@ For every fact, in log order, the projector folds it (projections.folds), works 
 patients it can reach, recomputes each one's timeline with `domain.financing.timeline` on the
 case as known at that position, and compares it with the rows currently in force: rows no
 longer in the answer are closed (known_to = position), new ones inserted (known_from =
-position). A batch of facts becomes one transaction that also moves the tracking row, and
-only if the tracking row is still where the batch started (position and generation): a batch
-is never applied twice, and a projector that finds another writer ahead starts over from the
-tracking row.
+position). Facts of types that cannot change a row (folds.SKIPPED_TYPES) are not even read;
+the tracking position still passes over them, to the log's head. A batch of facts becomes one
+transaction that also moves the tracking row, and only if the tracking row is still where the
+batch started (position and generation): a batch is never applied twice, and a projector that
+finds another writer ahead starts over from the tracking row.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from itertools import islice
 from domain import events as ev
 from domain.financing import Case, timeline
 from domain.persistence import EventLog, StoredFact
+from projections import bulk
 from projections import rows as r
-from projections.folds import Folds, PatientIndex, kind_of, reaches
+from projections.folds import SKIPPED_TYPES, Folds, PatientIndex, kind_of, reaches, types_read
 from projections.store import (TRACKING, Conflict, Cursor, Database, ensure_tracking,
                                read_tracking, tracking_ddl)
 
@@ -50,12 +52,17 @@ class Batch:
 
 def interval_rows(case: Case, at: int) -> list[r.IntervalRow]:
     pid = case.patient.patient_id
+    return [r.IntervalRow(pid, *content, at, None) for content in interval_contents(case)]
+
+
+def interval_contents(case: Case) -> list[tuple[object, ...]]:
+    """What each interval row of the case's timeline says (IntervalRow.content())."""
+    trusts = case.registry.trusts
     out = []
     for i in timeline(case):
-        trust = case.registry.trusts.get(i.payer.hf_id or "")
-        out.append(r.IntervalRow(pid, i.start, i.end, i.payer.kind, i.payer.party, i.payer.hf_id,
-                                 trust.rhf_id if trust else None, i.payer.basis, i.payer.reason,
-                                 at, None))
+        p, trust = i.payer, trusts.get(i.payer.hf_id or "")
+        out.append((i.start, i.end, p.kind, p.party, p.hf_id, trust.rhf_id if trust else None,
+                    p.basis, p.reason))
     return out
 
 
@@ -72,11 +79,13 @@ def patient_row(case: Case, at: int) -> r.PatientRow:
 
 class Projector:
     """Projects the log into one table set. Not shared between threads without its lock:
-    `catch_up` takes it."""
+    `catch_up` takes it. `skip`: the fact types not read (none: read every fact, as `verify`
+    does, so that its replay does not rest on the classification it checks)."""
 
     def __init__(self, log: EventLog, db: Database, tables: r.Tables = r.LIVE, *,
-                 batch_size: int = 500) -> None:
+                 batch_size: int = 500, skip: frozenset[str] = SKIPPED_TYPES) -> None:
         self.log, self.db, self.tables, self.batch_size = log, db, tables, batch_size
+        self.types = types_read(skip)
         self.lock = threading.RLock()
         self._reset(0, 0)
         self.position = -1  # nothing held yet: the first sync resets
@@ -98,22 +107,32 @@ class Projector:
                 position = self.sync()
                 if until is not None and position >= until:
                     return position
-                facts = self.next_facts(position, until)
-                if not facts:
+                facts, to = self.next_facts(position, until)
+                if to <= position:
                     return position
                 try:
-                    self.write(self.compute(facts))
+                    self.write(self.compute(facts, to))
                 except Conflict:
                     self.position = -1  # someone else moved the tracking row: start over
                     continue
                 if progress is not None:
-                    if head < facts[-1].position:  # the log grew past what we knew
+                    if head < to:  # the log grew past what we knew
                         head = until if until is not None else self.log.head()
-                    progress(facts[-1].position, head)
+                    progress(to, head)
 
-    def next_facts(self, position: int, until: int | None = None) -> list[StoredFact]:
-        return list(islice(self.log.read(after=position, up_to=until, batch=self.batch_size),
-                           self.batch_size))
+    def next_facts(self, position: int, until: int | None = None
+                   ) -> tuple[list[StoredFact], int]:
+        """The next batch of facts of the types read after `position`, and the position the
+        batch reaches: its last fact's, or, when it reads the log to its end (or to `until`),
+        the log's head: skipped facts there count as read, so that `wait_for` the position of
+        a dispensation returns. The head is read first: every fact up to it is committed
+        (positions are given out in commit order), so none is passed over."""
+        end = self.log.head() if until is None else min(until, self.log.head())
+        if end <= position:
+            return [], position
+        facts = list(islice(self.log.read(after=position, up_to=end, types=self.types,
+                                          batch=self.batch_size), self.batch_size))
+        return facts, (facts[-1].position if len(facts) == self.batch_size else end)
 
     def sync(self) -> int:
         """Read the tracking row; drop what is held if it is not where this projector left it."""
@@ -127,23 +146,25 @@ class Projector:
         fresh = position == 0  # nothing projected yet: hold every stream from the start
         self.folds = Folds(self.log, position, complete=fresh)
         self.index = PatientIndex(loaded=fresh)
-        self.current: dict[str, list[r.IntervalRow]] = {}
+        self.current: dict[str, dict[tuple[object, ...], r.IntervalRow]] = {}  # by content
         self.patients: dict[str, r.PatientRow | None] = {}
         self.position, self.generation = position, generation
 
     # --- computing a batch ------------------------------------------------------------------
 
-    def compute(self, facts: list[StoredFact]) -> Batch:
-        """The changes the facts make, from what this projector holds; advances what it holds
-        (a failed write must be followed by a sync, which `catch_up` does)."""
+    def compute(self, facts: list[StoredFact], to: int) -> Batch:
+        """The changes the facts make, from what this projector holds, up to position `to`
+        (the facts between not read: skipped); advances what it holds (a failed write must be
+        followed by a sync, which `catch_up` does)."""
         batch = Batch(after=self.position, generation=self.generation)
         try:
             for fact in facts:
                 self._apply(fact, batch)
+            self.folds.advance(to)
         except BaseException:
             self.position = -1
             raise
-        batch.to = self.position = facts[-1].position
+        batch.to = self.position = to
         return batch
 
     def _apply(self, fact: StoredFact, batch: Batch) -> None:
@@ -166,32 +187,34 @@ class Projector:
         case = self.folds.case(patient_id)
         if case is None:
             return
-        current = self._current(patient_id)
-        wanted = interval_rows(case, at)
-        wanted_contents = {w.content() for w in wanted}
-        held_contents = {c.content() for c in current}
-        kept = []
-        for row in current:
-            if row.content() in wanted_contents:
-                kept.append(row)
-            else:
-                batch.close(row, at)
-        new = [w for w in wanted if w.content() not in held_contents]
-        for row in new:
-            batch.insert(row)
-        self.current[patient_id] = sorted(kept + new, key=lambda x: x.start)
+        held = self._current(patient_id)
+        wanted = interval_contents(case)
+        if len(wanted) == len(held) and all(w in held for w in wanted):
+            current = held  # the answer did not change (rows are only made for what did)
+        else:
+            current = {}
+            for content in wanted:
+                row = held.get(content)
+                if row is None:
+                    row = r.IntervalRow(patient_id, *content, at, None)  # type: ignore[arg-type]
+                    batch.insert(row)
+                current[content] = row
+            for content, row in held.items():
+                if content not in current:
+                    batch.close(row, at)
+        self.current[patient_id] = current
         self._update_patient(case, at, batch)
 
     def _update_patient(self, case: Case, at: int, batch: Batch) -> None:
         pid = case.patient.patient_id
         held = self._held_patient(pid)
         row = patient_row(case, at)
-        if held is None or replace(row, changed_at=held.changed_at) != held:
+        if held is None or row.content() != held.content():
             self.patients[pid] = batch.patients[pid] = row
 
     # --- what the tables hold, loaded when first needed -------------------------------------
 
-    def _current(self, patient_id: str) -> list[r.IntervalRow]:
+    def _current(self, patient_id: str) -> dict[tuple[object, ...], r.IntervalRow]:
         if patient_id not in self.current:
             found: list[r.IntervalRow] = []
             if not self.folds.complete:
@@ -199,7 +222,7 @@ class Projector:
                        + " WHERE patient_id = ? AND known_to IS NULL ORDER BY start_on")
                 with self.db.reading() as cur:
                     found = [r.interval_from(self.db, x) for x in cur.rows(sql, (patient_id,))]
-            self.current[patient_id] = found
+            self.current[patient_id] = {row.content(): row for row in found}
         return self.current[patient_id]
 
     def _held_patient(self, patient_id: str) -> r.PatientRow | None:
@@ -239,9 +262,15 @@ class Projector:
                            f"{batch.generation}) but the tracking row is at {found}")
         closes = [(at, pid, known_from, db.date_in(start))
                   for (pid, known_from, start), at in batch.closes.items()]
-        cur.many(r.close_interval(t), closes)
-        cur.many(r.insert_interval(t), [r.interval_params(db, x) for x in batch.inserts.values()])
-        cur.many(r.upsert_patient(t), [r.patient_params(db, x) for x in batch.patients.values()])
+        if db.postgres:
+            bulk.write(cur, t, closes, list(batch.inserts.values()),
+                       list(batch.patients.values()))
+        else:
+            cur.many(r.close_interval(t), closes)
+            cur.many(r.insert_interval(t),
+                     [r.interval_params(db, x) for x in batch.inserts.values()])
+            cur.many(r.upsert_patient(t),
+                     [r.patient_params(db, x) for x in batch.patients.values()])
         cur.run(f"UPDATE {TRACKING} SET position = ? WHERE name = ?", (batch.to, t.name))
 
 def create_tables(db: Database, tables: r.Tables, *, indexes: bool = True) -> None:

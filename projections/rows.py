@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import date
+from operator import attrgetter
 from typing import Any
 
 from domain.financing import Payer, PayerKind
@@ -65,6 +66,10 @@ class PatientRow:
     assessed_on: date | None
     changed_at: int  # the log position at which this row last changed
 
+    def content(self) -> tuple[Any, ...]:
+        """What the row says, without when it last changed."""
+        return _PATIENT_CONTENT(self)  # type: ignore[no-any-return]
+
 
 @dataclass(frozen=True)
 class Difference:
@@ -81,6 +86,7 @@ class Difference:
 INTERVAL_COLUMNS = ("patient_id", "start_on", "end_on", "kind", "party", "hf_id", "rhf_id",
                     "basis", "reason", "known_from", "known_to")
 PATIENT_COLUMNS = tuple(f.name for f in fields(PatientRow))
+_PATIENT_CONTENT = attrgetter(*(c for c in PATIENT_COLUMNS if c != "changed_at"))
 _PATIENT_DATES = {"enrolled_on", "started_on", "ended_on", "assessed_on"}
 
 

@@ -26,6 +26,7 @@ TRACKING = "projection_tracking"
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,50}$")
 _DDL_LOCK = 0x1A9E56  # PostgreSQL advisory lock key for the read models' DDL
 _BUSY_TIMEOUT_MS = 30_000  # SQLite: how long a writer waits for the database's one write lock
+_to_json = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps, without a new encoder per call
 
 
 class Conflict(Exception):
@@ -169,7 +170,7 @@ class Database:
         return date.fromisoformat(value)
 
     def json_in(self, value: Any) -> Any:
-        return Jsonb(value) if self.postgres else json.dumps(value, ensure_ascii=False)
+        return Jsonb(value) if self.postgres else _to_json(value)
 
     def json_out(self, value: Any) -> Any:
         return json.loads(value) if isinstance(value, str) else value

@@ -223,7 +223,7 @@ def test_a_batch_is_applied_once_and_refused_the_second_time(world: World, view:
     patient_life(world)
     projector = Projector(world.ledger.log, view.db)
     position = projector.sync()
-    batch = projector.compute(projector.next_facts(position))
+    batch = projector.compute(*projector.next_facts(position))
     projector.write(batch)
     after_once = dump(world.url)
     with pytest.raises(Conflict):

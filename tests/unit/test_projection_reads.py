@@ -1,0 +1,86 @@
+"""Which fact types the who-pays projectors read (projections.folds.SKIPPED_TYPES): every type
+is classified, and a skipped fact never changes what the model's rows rest on."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any, NoReturn
+
+from hypothesis import given
+
+from domain import events as ev
+from domain import state as s
+from domain.financing import Case
+from domain.values import ref
+from projections.folds import (_BOOKKEEPING, READ_TYPES, READS, SKIPPED_TYPES, PatientIndex,
+                               kind_of, reaches, types_read)
+from projections.projector import interval_rows, patient_row
+from tests.strategies import HISTORY_SETTINGS, History, histories, play
+
+
+def test_every_fact_type_is_classified_as_read_or_skipped() -> None:
+    # A new fact type fails here until someone decides whether it can change a who-pays row.
+    unclassified = set(ev.EVENT_TYPES) - READ_TYPES - SKIPPED_TYPES
+    assert not unclassified, f"classify in projections/folds.py: {sorted(unclassified)}"
+    assert not READ_TYPES & SKIPPED_TYPES
+    assert (READ_TYPES | SKIPPED_TYPES) <= set(ev.EVENT_TYPES), "a classified type is gone"
+
+
+def test_a_projector_reads_every_type_not_skipped_and_verify_reads_everything() -> None:
+    assert set(types_read()) == set(ev.EVENT_TYPES) - SKIPPED_TYPES
+    assert "PatientEnrolled" in types_read() and "DrugDispensed" not in types_read()
+    assert types_read(frozenset({"a type not yet classified"})) == tuple(sorted(ev.EVENT_TYPES))
+    assert types_read(frozenset()) == ()  # no filter at all
+
+
+@given(history=histories())
+@HISTORY_SETTINGS
+def test_no_skipped_fact_in_any_history_changes_what_the_rows_rest_on(history: History) -> None:
+    """Folded in log order, every fact of a skipped type is on a stream the model does not read,
+    or changes only bookkeeping fields of its stream: the projector would not recompute for it."""
+    states: dict[str, object] = {}
+    everyone = PatientIndex(loaded=True)
+    for stream, version, event in play(history).book.log:
+        before = states.get(stream) or s.empty(stream)
+        after = states[stream] = s.evolve(before, event, ref(stream, version))
+        if isinstance(event, ev.PatientEnrolled):
+            everyone.add(event.patient_id, event.cohort_id, event.agreement_id)
+        if event.type not in SKIPPED_TYPES:
+            continue
+        kind, identifier = kind_of(stream)
+        assert kind not in READS or reaches(kind, identifier, before, after, everyone) == set(), (
+            f"{event.type} on {stream} changes a field the who-pays rows read")
+
+
+class Untouchable:
+    """Stands in for a bookkeeping field: any use of it (compared, iterated, printed...) fails."""
+
+    def _used(self, *_: Any) -> NoReturn:
+        raise AssertionError("the who-pays rows read a bookkeeping field")
+
+    __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = _used  # type: ignore[assignment]
+    __bool__ = __len__ = __iter__ = __hash__ = __index__ = _used  # type: ignore[assignment]
+    __str__ = __repr__ = __format__ = __getattr__ = _used  # type: ignore[assignment]
+
+
+def untouchable(state: Any, kind: str) -> Any:
+    return replace(state, **{f: Untouchable() for f in _BOOKKEEPING[kind]})
+
+
+@given(history=histories())
+@HISTORY_SETTINGS
+def test_the_rows_never_read_a_bookkeeping_field(history: History) -> None:
+    """The premise of skipping: a patient's rows are the same whatever the bookkeeping fields
+    of its patient, cohort and agreement hold (folds._BOOKKEEPING)."""
+    book = play(history).book
+    for pid in play_patients(book):
+        case = book.case(pid)
+        blind = Case(untouchable(case.patient, "patient"), untouchable(case.cohort, "cohort"),
+                     untouchable(case.agreement, "agreement"), case.registry)
+        assert interval_rows(blind, 7) == interval_rows(case, 7)
+        assert patient_row(blind, 7) == patient_row(case, 7)
+
+
+def play_patients(book: Any) -> list[str]:
+    return sorted({stream.partition("/")[2] for stream, _, _ in book.log
+                   if stream.startswith("patient/")})
