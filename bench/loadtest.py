@@ -4,12 +4,15 @@
     scripts/with-postgres sh -c '.venv/bin/python -m bench.loadtest \\
         --url "$IMPRESS_TEST_POSTGRES_URL" --events 100000'
 
-Generates (in a child process, so the figures below are the projection's own) a deterministic
-history of at least `--events` facts: patients enrolled, started, dispensed to, transferred,
-assessed (some late), ended, corrected; grants invoiced and paid; group exemptions granted and
-revoked, permanent financing decided, an agreement amended. Every fact is decided by the real
-`domain.decide.execute`, so the history is one the ledger could have recorded; it is written
-straight to the EventLog in batches, and a live projector follows it as it grows. Then it
+Generates (in a child process, so the figures below are the projection's own) the first
+`--events` facts, or a batch more, of a `bench.generate` history (the one `make bench` plays,
+sized so that it is longer than that): the partner companies, their agreements, drugs and
+cohorts, and patients enrolled, started, dispensed to, transferred, assessed (some late),
+ended, corrected; grants invoiced and paid; group exemptions granted late and revoked,
+permanent financing decided, agreements amended; the ledger's quarterly `tick`. The steps are
+played as `make bench` imports them (`bench.ingest.bulk`: whole days per
+`Ledger.execute_all`), so every fact is decided by the real ledger, and a live projector
+follows the log after every batch (a fresh one now and then, as a restarted process). Then it
 times `verify` (a full replay into a scratch copy, compared with the live model) and
 `rebuild`, checks both find no difference, and prints one JSON line of figures.
 """
@@ -22,12 +25,79 @@ import resource
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
+from bench.generate import SEED, Size, steps
+from bench.ingest import MIGRATION, Clock, bulk
+from bench.world import START
 from domain.application import Ledger
-from bench.loadtest_history import generate
 from projections.maintenance import rebuild, verify
+from projections.projector import Projector
+from projections.store import Database
 from projections.whopays import WhoPaysView
+
+PATIENTS_PER_FACT = 1 / 10  # bench.generate's whole lives are about 15 facts a patient
+
+
+def size_for(events: int) -> Size:
+    """A `bench.generate` size whose whole history is about half again as long as `events`
+    facts (patients arriving over five years, as in sizes S and M), so that its first
+    `events` facts span years of the trial, not the first weeks of a bigger one."""
+    return Size(f"loadtest-{events}", max(300, round(events * PATIENTS_PER_FACT)), 1826, 365)
+
+
+def play(ledger: Ledger, events: int, *, seed: int = SEED, batch: int = 1000,
+         after_batch: Callable[[], None] = lambda: None) -> dict[str, Any]:
+    """Append the first `events` facts (or a batch more) of `size_for(events)`'s history to
+    an empty log, as `make bench` imports it; `after_batch` runs after each batch."""
+    if ledger.log.head():
+        raise ValueError("the log is not empty")
+    clock = Clock(START)
+    ledger.clock = clock
+    ledger.install_reference(MIGRATION, START)
+    reached = [False]
+
+    def flushed(_: object) -> None:
+        after_batch()
+        reached[0] = ledger.log.head() >= events
+
+    def until_reached() -> Iterator[Any]:
+        for step in steps(size_for(events), seed):
+            if reached[0]:
+                return
+            yield step
+
+    tally = bulk(ledger, clock, until_reached(), batch=batch, progress=flushed)
+    return {"events": ledger.log.head(), "commands": tally.commands, "ticks": tally.ticks,
+            "refusals": len(tally.refused), "refusals_first": tally.refused[:5],
+            "simulated_days": (clock.today - START).days, "size": size_for(events).name,
+            "seed": seed}
+
+
+def generate(url: str, events: int, *, seed: int = SEED,
+             fresh_projector_every: int = 20) -> dict[str, Any]:
+    """Append `play`'s history of about `events` facts to an empty log at `url`, with the live
+    who-pays tables following (a fresh projector now and then, as a restarted process)."""
+    ledger = Ledger.open(url)
+    db = Database(url)
+    try:
+        projectors = [Projector(ledger.log, db)]
+        projectors[0].create_tables()
+        batches = [0]
+
+        def follow() -> None:
+            batches[0] += 1
+            if batches[0] % fresh_projector_every == 0:
+                projectors[0] = Projector(ledger.log, db)
+            projectors[0].catch_up()
+
+        figures = play(ledger, events, seed=seed, after_batch=follow)
+        projectors[0].catch_up()  # the quarterly ticks are appended outside a batch
+        return figures
+    finally:
+        db.close()
+        ledger.close()
 
 
 def _peak_rss_mb() -> float:
@@ -77,7 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", required=True, help="the ledger's database URL")
     parser.add_argument("--events", type=int, default=100_000)
-    parser.add_argument("--seed", type=int, default=20250101)
+    parser.add_argument("--seed", type=int, default=SEED,
+                        help="bench.generate's seed")
     parser.add_argument("--phase", choices=("all", "generate", "project"), default="all")
     args = parser.parse_args(argv)
     if args.phase == "generate":

@@ -1,6 +1,7 @@
 """How fast `verify` recomputes the hash chain: on the demo history and on a generated log of
-N facts (bench.loadtest_history's deterministic history, no read model), on SQLite and, if a
-server is given, PostgreSQL. Prints one JSON line per run; asserts nothing about time.
+N facts (the first N of a bench.generate history, played as bench.loadtest plays it but with
+no read model), on SQLite and, if a server is given, PostgreSQL. Prints one JSON line per run;
+asserts nothing about time.
 
     scripts/with-postgres .venv/bin/python -m bench.verify_chain --events 100000
 
@@ -26,20 +27,14 @@ from uuid import uuid4
 from domain import chain
 from domain.application import Ledger
 from projections.audit import verify
-from bench.loadtest_history import World
+from bench.generate import SEED
+from bench.loadtest import play
 
 
-def generate(ledger: Ledger, events: int, seed: int = 20250101, batch: int = 1000) -> int:
-    """Append at least `events` facts of the generator's story (as bench.loadtest_history, but
-    with no read model following: only the log is measured)."""
-    world = World(ledger, seed, lambda: None)
-    world.setup()
-    while world.events < events:
-        world.day()
-        if len(world.batch) >= batch:
-            world.flush()
-    world.flush()
-    return ledger.log.head()
+def generate(ledger: Ledger, events: int, seed: int = SEED, batch: int = 1000) -> int:
+    """Append the first `events` facts (or a batch more) of a bench.generate history, as
+    bench.loadtest does but with no read model following: only the log is measured."""
+    return play(ledger, events, seed=seed, batch=batch)["events"]
 
 
 def measure(url: str, history: str, events: int) -> dict[str, Any]:
