@@ -19,7 +19,7 @@ from typing import Any
 from bench.dbs import connect_raw
 
 
-def _peak_rss_mib() -> float:
+def peak_rss_mib() -> float:
     """This process's own peak: VmHWM is reset by exec; ru_maxrss on Linux keeps the parent's
     peak across fork and exec, so it would report the runner's memory, not the phase's."""
     try:
@@ -83,7 +83,7 @@ def main(argv: list[str]) -> int:
         "events": events, "seconds": round(seconds, 2),
         "cpu_seconds": round(time.process_time() - cpu, 2),
         "events_per_second": round(events / seconds) if seconds else None,
-        "peak_rss_mib": _peak_rss_mib()}
+        "peak_rss_mib": peak_rss_mib()}
     print(json.dumps(out))
     return 0
 

@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from bench.child import peak_rss_mib
 from bench.generate import SEED, Size, steps
 from bench.ingest import MIGRATION, Clock, bulk
 from bench.world import START
@@ -100,29 +100,18 @@ def generate(url: str, events: int, *, seed: int = SEED,
         ledger.close()
 
 
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-
-
-def _cpu_seconds() -> float:
-    """This process's CPU time: a figure a busy machine does not inflate as it does the
-    wall clock (the database server's own time is not in it)."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
 def project(url: str) -> dict[str, Any]:
     ledger = Ledger.open(url, create_tables=False)
     try:
         events = ledger.log.head()
         with WhoPaysView(url) as view:
             live_position = view.position()
-        started, cpu = time.perf_counter(), _cpu_seconds()
+        started, cpu = time.perf_counter(), time.process_time()
         differences = verify(ledger, url)
-        verify_seconds, verify_cpu = time.perf_counter() - started, _cpu_seconds() - cpu
-        started, cpu = time.perf_counter(), _cpu_seconds()
+        verify_seconds, verify_cpu = time.perf_counter() - started, time.process_time() - cpu
+        started, cpu = time.perf_counter(), time.process_time()
         position = rebuild(ledger, url)
-        rebuild_seconds, rebuild_cpu = time.perf_counter() - started, _cpu_seconds() - cpu
+        rebuild_seconds, rebuild_cpu = time.perf_counter() - started, time.process_time() - cpu
         after = verify(ledger, url)
         return {
             "database": "sqlite" if url.startswith("sqlite") else "postgres",
@@ -137,7 +126,7 @@ def project(url: str) -> dict[str, Any]:
             "rebuild_cpu_seconds": round(rebuild_cpu, 2),
             "rebuilt_position": position,
             "differences_after_rebuild": len(after),
-            "peak_rss_mb": round(_peak_rss_mb(), 1),
+            "peak_rss_mb": peak_rss_mib(),
         }
     finally:
         ledger.close()

@@ -94,8 +94,8 @@ def plan(append: Append, stored: Sequence[StoredEvent], positions: Sequence[int]
     first = previous.position + 1 if previous else 1
     if list(positions) != list(range(first, first + len(positions))):
         raise StorageError(f"positions {list(positions)} do not follow {first - 1}")
-    for index in sorted(head.missing):
-        probe = probes[index]
+    if head.missing:
+        probe = probes[min(head.missing)]
         raise ValueError(f"{probe.stream}: version {probe.version + 1} would leave a gap "
                          f"(version {probe.version} is not stored)")
     recorded_at = max(head.now, previous.recorded_at) if previous else head.now
