@@ -13,9 +13,15 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/python -m pip install -q -e '.[dev]'
 	touch $@
 
-# A throwaway PostgreSQL is started for the run (scripts/with-postgres).
-test: venv
+# Lint and types first (ruff; mypy, strict on domain/), then the suite with a throwaway
+# PostgreSQL started for the run (scripts/with-postgres).
+test: venv lint
 	scripts/with-postgres $(VENV)/bin/python -m pytest -q $(PYTEST_ARGS)
+
+.PHONY: lint
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy domain
 
 # The embedded SQLite ledger under data/, the demo history if it is empty, then the HTTP API.
 HOST ?= 127.0.0.1

@@ -17,12 +17,12 @@ from api import problems
 from api.auth import Authenticator
 from api.deps import known_query_only
 from api.guard import InputGuard
-from api.idempotency import IdempotencyIndex
+from application.idempotency import IdempotencyIndex
 from api.problems import PROBLEM_JSON
 from api.routes import ROUTERS
-from api.service import Service
+from application.service import Service
 from api.settings import Settings
-from domain.application import Ledger
+from application.ledger import Ledger
 
 DESCRIPTION = """\
 Who pays for each IMPRESS-Norway patient's drug, on any date, as known now or at any earlier

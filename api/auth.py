@@ -27,7 +27,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from api.access import ROLES
+from application.access import ROLES
 from api.problems import Problem, national_id
 from api.settings import Settings
 from domain.identity import find_national_id

@@ -11,11 +11,11 @@ from zoneinfo import ZoneInfo
 from fastapi import Depends, Header, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from api import access
-from api.idempotency import KEY_PATTERN
+from application import access
+from application.idempotency import KEY_PATTERN
 from api.problems import Problem
 from api.schemas.types import FIRST_DAY, LAST_DAY, SLUG_PATTERN, STUDY_ID_PATTERN
-from api.service import Service
+from application.service import Service
 from domain.values import Actor
 
 OSLO = ZoneInfo("Europe/Oslo")

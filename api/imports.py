@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from api.problems import from_refusal
 from api.schemas import IMPORT_ARGS
-from api.service import ImportRefused, Recorded, Service
+from application.service import ImportRefused, Recorded, Service
 from domain import commands as c
 from domain.identity import find_national_id
 from domain.values import Actor

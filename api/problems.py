@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from domain import errors as err
 from domain.identity import NationalIdRefused as IdentityNationalIdRefused
 from domain.identity import looks_like_national_id
-from domain.persistence import ConcurrentModification, StorageError
+from eventstore import ConcurrentModification, StorageError
 
 PROBLEM_JSON = "application/problem+json"
 NATIONAL_ID = "national-identity-number"

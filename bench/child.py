@@ -34,7 +34,7 @@ def peak_rss_mib() -> float:
 def rebuild(url: str) -> int:
     """Every persistent projection: today the who-pays read model (statements and worklists
     are computed from the log on demand and hold no tables)."""
-    from domain.application import Ledger
+    from application.ledger import Ledger
     from projections.maintenance import rebuild as rebuild_whopays
 
     ledger = Ledger.open(url, create_tables=False)
@@ -64,7 +64,7 @@ def raw_read(url: str) -> int:
 
 
 def log_read(url: str) -> int:
-    from domain.persistence import EventLog
+    from eventstore import EventLog
 
     with EventLog(url, create_tables=False) as log:
         return sum(1 for _ in log.read(batch=5000))

@@ -16,7 +16,7 @@ from typing import Any
 from bench.dbs import connect_raw
 from bench.world import Step
 from domain import commands as c
-from domain.application import Ledger
+from application.ledger import Ledger
 from domain.values import Actor
 
 MIGRATION = Actor(subject="bench:migration", role="migration", organisation="impress")

@@ -19,7 +19,7 @@ from random import Random
 from typing import Any
 
 from bench.ingest import percentiles
-from domain.application import Ledger
+from application.ledger import Ledger
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from bench.child import peak_rss_mib
 from bench.generate import SEED, Size, steps
 from bench.ingest import MIGRATION, Clock, bulk
 from bench.world import START
-from domain.application import Ledger
+from application.ledger import Ledger
 from projections.maintenance import rebuild, verify
 from projections.projector import Projector
 from projections.store import Database

@@ -35,7 +35,7 @@ from bench.dbs import Databases, git_revision, machine
 from bench.generate import SEED, SIZES, digest, steps
 from bench.ingest import MIGRATION, Clock, Tally, bulk, raw_insert, single, stored_rows
 from bench.world import START
-from domain.application import Ledger
+from application.ledger import Ledger
 
 RESULTS = Path(__file__).with_name("results")
 TAIL = {"tiny": 200, "smoke": 1000, "S": 20_000, "M": 20_000}

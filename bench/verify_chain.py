@@ -25,8 +25,8 @@ from urllib.parse import urlsplit, urlunsplit
 from uuid import uuid4
 
 from domain import chain
-from domain.application import Ledger
-from projections.audit import verify
+from application.ledger import Ledger
+from audit.verify import verify
 from bench.generate import SEED
 from bench.loadtest import play
 
@@ -44,7 +44,7 @@ def measure(url: str, history: str, events: int) -> dict[str, Any]:
             raise ValueError(f"the log at {url} is not empty")
         started = time.perf_counter()
         if history == "demo":
-            from api.demo import load_demo
+            from application.demo import load_demo
 
             load_demo(ledger)
         else:

@@ -19,7 +19,7 @@ from bench import lives
 from domain import commands as c
 from domain.money import Money
 from domain.reference import company_id, health_trusts, reference_drugs
-from domain.values import LEDGER, Actor, Decision, EndReason, Outcome
+from domain.values import LEDGER, Actor, Decision, Outcome
 
 TRIAL = Actor(subject="trial-office:ingrid", role="trial_office", organisation="impress")
 PROCUREMENT = Actor(subject="lis:kari", role="procurement", organisation="sykehusinnkjop")

@@ -1,6 +1,6 @@
 """The hash chain over the log: each fact's canonical bytes, and the hash that links it to the
-fact before it. Standard library only; the writer (domain.persistence, in the transaction that
-stores the fact) and the verifier (projections.audit) both call this module, so they cannot
+fact before it. Standard library only; the writer (eventstore, in the transaction that
+stores the fact) and the verifier (audit.verify) both call this module, so they cannot
 disagree on a byte.
 
 Specification (chain "impress-chain-v1"), precise enough to reimplement:

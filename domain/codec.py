@@ -57,7 +57,7 @@ def decode(type_name: str, schema: int, data: dict[str, Any]) -> Event:
     while schema < cls.schema:
         data = UPCASTERS[(type_name, schema)](dict(data))
         schema += 1
-    decoders = _decoders(cls)
+    decoders = _decoders(cls)  # type: ignore[arg-type]  # event classes are hashable
     return cls(**{name: decoders[name](value) for name, value in data.items()})
 
 

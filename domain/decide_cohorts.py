@@ -4,6 +4,7 @@ group exemptions and permanent financing."""
 from __future__ import annotations
 
 from datetime import date
+from typing import cast
 
 from domain import checks
 from domain import commands as c
@@ -74,7 +75,7 @@ def advance_stage(ws: Workspace, cmd: c.AdvanceStage) -> None:
         checks.at_least("the expansion cohort's size", cmd.expansion_size, 1)
     if cmd.to_stage == EXPANSION:
         ensure_may_expand(ws, cohort.drug_id, cmd.decided_on)
-    benefit, assessed, basis = (0, 0, ())
+    benefit, assessed, basis = 0, 0, cast(tuple[str, ...], ())
     if cmd.evidence_ref is not None:
         checks.text("the partner trial's evidence reference", cmd.evidence_ref)
     else:

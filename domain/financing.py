@@ -195,7 +195,7 @@ def timeline(case: Case) -> tuple[Interval, ...]:
     starts wherever the payer or the facts the answer rests on change."""
     points = breakpoints(case)
     intervals: list[Interval] = []
-    for i, point in enumerate(points):
+    for point in points:
         payer = payer_on(case, point)
         if intervals and intervals[-1].payer.same_answer(payer):
             continue

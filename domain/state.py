@@ -6,7 +6,7 @@ Every remembered fact keeps its reference (stream@version), so answers can name 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, Generic, TypeVar, overload
@@ -531,7 +531,7 @@ _HANDLERS: dict[type, Any] = {
 }
 
 
-STREAM_KINDS = {
+STREAM_KINDS: dict[str, Callable[[str], Any]] = {
     "registry": lambda _id: Registry(),
     "company": Company,
     "drug": Drug,

@@ -17,7 +17,7 @@ from domain import codec
 from domain import events as ev
 from domain import state as st
 from domain.financing import Case
-from domain.persistence import EventLog, StoredFact
+from eventstore import EventLog, StoredFact
 from domain.values import ref
 from domain.workspace import REGISTRY
 

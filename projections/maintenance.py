@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 from uuid import uuid4
 
-from domain.application import Ledger
+from application.ledger import Ledger
 from projections import rows as r
 from projections.projector import Projector, create_tables
 from projections.store import TRACKING, Database, read_tracking

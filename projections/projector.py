@@ -20,7 +20,7 @@ from itertools import islice
 
 from domain import events as ev
 from domain.financing import Case, timeline
-from domain.persistence import EventLog, StoredFact
+from eventstore import EventLog, StoredFact
 from projections import bulk
 from projections import rows as r
 from projections.folds import SKIPPED_TYPES, Folds, PatientIndex, kind_of, reaches, types_read

@@ -16,7 +16,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from domain.application import Ledger
+from application.ledger import Ledger
 from projections.projector import Projector
 from projections.store import Database
 

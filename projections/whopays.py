@@ -20,7 +20,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from domain.application import Ledger, Receipt
+from application.ledger import Ledger, Receipt
 from domain.financing import PayerKind
 from projections import rows as r
 from projections.maintenance import rebuild, verify

@@ -17,7 +17,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from domain.persistence import EventLog
+from eventstore import EventLog
 
 POSTGRES_URL_VARIABLE = "IMPRESS_TEST_POSTGRES_URL"
 

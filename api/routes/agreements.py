@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.access import PROCUREMENT
+from application.access import PROCUREMENT
 from api.deps import READ_PROBLEMS, AgreementId, PartiesReader, ServiceDep
 from api.routes.common import post_command
 from api.routes.present import agreement_out

@@ -1,6 +1,6 @@
 """The auditor's toolkit over HTTP (role `auditor` only): the chain's digest, verification,
 history exports and replay as of a moment. The same functions as `impress-ledger audit`
-(projections.audit*); docs/auditing.md and docs/adr/0010 say what they prove."""
+(audit.verify*); docs/auditing.md and docs/adr/0010 say what they prove."""
 
 from __future__ import annotations
 
@@ -18,11 +18,12 @@ from api.routes.whopays import KnownAt, Position
 from api.schemas.responses import Out
 from api.schemas.types import Day
 from domain import chain
-from projections import audit, audit_history
-from projections.audit_replay import replay
-from projections.statements import Period
-from projections.statements_public import By
-from projections.statements_restate import StatementKind
+from audit import verify as audit
+from audit import history as audit_history
+from audit.replay import replay
+from reports.statements import Period
+from reports.statements_public import By
+from reports.statements_restate import StatementKind
 
 router = APIRouter(tags=["audit"])
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.access import DECISION_FORUM, TRIAL_OFFICE
+from application.access import DECISION_FORUM, TRIAL_OFFICE
 from api.deps import READ_PROBLEMS, CohortId, PartiesReader, ServiceDep
 from api.routes.common import post_command
 from api.routes.present import cohort_out

@@ -12,9 +12,9 @@ from fastapi import APIRouter, Depends, Response
 from api import deps
 from api.schemas import Body
 from api.schemas.responses import FactOut, ReceiptOut
-from api.service import Recorded, Service
-from domain.application import Receipt
-from domain.persistence import StoredFact
+from application.service import Recorded, Service
+from application.ledger import Receipt
+from eventstore import StoredFact
 from domain.values import Actor
 
 REPLAYED = "Idempotent-Replayed"

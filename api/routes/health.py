@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from api.deps import READ_PROBLEMS, AnyRole, ServiceDep
 from api.problems import Problem
 from api.schemas.responses import HealthOut, MeOut, ReadyOut
-from domain.persistence import StorageError
+from eventstore import StorageError
 
 router = APIRouter(tags=["health"])
 

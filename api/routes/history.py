@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import StringConstraints
 
-from api.access import View
+from application.access import View
 from api.deps import (
     READ_PROBLEMS,
     AgreementId,
@@ -22,7 +22,7 @@ from api.deps import (
 from api.routes.present import history_out, log_fact_out
 from api.schemas.responses import HistoryOut, LogPageOut
 from domain import errors as err
-from domain.persistence import StoredFact
+from eventstore import StoredFact
 
 router = APIRouter(tags=["history"])
 FactType = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Za-z]{1,63}$")]

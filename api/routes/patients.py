@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.access import PARTNER, TRIAL_OFFICE
+from application.access import PARTNER, TRIAL_OFFICE
 from api.deps import READ_PROBLEMS, PatientId, PatientReader, ServiceDep
 from api.routes.common import post_command
 from api.routes.present import patient_out

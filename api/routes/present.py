@@ -25,9 +25,8 @@ from api.schemas.types import MoneyOut
 from domain import codec
 from domain import state as st
 from domain.financing import Payer
-from domain.persistence import StoredFact
-from domain.values import ref
-from projections.audit_history import linked
+from eventstore import StoredFact
+from audit.history import linked
 
 
 def company_out(c: st.Company) -> CompanyOut:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.access import DECISION_FORUM, PROCUREMENT
+from application.access import DECISION_FORUM, PROCUREMENT
 from api.deps import READ_PROBLEMS, CompanyId, DrugId, ReferenceReader, ServiceDep
 from api.routes.common import post_command
 from api.routes.present import company_out, drug_out

@@ -17,21 +17,21 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from api import deps
-from api.access import AUDITOR, PARTNER, PROCUREMENT, RHF_FINANCE, TRIAL_OFFICE
+from application.access import AUDITOR, PARTNER, PROCUREMENT, RHF_FINANCE, TRIAL_OFFICE
 from api.deps import READ_PROBLEMS, ServiceDep
 from api.problems import Problem
 from api.routes.whopays import KnownAt, Position
 from api.schemas.types import Day, Slug
 from domain import errors as err
 from domain.values import Actor
-from projections import export
-from projections.statements import Known, Period, Scope
-from projections.statements import known_at as facts_at
-from projections.statements_company import company_statement as build_company_statement
-from projections.statements_public import By, public_cost
-from projections.statements_restate import StatementKind, restate
-from projections.worklist import upcoming as upcoming_statement
-from projections.worklist import worklist as worklist_statement
+from reports import export
+from reports.statements import Known, Period, Scope
+from reports.statements import known_at as facts_at
+from reports.statements_company import company_statement as build_company_statement
+from reports.statements_public import By, public_cost
+from reports.statements_restate import StatementKind, restate
+from reports.worklist import upcoming as upcoming_statement
+from reports.worklist import worklist as worklist_statement
 
 router = APIRouter(tags=["statements"])
 

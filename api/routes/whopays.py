@@ -14,7 +14,7 @@ from api.deps import READ_PROBLEMS, PatientId, PatientReader, ServiceDep
 from api.routes.present import payer_out
 from api.schemas.responses import IntervalOut, PayerRowOut, PayersOut, TimelineOut, WhoPaysOut
 from api.schemas.types import Day
-from api.service import Service
+from application.service import Service
 from domain import errors as err
 from domain.financing import payer_on
 from domain.values import Actor

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.auth import issue_dev_token
 from api.settings import Settings
-from domain.application import Ledger
+from application.ledger import Ledger
 from domain.values import Actor
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -195,7 +195,7 @@ def test_nothing_but_health_and_the_openapi_document_is_readable_without_a_token
 def test_the_token_command_issues_what_a_dev_server_trusts(tmp_path: Path) -> None:
     env = {**os.environ, "IMPRESS_DATA_DIR": str(tmp_path / "data"),
            "IMPRESS_DATABASE_URL": f"sqlite:///{tmp_path}/ledger.db"}
-    out = subprocess.run([sys.executable, "-c", "from api.cli import main; main()", "token",
+    out = subprocess.run([sys.executable, "-c", "from cli.main import main; main()", "token",
                           "--role", "partner", "--org", "astrazeneca", "--subject", "anna"],
                          env=env, capture_output=True, text=True, timeout=60, check=True)
     token = out.stdout.strip()
@@ -206,7 +206,7 @@ def test_the_token_command_issues_what_a_dev_server_trusts(tmp_path: Path) -> No
         assert (tmp_path / "data" / "dev-signing-key.pem").stat().st_mode & 0o077 == 0
     finally:
         api.close()
-    refused = subprocess.run([sys.executable, "-c", "from api.cli import main; main()", "token",
+    refused = subprocess.run([sys.executable, "-c", "from cli.main import main; main()", "token",
                               "--role", "partner"], env=env, capture_output=True, text=True,
                              timeout=60)
     assert refused.returncode != 0 and "--org" in refused.stderr

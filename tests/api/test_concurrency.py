@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from api.settings import Settings
-from domain.application import Ledger
-from domain.persistence import EventLog, NewEvent, StoredFact
+from application.ledger import Ledger
+from eventstore import EventLog, NewEvent, StoredFact
 from tests.api.support import Api, settings_for
 
 PATH = "/v1/patients/IMP-0042/dispensations"

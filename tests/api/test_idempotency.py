@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from api.idempotency import TABLE, TRACKING
-from domain.application import Ledger
-from domain.persistence import EventLog, NewEvent, StoredFact
+from application.idempotency import TABLE, TRACKING
+from application.ledger import Ledger
+from eventstore import EventLog, NewEvent, StoredFact
 from tests.api.support import EXAMPLE, Api, settings_for
 
 DISPENSE = "/v1/patients/IMP-0042/dispensations"

@@ -74,7 +74,7 @@ def test_the_example_in_the_docs_imports_with_the_cli_and_refuses_a_second_time(
         tmp_path: Path) -> None:
     env = {**os.environ, "IMPRESS_DATABASE_URL": f"sqlite:///{tmp_path}/ledger.db",
            "IMPRESS_DATA_DIR": str(tmp_path / "data")}
-    cli = [sys.executable, "-c", "from api.cli import main; main()", "import", str(EXAMPLE)]
+    cli = [sys.executable, "-c", "from cli.main import main; main()", "import", str(EXAMPLE)]
     first = subprocess.run(cli, env=env, capture_output=True, text=True, timeout=120)
     assert first.returncode == 0, first.stderr
     assert "24 commands imported" in first.stdout

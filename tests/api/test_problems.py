@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from domain.application import Ledger
-from domain.persistence import ConcurrentModification, EventLog
+from application.ledger import Ledger
+from eventstore import ConcurrentModification, EventLog
 from tests.api.support import VALID_NATIONAL_ID, Api, settings_for
 
 BASE = "https://impress-ledger.example/problems/"

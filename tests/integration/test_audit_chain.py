@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from domain import chain
-from domain.persistence import ConcurrentModification, EventLog, NewEvent, StorageError
-from projections.audit import BadDigest, Digest, digest, parse_digests, verify
+from eventstore import ConcurrentModification, EventLog, NewEvent, StorageError
+from audit.verify import BadDigest, Digest, digest, parse_digests, verify
 
 ACTOR = {"subject": "trial-office:kari", "role": "trial_office", "organisation": "ous",
          "request_id": "r-1"}
@@ -112,7 +112,7 @@ def test_a_refused_batch_leaves_the_chain_whole(log: EventLog) -> None:
 
 WRITER = """
 import sys
-from domain.persistence import EventLog, NewEvent
+from eventstore import EventLog, NewEvent
 url, name, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
 with EventLog(url) as log:
     print("ready", flush=True)

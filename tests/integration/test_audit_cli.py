@@ -14,13 +14,13 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-import api.cli_audit  # noqa: F401  (registers its commands)
-import api.cli_core  # noqa: F401
-import api.cli_ledger  # noqa: F401
-from api.cli import app
+import cli.audit as cli_audit  # registers its commands
+import cli.core  # noqa: F401
+import cli.ledger  # noqa: F401
+from cli.main import app
 from domain import commands as c
-from domain.application import Ledger
-from domain.persistence import EventLog
+from application.ledger import Ledger
+from eventstore import EventLog
 from domain.values import Outcome
 from tests.integration.test_cli import OFFICE, PID, Story, build_story
 from tests.integration.test_tamper import tampering
@@ -68,7 +68,7 @@ def test_a_saved_digest_verifies_with_exit_status_0(story: Story, tmp_path: Path
 
 def test_verify_shows_a_progress_bar_on_long_runs(story: Story,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(api.cli_audit, "PROGRESS_FROM", 0)
+    monkeypatch.setattr(cli_audit, "PROGRESS_FROM", 0)
     assert cli(story, "audit", "verify").exit_code == 0
 
 

@@ -24,13 +24,13 @@ import pytest
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
-import api.cli_core  # noqa: F401  (registers its commands)
-import api.cli_ledger  # noqa: F401
-from api.cli import app
+import cli.core  # noqa: F401  (registers its commands)
+import cli.ledger  # noqa: F401
+from cli.main import app
 from domain import commands as c
-from domain.application import Ledger
+from application.ledger import Ledger
 from domain.money import Money
-from domain.persistence import EventLog
+from eventstore import EventLog
 from domain.values import Actor, Decision, Outcome
 from tests.support import d, nok
 

@@ -8,10 +8,10 @@ from datetime import date
 
 import pytest
 
-from api import demo
-from api import demo_story as story
+from application import demo
+from application import demo_story as story
 from domain import events as ev
-from domain.application import Ledger
+from application.ledger import Ledger
 from domain.financing import PayerKind, payer_on, timeline
 from tests.unit.test_demo import demo_book
 

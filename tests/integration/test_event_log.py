@@ -16,7 +16,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from domain.persistence import ConcurrentModification, EventLog, NewEvent, StoredFact
+from eventstore import ConcurrentModification, EventLog, NewEvent, StoredFact
 
 ACTOR = {"subject": "u1", "role": "trial_office", "organisation": "ous", "request_id": "r-1"}
 
@@ -152,7 +152,7 @@ def test_positions_are_gap_free_in_commit_order_even_after_refused_appends(log: 
 def test_recorded_at_is_taken_by_the_store_not_the_writer(
         log: EventLog, monkeypatch: pytest.MonkeyPatch) -> None:
     # The envelope's own timestamp is the writer's clock: make it absurd.
-    from domain.persistence import Fact
+    from eventstore import Fact
     monkeypatch.setattr(Fact, "create_timestamp", staticmethod(
         lambda: datetime(2001, 1, 1, tzinfo=UTC)))
     before = now()
@@ -353,7 +353,7 @@ def test_concurrent_appends_from_threads_keep_positions_gap_free_and_time_monoto
 
 WRITER = """
 import sys
-from domain.persistence import EventLog, NewEvent
+from eventstore import EventLog, NewEvent
 url, name, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
 with EventLog(url) as log:
     print("ready", flush=True)

@@ -15,8 +15,8 @@ from bench.ingest import Clock, bulk, single
 from bench.world import START
 from domain import commands as c
 from domain import errors as err
-from domain.application import Ledger
-from domain.persistence import EventLog
+from application.ledger import Ledger
+from eventstore import EventLog
 from domain.values import LEDGER
 
 HISTORY = Size("cache-test", 40, 150)

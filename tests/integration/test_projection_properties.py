@@ -20,11 +20,11 @@ from hypothesis import strategies as st
 
 from domain import codec
 from domain import commands as c
-from domain.application import Ledger
+from application.ledger import Ledger
 from domain.derive import case_of
 from domain.events import Event
 from domain.financing import Case, payer_from_timeline, timeline
-from domain.persistence import EventLog
+from eventstore import EventLog
 from domain.values import Actor
 from domain.workspace import Workspace
 from projections import rows as r

@@ -9,7 +9,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from domain.persistence import EventLog, NewEvent, StorageError
+from eventstore import EventLog, NewEvent, StorageError
 
 ACTOR = {"subject": "u1", "role": "trial_office", "organisation": "ous", "request_id": "r-1"}
 

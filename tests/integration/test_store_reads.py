@@ -19,10 +19,10 @@ from eventsourcing.utils import Environment
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from api import demo
-from domain.application import Ledger
-from domain.persistence import EventLog, NewEvent, StoredFact, stream_id
-from domain.persistence.decode import FactDecoder
+from application import demo
+from application.ledger import Ledger
+from eventstore import EventLog, NewEvent, StoredFact, stream_id
+from eventstore.decode import FactDecoder
 
 ACTOR = {"subject": "u1", "role": "trial_office", "organisation": "ous", "request_id": "r-1"}
 

@@ -19,8 +19,8 @@ import psycopg
 import pytest
 
 from domain import chain
-from domain.persistence import EventLog, NewEvent
-from projections.audit import Digest, Kind, digest, verify
+from eventstore import EventLog, NewEvent
+from audit.verify import Digest, Kind, digest, verify
 
 ACTOR = {"subject": "trial-office:kari", "role": "trial_office", "organisation": "ous",
          "request_id": None}

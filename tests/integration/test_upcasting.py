@@ -23,15 +23,15 @@ import pytest
 
 from domain import codec
 from domain import commands as c
-from domain.application import Ledger
+from application.ledger import Ledger
 from domain.events import AssessmentRecorded
 from domain.money import Money
-from domain.persistence import EventLog, NewEvent, StoredFact
+from eventstore import EventLog, NewEvent, StoredFact
 from domain.values import Actor, Decision, EndReason, Outcome
-from projections.audit import verify
-from projections.statements import Period, Scope, known_at
-from projections.statements_company import company_statement
-from projections.statements_public import public_cost
+from audit.verify import verify
+from reports.statements import Period, Scope, known_at
+from reports.statements_company import company_statement
+from reports.statements_public import public_cost
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "old_events" / "assessments-v1.jsonl"
 LIS = Actor(subject="lis:per", role="procurement", organisation="sykehusinnkjop")

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from domain import commands as c
-from domain.application import Ledger, Receipt
+from application.ledger import Ledger, Receipt
 from domain.financing import PayerKind, timeline
-from domain.persistence import EventLog
+from eventstore import EventLog
 from domain.values import Actor, Outcome
 from projections import rows as r
 from projections.projector import Projector
@@ -393,7 +393,7 @@ def test_the_poll_catches_up_when_a_notification_is_lost(postgres_world: World,
 
 def test_on_the_demo_history_the_followed_model_answers_as_the_ledger_and_equals_a_rebuild(
         database_url: str) -> None:
-    from api import demo
+    from application import demo
 
     ledger = Ledger.open(database_url)
     view = WhoPaysView(database_url)

@@ -19,16 +19,16 @@ from pathlib import Path
 from typing import Any
 
 from domain import commands as c
-from domain.application import OSLO, Ledger
+from application.ledger import OSLO, Ledger
 from domain.events import DERIVED_TYPES
 from domain.financing import Interval, payer_on
 from domain.money import Money, Totals
-from domain.persistence import EventLog, StoredFact
+from eventstore import EventLog, StoredFact
 from domain.values import Actor, Decision, EndReason, Outcome
-from projections.statements import Period, Scope, known_at
-from projections.statements_company import company_statement
-from projections.statements_public import public_cost
-from projections.statements_restate import StatementKind, restate, why
+from reports.statements import Period, Scope, known_at
+from reports.statements_company import company_statement
+from reports.statements_public import public_cost
+from reports.statements_restate import StatementKind, restate, why
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "worked-example.md"
 REGENERATE = "IMPRESS_REGENERATE_DOCS"

@@ -17,7 +17,7 @@ from bench.generate import SIZES, Size, digest, steps
 from bench.ingest import Clock, bulk, single
 from bench.world import START, World
 from domain import commands as c
-from domain.application import Ledger
+from application.ledger import Ledger
 from domain.values import LEDGER
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")

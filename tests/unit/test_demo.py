@@ -10,9 +10,9 @@ from functools import cache
 
 import pytest
 
-from api import demo
-from api import demo_story as story
-from api.access import may_record
+from application import demo
+from application import demo_story as story
+from application.access import may_record
 from domain import commands as c
 from domain import events as ev
 from domain.errors import Refused

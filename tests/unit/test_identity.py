@@ -266,7 +266,8 @@ def test_study_ids_are_imp_and_four_to_six_digits(study_id: str) -> None:
 
 @pytest.mark.parametrize(
     "candidate",
-    ["IMP-042", "IMP-1234567", "imp-0042", "IMP0042", " IMP-0042", "IMP-0042\n", "IMP-٠٠٤٢", 42, None, CLASSIC],
+    ["IMP-042", "IMP-1234567", "imp-0042", "IMP0042", " IMP-0042", "IMP-0042\n", "IMP-٠٠٤٢", 42, None,
+     CLASSIC],
 )
 def test_anything_else_is_not_a_study_id(candidate: object) -> None:
     assert not valid_study_id(candidate)
@@ -307,7 +308,8 @@ def nest(leaf: st.SearchStrategy[object]) -> st.SearchStrategy[object]:
     return st.recursive(
         leaf,
         lambda inner: st.one_of(
-            st.tuples(st.dictionaries(keys, clean, max_size=3), keys, inner).map(lambda t: {**t[0], t[1]: t[2]}),
+            st.tuples(st.dictionaries(keys, clean, max_size=3), keys, inner)
+            .map(lambda t: {**t[0], t[1]: t[2]}),
             st.tuples(st.lists(clean, max_size=3), inner).map(lambda t: [*t[0], t[1]]),
             st.tuples(inner, clean).map(tuple),
             inner.map(Wrapper),

@@ -240,7 +240,8 @@ def test_totals_repr_shows_each_currency() -> None:
 # --- properties -------------------------------------------------------------
 
 currencies = st.sampled_from(sorted(CURRENCIES))
-amounts = st.decimals(min_value=Decimal("-1e15"), max_value=Decimal("1e15"), allow_nan=False, allow_infinity=False)
+amounts = st.decimals(min_value=Decimal("-1e15"), max_value=Decimal("1e15"), allow_nan=False,
+                      allow_infinity=False)
 
 
 @st.composite
@@ -249,7 +250,8 @@ def money(draw: st.DrawFn, currency: str | None = None) -> Money:
 
 
 @given(currencies.flatmap(lambda c: st.tuples(money(c), money(c), money(c))))
-def test_addition_is_associative_and_commutative_within_a_currency(triple: tuple[Money, Money, Money]) -> None:
+def test_addition_is_associative_and_commutative_within_a_currency(
+        triple: tuple[Money, Money, Money]) -> None:
     a, b, c = triple
     assert (a + b) + c == a + (b + c)
     assert a + b == b + a

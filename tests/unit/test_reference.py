@@ -37,7 +37,8 @@ def test_each_health_trust_belongs_to_exactly_one_known_regional_authority() -> 
     names = {rhf.rhf_id: rhf.name for rhf in regional_authorities()}
     for trust in health_trusts():
         assert names[trust.rhf_id] == trust.rhf_name
-    assert sum(1 for trust in health_trusts() for rhf in regional_authorities() if trust.rhf_id == rhf.rhf_id) == 17
+    assert sum(1 for trust in health_trusts() for rhf in regional_authorities()
+               if trust.rhf_id == rhf.rhf_id) == 17
 
 
 def test_health_trusts_per_region_match_the_report() -> None:

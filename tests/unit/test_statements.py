@@ -16,17 +16,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from domain import commands as c
-from domain.application import Ledger
+from application.ledger import Ledger
 from domain.errors import NotFound, Refused, UnknownCompany
 from domain.money import Money
-from domain.persistence import EventLog
+from eventstore import EventLog
 from domain.values import Actor, EndReason, Outcome
-from projections.statements import Known, Period, Scope, known_at
-from projections.statements_company import company_statement
-from projections.statements_lines import Line
-from projections.statements_public import By, buckets, public_cost
-from projections.statements_restate import StatementKind, restate
-from projections.worklist import worklist
+from reports.statements import Known, Period, Scope, known_at
+from reports.statements_company import company_statement
+from reports.statements_lines import Line
+from reports.statements_public import By, buckets, public_cost
+from reports.statements_restate import StatementKind, restate
+from reports.worklist import worklist
 from tests.support import (
     Book,
     d,

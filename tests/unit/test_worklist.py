@@ -12,8 +12,8 @@ from domain import commands as c
 from domain import events as ev
 from domain.financing import PayerKind
 from domain.values import EndReason, Outcome
-from projections.statements import Known, Period, Scope
-from projections.worklist import Gap, upcoming, worklist
+from reports.statements import Known, Period, Scope
+from reports.worklist import Gap, upcoming, worklist
 from tests.support import (
     Book,
     d,

@@ -1,0 +1,194 @@
+"""Core commands: set up a ledger, load the demo history, tick, ask who pays."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from cli.main import app
+from api.settings import Settings
+from application.ledger import OSLO, Ledger
+from domain.errors import Refused
+from eventstore import ConcurrentModification, StorageError
+from domain.values import Actor
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DatabaseOption = Annotated[
+    str | None, typer.Option("--database", envvar="IMPRESS_DATABASE_URL", help="Ledger URL.")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
+MomentOption = Annotated[
+    str | None,
+    typer.Option("--known-at", help="As the ledger knew it at this moment (ISO 8601; "
+                 "no offset: Oslo time)."),
+]
+PositionOption = Annotated[
+    int | None, typer.Option("--position", help="As known at this log position (instead of "
+                             "--known-at; every statement prints the position it was built at).")
+]
+
+
+def day(value: str, option: str) -> date:
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(f"{option}: '{value}' is not a date; write it as YYYY-MM-DD") from None
+
+
+def moment(value: str, option: str = "--known-at") -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(
+            f"{option}: '{value}' is not a moment; write it as YYYY-MM-DDTHH:MM[:SS][+01:00]"
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=OSLO)
+
+
+def position_of(ledger: Ledger, known: str | None, position: int | None,
+                names: tuple[str, str] = ("--known-at", "--position")) -> int:
+    if known is not None and position is not None:
+        raise ValueError(f"give {names[0]} or {names[1]}, not both")
+    if position is not None and position < 0:
+        raise ValueError(f"{names[1]} must be 0 or more, got {position}")
+    return ledger.position(moment(known, names[0]) if known else None, position)
+
+
+def fail(message: str, code: int = 2) -> None:
+    typer.echo(f"impress-ledger: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def one_line_errors(fn: F) -> F:
+    """Refusals and bad input end in one line on stderr and a non-zero exit, never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except Refused as exc:
+            fail(f"refused ({exc.code}): {exc.message}")
+        except BrokenPipeError:
+            sys.stderr.close()  # the reader went away (e.g. `| head`): nothing left to say
+            raise typer.Exit(0) from None
+        except ConcurrentModification:
+            fail("someone else changed the same records at the same time; nothing was recorded, "
+                 "try again", 75)
+        except (StorageError, OSError) as exc:
+            fail(f"cannot reach the ledger: {exc}", 69)
+        except ValueError as exc:
+            fail(str(exc))
+
+    return wrapper  # type: ignore[return-value]
+
+
+@contextmanager
+def open_ledger(database: str | None = None) -> Iterator[Ledger]:
+    settings = Settings() if database is None else Settings(database_url=database)
+    ledger = Ledger.open(settings.database_url, create_tables=settings.create_tables)
+    try:
+        yield ledger
+    finally:
+        ledger.close()
+
+
+def cli_actor(role: str = "trial_office") -> Actor:
+    """The actor of a command typed at a terminal: the operating-system user, in a role."""
+    import getpass
+
+    return Actor(subject=f"cli:{getpass.getuser()}", role=role, organisation="local")
+
+
+def emit(payload: Any, as_json: bool, table: Callable[[], None]) -> None:
+    if as_json:
+        json.dump(payload, sys.stdout, indent=2, default=str, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        table()
+
+
+@app.command()
+@one_line_errors
+def init(database: DatabaseOption = None) -> None:
+    """Create the ledger's tables and register the 17 health trusts (idempotent)."""
+    with open_ledger(database) as ledger:
+        receipt = ledger.install_reference(cli_actor("system"), date.today())
+        typer.echo(f"ledger ready; {len(receipt.facts)} facts recorded; log head {receipt.position}")
+
+
+@app.command()
+@one_line_errors
+def tick(
+    database: DatabaseOption = None,
+    today: Annotated[
+        datetime | None, typer.Option(help="Treat this date as today (default: today in Oslo).")
+    ] = None,
+) -> None:
+    """Record what the passage of time has made true (company coverage ended, takeovers). Idempotent."""
+    with open_ledger(database) as ledger:
+        receipt = ledger.tick(today.date() if today else None)
+        typer.echo(f"{len(receipt.facts)} facts recorded; log head {receipt.position}")
+
+
+@app.command("who-pays")
+@one_line_errors
+def who_pays(
+    patient_id: Annotated[str, typer.Argument(help="Study ID, e.g. IMP-0042.")],
+    on: Annotated[str, typer.Option("--on", help="The date asked about (YYYY-MM-DD).")],
+    known_at: MomentOption = None,
+    position: PositionOption = None,
+    database: DatabaseOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Who pays for a patient's drug on a date, with the facts the answer rests on."""
+    asked = day(on, "--on")
+    with open_ledger(database) as ledger:
+        at = position_of(ledger, known_at, position)
+        answer = ledger.who_pays(patient_id, asked, position=at)
+        p = answer.payer
+        payload = {
+            "patient_id": patient_id,
+            "on": answer.on.isoformat(),
+            "known_at_position": answer.known_at_position,
+            "payer": p.kind.value,
+            "party": p.party,
+            "treating_hf": p.hf_id,
+            "reason": p.reason,
+            "basis": list(p.basis),
+        }
+
+        def table() -> None:
+            typer.echo(f"{patient_id} on {answer.on}: {p.kind.value} {p.party or ''}".rstrip())
+            typer.echo(f"  {p.reason}")
+            typer.echo(f"  rests on: {', '.join(p.basis)}")
+
+        emit(payload, as_json, table)
+
+
+@app.command()
+@one_line_errors
+def demo(
+    database: DatabaseOption = None,
+    if_empty: Annotated[
+        bool, typer.Option("--if-empty", help="Load only into an empty ledger; else do nothing.")
+    ] = False,
+) -> None:
+    """Load the demo history (fictional prices) into the ledger."""
+    from application.demo import is_empty, load_demo
+
+    with open_ledger(database) as ledger:
+        if not is_empty(ledger):
+            if if_empty:
+                typer.echo(f"ledger already holds {ledger.log.head()} facts; demo not loaded")
+                return
+            fail("the ledger is not empty: the demo history loads only into an empty ledger")
+        count = load_demo(ledger)
+        typer.echo(f"demo history loaded: {count} facts; log head {ledger.log.head()}")

@@ -1,0 +1,299 @@
+"""Commands for finance officers and auditors: timelines, statements, the worklist, upcoming
+coverage ends, and the who-pays read model's maintenance (rebuild, verify).
+
+Dates and moments are parsed here, not by the CLI library, so a malformed one ends in one line
+on stderr like every other bad input. A moment without a UTC offset is read as Oslo time.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from cli.main import app
+from cli.core import (
+    MomentOption, PositionOption, day, position_of, DatabaseOption, JsonOption, emit, fail,
+    one_line_errors, open_ledger,
+)
+from application.ledger import Ledger
+from domain.errors import NationalIdRefused
+from domain.financing import Interval
+from domain.identity import find_national_id
+from reports import export
+from reports.statements import Known, Period, Scope
+from reports.statements import known_at as facts_at
+from reports.statements_company import company_statement
+from reports.statements_public import By, public_cost
+from reports.statements_restate import StatementKind, restate
+from reports.worklist import upcoming as upcoming_statement
+from reports.worklist import worklist as worklist_statement
+
+FromOption = Annotated[str, typer.Option("--from", help="First day of the period (YYYY-MM-DD).")]
+ToOption = Annotated[str, typer.Option("--to", help="Last day of the period, inclusive.")]
+CompanyOption = Annotated[
+    str | None, typer.Option("--company", help="Only what this company (partner) may see.")
+]
+RhfOption = Annotated[
+    str | None, typer.Option("--rhf", help="Only what this RHF may see: its region's patients, "
+                             "on the dates they were treated there.")
+]
+FormatOption = Annotated[
+    str, typer.Option("--format", help="table (people), json, csv or xlsx (finance officers).")
+]
+OutputOption = Annotated[
+    Path | None, typer.Option("--output", help="Write to this file (xlsx needs one; csv with "
+                              "several sheets writes one file per sheet beside it).")
+]
+ByOption = Annotated[str, typer.Option("--by", help="Rows per month or per quarter.")]
+
+statement_app = typer.Typer(help="Statements for a period, as known at any moment.",
+                            no_args_is_help=True)
+app.add_typer(statement_app, name="statement")
+
+
+# --- parsing ----------------------------------------------------------------------------------
+
+
+def period_of(start: str, end: str) -> Period:
+    return Period(day(start, "--from"), day(end, "--to"))
+
+
+def scope_of(company: str | None, rhf: str | None) -> Scope:
+    if company is not None and rhf is not None:
+        raise ValueError("give --company or --rhf, not both")
+    if company is not None:
+        return Scope.company(company)
+    return Scope.rhf(rhf) if rhf is not None else Scope.everything()
+
+
+def choice(value: str, allowed: tuple[str, ...], option: str) -> str:
+    if value not in allowed:
+        raise ValueError(f"{option}: '{value}' is not one of {', '.join(allowed)}")
+    return value
+
+
+# --- output -----------------------------------------------------------------------------------
+
+
+def publish(statement: Any, fmt: str, output: Path | None) -> None:
+    for path in export.publish(statement, fmt, output, sys.stdout):
+        typer.echo(f"wrote {path}", err=True)
+
+
+def _console() -> Console:
+    return export.console_for(sys.stdout)
+
+
+# --- commands ---------------------------------------------------------------------------------
+
+
+@app.command()
+@one_line_errors
+def timeline(
+    patient_id: Annotated[str, typer.Argument(help="Study ID, e.g. IMP-0042.")],
+    known_at: MomentOption = None,
+    position: PositionOption = None,
+    database: DatabaseOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """A patient's payers as intervals, with the facts each rests on."""
+    if find_national_id(patient_id) is not None:
+        raise NationalIdRefused("patient")
+    with open_ledger(database) as ledger:
+        at = position_of(ledger, known_at, position)
+        intervals = ledger.timeline(patient_id, position=at)
+        payload = {"patient_id": patient_id, "known_at_position": at,
+                   "intervals": [interval_dict(i) for i in intervals]}
+        emit(payload, as_json, lambda: _timeline_table(patient_id, at, intervals))
+
+
+def interval_dict(i: Interval) -> dict[str, Any]:
+    p = i.payer
+    return {"from": i.start.isoformat(), "to": i.end.isoformat() if i.end else None,
+            "payer": p.kind.value, "party": p.party, "treating_hf": p.hf_id,
+            "reason": p.reason, "basis": list(p.basis)}
+
+
+def _timeline_table(patient_id: str, at: int, intervals: tuple[Interval, ...]) -> None:
+    rows = tuple((i.start, i.end, i.payer.kind.value, i.payer.party, i.payer.hf_id,
+                  i.payer.reason, ", ".join(i.payer.basis)) for i in intervals)
+    columns = tuple(export.Column(t, k) for t, k in (
+        ("From", export.Kind.DATE), ("To", export.Kind.DATE), ("Payer", export.Kind.TEXT),
+        ("Party", export.Kind.TEXT), ("Treating HF", export.Kind.TEXT),
+        ("Why", export.Kind.TEXT), ("Rests on", export.Kind.TEXT)))
+    export.render(export.Sheet("Timeline", columns, rows), _console(),
+                  title=f"{patient_id} as known at log position {at}")
+
+
+@statement_app.command("company")
+@one_line_errors
+def company(start: FromOption, end: ToOption, known_at: MomentOption = None,
+            position: PositionOption = None, company: CompanyOption = None,
+            rhf: RhfOption = None, fmt: FormatOption = "table", output: OutputOption = None,
+            database: DatabaseOption = None, as_json: JsonOption = False) -> None:
+    """Company obligations: slots, coverage, packs at the company's cost, grants."""
+    period, scope, fmt = period_of(start, end), scope_of(company, rhf), _fmt(fmt, as_json)
+    with open_ledger(database) as ledger:
+        known = _known(ledger, known_at, position)
+        publish(company_statement(known, period, scope), fmt, output)
+
+
+@statement_app.command("public-cost")
+@one_line_errors
+def public_cost_command(start: FromOption, end: ToOption, by: ByOption = "quarter",
+                        known_at: MomentOption = None, position: PositionOption = None,
+                        company: CompanyOption = None, rhf: RhfOption = None,
+                        fmt: FormatOption = "table", output: OutputOption = None,
+                        database: DatabaseOption = None, as_json: JsonOption = False) -> None:
+    """Public cost per RHF and HF, per month or quarter: patients taken over, dispensations."""
+    period, scope, fmt = period_of(start, end), scope_of(company, rhf), _fmt(fmt, as_json)
+    grain = By(choice(by, tuple(b.value for b in By), "--by"))
+    with open_ledger(database) as ledger:
+        known = _known(ledger, known_at, position)
+        publish(public_cost(known, period, scope, grain), fmt, output)
+
+
+@statement_app.command("restatement")
+@one_line_errors
+def restatement(
+    kind: Annotated[str, typer.Argument(help="Which statement: company or public-cost.")],
+    start: FromOption, end: ToOption,
+    issued_at: Annotated[str | None, typer.Option(
+        "--issued-at", help="When the statement was issued (a moment).")] = None,
+    issued_position: Annotated[int | None, typer.Option(
+        "--issued-position", help="The log position printed on the issued statement.")] = None,
+    known_at: MomentOption = None, position: PositionOption = None, by: ByOption = "quarter",
+    company: CompanyOption = None, rhf: RhfOption = None, fmt: FormatOption = "table",
+    output: OutputOption = None, database: DatabaseOption = None, as_json: JsonOption = False,
+) -> None:
+    """What changed in a statement since it was issued, and the facts that changed it."""
+    which = StatementKind(choice(kind, tuple(k.value for k in StatementKind), "KIND"))
+    period, scope, fmt = period_of(start, end), scope_of(company, rhf), _fmt(fmt, as_json)
+    grain = By(choice(by, tuple(b.value for b in By), "--by"))
+    if issued_at is None and issued_position is None:
+        raise ValueError("say when the statement was issued: --issued-at or --issued-position")
+    with open_ledger(database) as ledger:
+        issued = position_of(ledger, issued_at, issued_position,
+                             ("--issued-at", "--issued-position"))
+        now = position_of(ledger, known_at, position)
+        publish(restate(ledger, which, period, scope, issued=issued, now=now, by=grain),
+                fmt, output)
+
+
+@app.command()
+@one_line_errors
+def worklist(start: Annotated[str | None, typer.Option("--from", help="First day (default: "
+                                                       "the first enrolment).")] = None,
+             end: Annotated[str | None, typer.Option("--to", help="Last day (default: today)."
+                                                     )] = None,
+             known_at: MomentOption = None, position: PositionOption = None,
+             company: CompanyOption = None, rhf: RhfOption = None, fmt: FormatOption = "table",
+             output: OutputOption = None, database: DatabaseOption = None,
+             as_json: JsonOption = False) -> None:
+    """Financing gaps: who carries a cost nobody has decided on, since when, and what resolves it."""
+    scope, fmt = scope_of(company, rhf), _fmt(fmt, as_json)
+    with open_ledger(database) as ledger:
+        known = _known(ledger, known_at, position)
+        last = day(end, "--to") if end else ledger.clock()
+        first = day(start, "--from") if start else _first_enrolment(known, last)
+        publish(worklist_statement(known, Period(first, last), scope), fmt, output)
+
+
+@app.command()
+@one_line_errors
+def upcoming(days: Annotated[int, typer.Option("--days", help="How many days ahead.")] = 90,
+             on: Annotated[str | None, typer.Option("--on", help="Count from this day "
+                                                    "(default: today).")] = None,
+             known_at: MomentOption = None, position: PositionOption = None,
+             company: CompanyOption = None, rhf: RhfOption = None, fmt: FormatOption = "table",
+             output: OutputOption = None, database: DatabaseOption = None,
+             as_json: JsonOption = False) -> None:
+    """Company coverage ending in the next N days, per RHF, and who pays next."""
+    if days < 0:
+        raise ValueError(f"--days must be 0 or more, got {days}")
+    scope, fmt = scope_of(company, rhf), _fmt(fmt, as_json)
+    with open_ledger(database) as ledger:
+        known = _known(ledger, known_at, position)
+        first = day(on, "--on") if on else ledger.clock()
+        period = Period(first, date.fromordinal(first.toordinal() + days))
+        publish(upcoming_statement(known, period, scope), fmt, output)
+
+
+def _known(ledger: Ledger, known: str | None, position: int | None) -> Known:
+    return facts_at(ledger, position_of(ledger, known, position))
+
+
+def _fmt(fmt: str, as_json: bool) -> str:
+    return "json" if as_json else choice(fmt, export.FORMATS, "--format")
+
+
+def _first_enrolment(known: Known, fallback: date) -> date:
+    dates = [c.patient.enrolled_on for c in known.cases if c.patient.enrolled_on]
+    return min([*dates, fallback])
+
+
+# --- the who-pays read model's maintenance -------------------------------------------------------
+
+ViewOption = Annotated[
+    str | None, typer.Option("--view", envvar="IMPRESS_VIEW_URL",
+                             help="The read model's database URL (default: the ledger's).")
+]
+
+
+@app.command()
+@one_line_errors
+def rebuild(database: DatabaseOption = None, view: ViewOption = None) -> None:
+    """Rebuild the who-pays read model from the whole log, then swap it in (readers never see
+    a half-built model)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from projections.whopays import rebuild as rebuild_view  # the read model loads on demand
+
+    with open_ledger(database) as ledger, Progress(
+        "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+        TimeRemainingColumn(), console=Console(stderr=True), transient=False,
+    ) as bar:
+        task = bar.add_task("replaying the log", total=ledger.log.head() or 1)
+
+        def progress(position: int, head: int) -> None:
+            bar.update(task, completed=position, total=max(head, 1))
+
+        position = rebuild_view(ledger, view or ledger.log.url, progress)
+    typer.echo(f"who-pays read model rebuilt up to log position {position}")
+
+
+@app.command()
+@one_line_errors
+def verify(database: DatabaseOption = None, view: ViewOption = None,
+           as_json: JsonOption = False) -> None:
+    """Replay the log into a scratch copy and compare it with the live read model, listing
+    every difference; exit 1 if there is any."""
+    from projections.whopays import verify as verify_view
+
+    with open_ledger(database) as ledger:
+        differences = verify_view(ledger, view or ledger.log.url)
+    payload = {"differences": [_difference_dict(d) for d in differences]}
+
+    def table() -> None:
+        if not differences:
+            typer.echo("the who-pays read model equals a replay of the log: no differences")
+            return
+        columns = tuple(export.Column(t) for t in
+                        ("Table", "Patient", "Row", "Field", "Live", "Replayed"))
+        rows = tuple(tuple(_difference_dict(d).values()) for d in differences)
+        export.render(export.Sheet("Differences", columns, rows), _console())
+
+    emit(payload, as_json, table)
+    if differences:
+        fail(f"{len(differences)} difference(s) between the read model and the log", 1)
+
+
+def _difference_dict(d: Any) -> dict[str, Any]:
+    return {"table": d.table, "patient_id": d.patient_id, "row": d.row, "field": d.field,
+            "live": None if d.live is None else str(d.live),
+            "replayed": None if d.replayed is None else str(d.replayed)}

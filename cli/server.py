@@ -1,0 +1,116 @@
+"""`impress-ledger serve`, `token` and `import`: the HTTP server, development tokens, bulk import."""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from application.access import MIGRATION, PARTNER, RHF_FINANCE, ROLES
+from cli.main import app
+from cli.core import DatabaseOption, cli_actor, one_line_errors
+from api.settings import Settings
+
+
+def _settings(database: str | None = None, **overrides: object) -> Settings:
+    values = {"database_url": database} if database else {}
+    return Settings(**values, **overrides)  # type: ignore[arg-type]
+
+
+@app.command()
+@one_line_errors
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
+    dev: Annotated[bool, typer.Option("--dev", help="Trust only tokens from "
+                                      "`impress-ledger token` (IMPRESS_AUTH_MODE=dev).")] = False,
+    database: DatabaseOption = None,
+) -> None:
+    """Serve the HTTP API (OpenAPI at /docs); --dev trusts `impress-ledger token` tokens."""
+    import uvicorn
+
+    from application.ledger import Ledger
+
+    if database:
+        os.environ["IMPRESS_DATABASE_URL"] = database
+    if dev:
+        os.environ["IMPRESS_AUTH_MODE"] = "dev"
+    settings = Settings()
+    from api.app import create_app
+
+    # Set up once in this process, so the workers never race on DDL.
+    ledger = Ledger.open(settings.database_url, create_tables=True)
+    try:
+        ledger.install_reference(cli_actor("system"), date.today())
+        create_app(settings, ledger, configure_logging=False)  # checks the configuration
+    finally:
+        ledger.close()
+    os.environ["IMPRESS_CREATE_TABLES"] = "false"
+    if settings.auth_mode == "dev":
+        typer.echo(f"development mode: get a token with\n  TOKEN=$(impress-ledger token --role "
+                   f"trial_office --org impress)\nand send it as 'Authorization: Bearer $TOKEN' "
+                   f"to http://{host}:{port}/v1/... (OpenAPI: http://{host}:{port}/docs)", err=True)
+    uvicorn.run("api.app:app_from_environment", factory=True, host=host, port=port,
+                workers=workers, access_log=False, log_level="warning")
+
+
+@app.command()
+@one_line_errors
+def token(
+    role: Annotated[str, typer.Option(help=f"One of: {', '.join(ROLES)}.")],
+    org: Annotated[str | None, typer.Option(help="Organisation: the company id for a partner, "
+                                            "the RHF id for rhf_finance.")] = None,
+    subject: Annotated[str | None, typer.Option(help="Who (default: your user name).")] = None,
+    hours: Annotated[float, typer.Option(min=0.01, max=24 * 30, help="Valid for.")] = 8,
+) -> None:
+    """Print a development token (local key in the data dir); only `serve --dev` trusts it."""
+    import getpass
+
+    from api.auth import issue_dev_token
+
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
+    if role in (PARTNER, RHF_FINANCE) and not org:
+        raise ValueError(f"--org is needed for {role}: "
+                         f"{'a company id' if role == PARTNER else 'an RHF id such as helse-vest'}")
+    settings = _settings()
+    typer.echo(issue_dev_token(settings, role=role, organisation=org or "impress",
+                               subject=subject or f"dev:{getpass.getuser()}",
+                               ttl_seconds=int(hours * 3600)))
+
+
+@app.command("import")
+@one_line_errors
+def import_file(
+    file: Annotated[Path, typer.Argument(help="JSON lines of commands (docs/import-format.md); "
+                                         "- reads standard input.")],
+    database: DatabaseOption = None,
+) -> None:
+    """Import history from JSON lines of commands: all or nothing, bad lines by number."""
+    from api import imports
+    from application.idempotency import IdempotencyIndex
+    from application.service import Service
+    from application.ledger import Ledger
+
+    text = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
+    settings = _settings(database)
+    ledger = Ledger.open(settings.database_url, create_tables=settings.create_tables)
+    try:
+        ledger.install_reference(cli_actor("system"), date.today())
+        service = Service(ledger, IdempotencyIndex(ledger.log, create_table=settings.create_tables))
+        recorded, lines = imports.run(service, text, cli_actor(MIGRATION))
+    except imports.ImportFailed as failed:
+        for e in failed.errors:
+            typer.echo(f"{file}:{e.line}: {e.command or '-'}: {e.slug}: {e.detail}", err=True)
+        typer.echo(f"impress-ledger: {len(failed.errors)} bad lines of {failed.lines}; "
+                   "nothing was recorded", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        ledger.close()
+    typer.echo(f"{lines} commands imported; {len(recorded.receipt.facts)} facts recorded; "
+               f"log head {recorded.receipt.position}")

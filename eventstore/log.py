@@ -1,0 +1,193 @@
+"""The EventLog: append facts, read them back by stream or in log order, and, for auditors,
+read the chain and the tables as they are."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from eventsourcing.persistence import IntegrityError, PersistenceError, StoredEvent
+
+from domain import chain
+from eventstore.config import FactStore, check_batch, environment
+from eventstore.decode import FactDecoder
+from eventstore.facts import (
+    FACT_TYPES,
+    ChainLink,
+    ConcurrentModification,
+    Fact,
+    LogEntry,
+    NewEvent,
+    StorageError,
+    StoredFact,
+    stream_id,
+    topic_of,
+)
+from eventstore.postgres_store import PostgresRecorder
+from eventstore.sqlite_store import SQLiteRecorder
+from eventstore.writer import Append, Span
+
+
+class EventLog:
+    """The append-only log of facts, on SQLite or PostgreSQL (see the package docstring)."""
+
+    def __init__(self, url: str, *, create_tables: bool = True) -> None:
+        self.url = url
+        try:
+            self.application = FactStore(env=environment(url, create_tables))
+        except PersistenceError as e:
+            raise StorageError(f"cannot open the event log: {e}") from e
+        recorder = self.application.recorder
+        assert isinstance(recorder, (SQLiteRecorder, PostgresRecorder))
+        self._recorder = recorder
+        self._decoder = FactDecoder(self.application.mapper)
+
+    def append(self, events: Sequence[NewEvent]) -> list[StoredFact]:
+        """Stores the batch in one transaction: all of it or, on any error, nothing. The facts
+        returned equal what reads return, and share their data and actor dicts with `events`
+        (check_batch lets in only values that come back from the store exactly as they went
+        in, so they need not be decoded again)."""
+        if not events:
+            return []
+        check_batch(events)
+        timestamp = Fact.create_timestamp()
+        envelopes = [
+            FACT_TYPES.envelope(e.type)(
+                originator_id=stream_id(e.stream), originator_version=e.version,
+                timestamp=timestamp, stream=e.stream, schema=e.schema, data=e.data,
+                valid_on=e.valid_on.isoformat() if e.valid_on else None, actor=e.actor)
+            for e in events
+        ]
+        append = Append(events=list(events))
+        try:
+            # The event store directly: Application.save would only add checks of each
+            # envelope against a runtime Protocol (slow isinstance), hooks this app lacks.
+            recordings = self.application.events.put(envelopes, impress_append=append)
+        except IntegrityError as e:
+            raise ConcurrentModification([ev.stream for ev in events]) from e
+        except PersistenceError as e:
+            raise StorageError(str(e)) from e
+        assert append.recorded_at is not None
+        recorded_at = append.recorded_at.astimezone(UTC)
+        return [StoredFact(position=r.notification.id, stream=e.stream, version=e.version,
+                           type=e.type, schema=e.schema, data=e.data, valid_on=e.valid_on,
+                           actor=e.actor, recorded_at=recorded_at)
+                for r, e in zip(recordings, events, strict=True)]
+
+    def stream(self, stream: str, *, up_to: int | None = None) -> list[StoredFact]:
+        return self._select(originator_id=stream_id(stream), up_to=up_to)
+
+    def read(self, *, after: int = 0, up_to: int | None = None, types: Sequence[str] = (),
+             batch: int = 1000) -> Iterator[StoredFact]:
+        topics = [topic_of(t) for t in types]
+        while True:
+            facts = self._select(after=after, up_to=up_to, topics=topics, limit=batch)
+            yield from facts
+            if len(facts) < batch:
+                return
+            after = facts[-1].position
+
+    def head(self) -> int:
+        try:
+            return self._recorder.max_notification_id() or 0
+        except PersistenceError as e:
+            raise StorageError(str(e)) from e
+
+    def position_at(self, moment: datetime) -> int:
+        if moment.tzinfo is None or moment.utcoffset() is None:
+            raise ValueError(f"moment must be timezone-aware: {moment!r}")
+        try:
+            return self._recorder.position_at(moment)
+        except PersistenceError as e:
+            raise StorageError(str(e)) from e
+
+    def streams(self, prefix: str) -> list[str]:
+        try:
+            return [s for s in self._recorder.stream_names(prefix) if s.startswith(prefix)]
+        except PersistenceError as e:
+            raise StorageError(str(e)) from e
+
+    # --- the hash chain, for auditors ------------------------------------------------------
+
+    def link(self, position: int | None = None) -> ChainLink | None:
+        """The chain hash the store holds for a position (default: the last one); position 0
+        is the empty log's; None if no row holds that position."""
+        if position == 0:
+            return ChainLink(0, chain.GENESIS, None)
+        try:
+            row = self._recorder.select_link(position)
+        except PersistenceError as e:
+            raise StorageError(str(e)) from e
+        if row is None:
+            return None if position is not None else ChainLink(0, chain.GENESIS, None)
+        return ChainLink(row.position, row.chain_hash, row.recorded_at.astimezone(UTC))
+
+    def extent(self) -> tuple[int, int]:
+        """(lowest, highest) position held by either table; (1, 0) for an empty log."""
+        try:
+            found = self._recorder.extent()
+        except PersistenceError as e:
+            raise StorageError(str(e)) from e
+        return (min(found.lowest, 1) if found.lowest is not None else 1,
+                found.highest if found.highest is not None else 0)
+
+    def entries(self, *, first: int = 1, up_to: int, batch: int = 2000) -> Iterator[LogEntry]:
+        """Every position from `first` to `up_to`, as the tables hold it, whether a row is
+        missing or not (see LogEntry)."""
+        after = first - 1
+        while after < up_to:
+            end = min(after + batch, up_to)
+            try:
+                span = self._recorder.select_span(after, end)
+            except PersistenceError as e:
+                raise StorageError(str(e)) from e
+            for position in range(after + 1, end + 1):
+                yield self._entry(position, span)
+            after = end
+
+    def stream_index(self) -> dict[str, int]:
+        """The stream index as stored: stream name -> position of its first fact."""
+        try:
+            return dict(self._recorder.select_stream_index())
+        except PersistenceError as e:
+            raise StorageError(str(e)) from e
+
+    # ----------------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self.application.close()
+
+    def __enter__(self) -> EventLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _select(self, **query: Any) -> list[StoredFact]:
+        try:
+            rows = self._recorder.select_facts(**query)
+        except PersistenceError as e:
+            raise StorageError(str(e)) from e
+        return self._decoder.rows(rows)
+
+    def _fact(self, stored: StoredEvent, position: int, recorded_at: datetime) -> StoredFact:
+        return self._decoder.fact(stored, position, recorded_at.astimezone(UTC))
+
+    def _entry(self, position: int, span: Span) -> LogEntry:
+        stored = span.events.get(position)
+        recorded_at, chain_hash = span.recorded.get(position, (None, None))
+        fact, unreadable, matches = None, None, False
+        if stored is not None:
+            try:
+                fact = self._fact(stored, position, recorded_at or datetime.min.replace(tzinfo=UTC))
+                matches = stored.originator_id == stream_id(fact.stream)
+            except Exception as e:  # noqa: BLE001 - whatever an edited row breaks is reported
+                unreadable = f"{type(e).__name__}: {e}"
+                fact = None
+        if recorded_at is None:
+            fact = None
+        return LogEntry(position=position, event_stored=stored is not None, fact=fact,
+                        unreadable=unreadable, stream_matches=matches,
+                        recorded_at=recorded_at.astimezone(UTC) if recorded_at else None,
+                        chain_hash=chain_hash)

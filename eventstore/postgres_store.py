@@ -1,0 +1,198 @@
+"""The PostgreSQL recorder: the library's `impress_events` with gap-free positions, and the
+side tables, in the URL's schema. Appends: postgres_append."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresFactory
+from psycopg.rows import tuple_row
+from psycopg.sql import SQL, Composed, Identifier
+
+from eventstore.facts import StorageError
+from eventstore.postgres_append import PostgresAppend
+from eventstore.writer import (
+    CHAIN_COLUMN,
+    OUTDATED,
+    RECORDED,
+    STREAMS,
+    Extent,
+    FactRow,
+    LogRow,
+    Span,
+    extent_of,
+    prefix_bound,
+)
+
+_DDL_LOCK = 0x1A9E55  # advisory lock key: one EventLog at a time runs the DDL
+
+
+class PostgresRecorder(PostgresAppend, PostgresApplicationRecorder):
+    def __init__(self, datastore: Any, *, events_table_name: str = "stored_events") -> None:
+        super().__init__(datastore, events_table_name=events_table_name)
+        if self.datastore.enable_db_functions:
+            raise StorageError("POSTGRES_ENABLE_DB_FUNCTIONS skips the side tables: leave it off")
+        schema = self.datastore.schema
+        self._events = Identifier(schema, events_table_name)
+        self._recorded = Identifier(schema, RECORDED)
+        self._streams = Identifier(schema, STREAMS)
+        # The library's insert function would bypass the side tables: don't create it.
+        del self.sql_create_statements[self.create_insert_function_statement_index]
+        self._append_statements()
+        self.sql_create_statements += self._side_tables(schema)
+
+    def _side_tables(self, schema: str) -> list[Composed]:
+        refuse = Identifier(schema, "impress_refuse_change")
+        statements = [
+            SQL("CREATE TABLE IF NOT EXISTS {} (position bigint PRIMARY KEY, "
+                "recorded_at timestamptz NOT NULL, {} text NOT NULL)").format(
+                    self._recorded, Identifier(CHAIN_COLUMN)),
+            SQL("CREATE INDEX IF NOT EXISTS {} ON {} (recorded_at, position)").format(
+                Identifier(f"{RECORDED}_at"), self._recorded),
+            SQL('CREATE TABLE IF NOT EXISTS {} (stream text COLLATE "C" PRIMARY KEY, '
+                "first_position bigint NOT NULL)").format(self._streams),
+            SQL("CREATE OR REPLACE FUNCTION {}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                "RAISE EXCEPTION 'impress: % on %.% refused: the ledger is append-only', "
+                "TG_OP, TG_TABLE_SCHEMA, TG_TABLE_NAME; END $$").format(refuse),
+        ]
+        for table in (self._events, self._recorded, self._streams):
+            statements += [
+                SQL("CREATE OR REPLACE TRIGGER impress_append_only BEFORE UPDATE OR DELETE ON {} "
+                    "FOR EACH ROW EXECUTE FUNCTION {}()").format(table, refuse),
+                SQL("CREATE OR REPLACE TRIGGER impress_no_truncate BEFORE TRUNCATE ON {} "
+                    "FOR EACH STATEMENT EXECUTE FUNCTION {}()").format(table, refuse),
+            ]
+        return statements
+
+    def create_table(self) -> None:
+        # All DDL in one transaction, serialised by an advisory lock: no races between
+        # EventLogs opening the same database. CREATE TYPE has no IF NOT EXISTS.
+        types = [s for s in self.sql_create_statements if "CREATE TYPE" in s.as_string()]
+        others = [s for s in self.sql_create_statements if "CREATE TYPE" not in s.as_string()]
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute("SELECT pg_advisory_xact_lock(%s)", (_DDL_LOCK,))
+            curs.execute(SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
+                Identifier(self.datastore.schema)))
+            # Lock the events table first, as appends do, so DDL and appends can't deadlock.
+            curs.execute("SELECT 1 WHERE to_regclass(%s) IS NOT NULL", (self._events.as_string(),))
+            if curs.fetchone():
+                curs.execute(SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(self._events))
+            for statement in types:
+                curs.execute(SQL("DO $$ BEGIN {}; EXCEPTION WHEN duplicate_object THEN NULL; "
+                                 "END $$").format(statement), prepare=False)
+            for statement in others:
+                curs.execute(statement, prepare=False)
+            curs.execute("SELECT 1 FROM information_schema.columns WHERE table_schema = %s "
+                         "AND table_name = %s AND column_name = %s",
+                         (self.datastore.schema, RECORDED, CHAIN_COLUMN))
+            if not curs.fetchone():
+                raise StorageError(OUTDATED)
+        self.datastore.register_type_adapters()
+
+    # Reads
+    def select_facts(self, *, originator_id: UUID | None = None, after: int = 0,
+                     up_to: int | None = None, topics: Sequence[str] = (),
+                     limit: int | None = None) -> list[FactRow]:
+        sql: Composed = SQL(
+            "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, e.state, "
+            "r.recorded_at FROM {} e JOIN {} r ON r.position = e.notification_id "
+            "WHERE true").format(self._events, self._recorded)
+        params: list[Any] = []
+        if after:  # not "> 0" always: on fresh statistics it can lead the planner astray
+            sql += SQL(" AND e.notification_id > %s")
+            params.append(after)
+        if originator_id is not None:
+            sql += SQL(" AND e.originator_id = %s")
+            params.append(originator_id)
+        if up_to is not None:
+            sql += SQL(" AND e.notification_id <= %s")
+            params.append(up_to)
+        if topics:
+            sql += SQL(" AND e.topic = ANY(%s)")
+            params.append(list(topics))
+        sql += SQL(" ORDER BY e.originator_version" if originator_id is not None
+                   else " ORDER BY e.notification_id")
+        if limit is not None:
+            sql += SQL(" LIMIT %s")
+            params.append(limit)
+        # Tuples, not the pool's dict rows: a read may return a great many.
+        with (self.datastore.get_connection() as conn,
+              conn.cursor(row_factory=tuple_row) as curs):
+            curs.execute(sql, params)
+            rows = curs.fetchall()
+        return [FactRow(StoredEvent(originator, version, topic,
+                                    state if type(state) is bytes else bytes(state)),
+                        position, recorded_at)
+                for position, originator, version, topic, state, recorded_at in rows]
+
+    def position_at(self, moment: datetime) -> int:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(SQL("SELECT position FROM {} WHERE recorded_at <= %s "
+                             "ORDER BY recorded_at DESC, position DESC LIMIT 1")
+                         .format(self._recorded), (moment,))
+            row = curs.fetchone()
+            return row["position"] if row else 0
+
+    def stream_names(self, prefix: str) -> list[str]:
+        sql = SQL("SELECT stream FROM {} WHERE stream >= %s").format(self._streams)
+        params = [prefix]
+        if (bound := prefix_bound(prefix)) is not None:
+            sql += SQL(" AND stream < %s")
+            params.append(bound)
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(sql + SQL(" ORDER BY stream"), params)
+            return [row["stream"] for row in curs.fetchall()]
+
+    # Reads for auditing: the tables as they are, each on its own, in one snapshot.
+    def extent(self) -> Extent:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(SQL("SELECT (SELECT min(notification_id) FROM {e}) AS el, "
+                             "(SELECT max(notification_id) FROM {e}) AS eh, "
+                             "(SELECT min(position) FROM {r}) AS rl, "
+                             "(SELECT max(position) FROM {r}) AS rh")
+                         .format(e=self._events, r=self._recorded))
+            row = curs.fetchone()
+        return extent_of([row["el"], row["rl"]], [row["eh"], row["rh"]])
+
+    def select_span(self, after: int, up_to: int) -> Span:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            curs.execute(SQL("SELECT notification_id, originator_id, originator_version, topic, "
+                             "state FROM {} WHERE notification_id > %s AND notification_id <= %s")
+                         .format(self._events), (after, up_to))
+            events = {row["notification_id"]: _stored(row) for row in curs.fetchall()}
+            curs.execute(SQL("SELECT position, recorded_at, {} FROM {} WHERE position > %s "
+                             "AND position <= %s").format(Identifier(CHAIN_COLUMN),
+                                                          self._recorded), (after, up_to))
+            recorded = {row["position"]: (row["recorded_at"], row[CHAIN_COLUMN])
+                        for row in curs.fetchall()}
+        return Span(events, recorded)
+
+    def select_link(self, position: int | None) -> LogRow | None:
+        sql = SQL("SELECT position, recorded_at, {} FROM {} ").format(
+            Identifier(CHAIN_COLUMN), self._recorded)
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            if position is None:
+                curs.execute(sql + SQL("ORDER BY position DESC LIMIT 1"))
+            else:
+                curs.execute(sql + SQL("WHERE position = %s"), (position,))
+            row = curs.fetchone()
+        return LogRow(row["position"], row["recorded_at"], row[CHAIN_COLUMN]) if row else None
+
+    def select_stream_index(self) -> list[tuple[str, int]]:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(SQL("SELECT stream, first_position FROM {}").format(self._streams))
+            return [(row["stream"], row["first_position"]) for row in curs.fetchall()]
+
+
+def _stored(row: Any) -> StoredEvent:
+    return StoredEvent(row["originator_id"], row["originator_version"], row["topic"],
+                       bytes(row["state"]))
+
+
+class PostgresFactsFactory(PostgresFactory):
+    application_recorder_class = PostgresRecorder

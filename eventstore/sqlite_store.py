@@ -1,0 +1,216 @@
+"""The SQLite recorder: the library's `stored_events` (rowid = position) and the side tables."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteFactory
+
+from eventstore.facts import StorageError
+from eventstore.writer import (
+    CHAIN_COLUMN,
+    OUTDATED,
+    RECORDED,
+    STREAMS,
+    Extent,
+    FactRow,
+    Head,
+    LogRow,
+    Probe,
+    Span,
+    append_of,
+    extent_of,
+    gap_probes,
+    plan,
+    prefix_bound,
+    sqlite_time,
+)
+
+
+class SQLiteRecorder(SQLiteApplicationRecorder):
+    def construct_create_table_statements(self) -> list[str]:
+        refuse = "BEGIN SELECT RAISE(ABORT, 'impress: the ledger is append-only'); END"
+        statements = [
+            *super().construct_create_table_statements(),
+            f"CREATE TABLE IF NOT EXISTS {RECORDED} (position INTEGER PRIMARY KEY, "
+            f"recorded_at TEXT NOT NULL, {CHAIN_COLUMN} TEXT NOT NULL)",
+            f"CREATE INDEX IF NOT EXISTS {RECORDED}_at ON {RECORDED} (recorded_at, position)",
+            f"CREATE TABLE IF NOT EXISTS {STREAMS} (stream TEXT PRIMARY KEY, "
+            "first_position INTEGER NOT NULL)",
+        ]
+        for table in (self.events_table_name, RECORDED, STREAMS):
+            for op in ("UPDATE", "DELETE"):
+                statements.append(f"CREATE TRIGGER IF NOT EXISTS {table}_no_{op.lower()} "
+                                  f"BEFORE {op} ON {table} {refuse}")
+        return statements
+
+    def create_table(self) -> None:
+        super().create_table()
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"PRAGMA table_info({RECORDED})")
+            if CHAIN_COLUMN not in {row[1] for row in c.fetchall()}:
+                raise StorageError(OUTDATED)
+
+    def _insert_events(self, c: Any, stored_events: Sequence[StoredEvent],
+                       **kwargs: Any) -> Sequence[int] | None:
+        append = append_of(stored_events, kwargs)
+        positions = super()._insert_events(c, stored_events, **kwargs)
+        assert positions is not None
+        probes = gap_probes(stored_events, append)
+        planned = plan(append, stored_events, positions, probes, self._read_head(c, probes))
+        self._insert_log_rows(c, planned.rows)
+        if planned.streams:
+            self._insert_streams(c, planned.streams)
+        append.recorded_at = planned.recorded_at
+        return positions
+
+    def _read_head(self, c: Any, probes: Sequence[Probe]) -> Head:
+        c.execute(f"SELECT position, recorded_at, {CHAIN_COLUMN} FROM {RECORDED} "
+                  "ORDER BY position DESC LIMIT 1")
+        row = c.fetchone()
+        previous = LogRow(row[0], datetime.fromisoformat(row[1]), row[2]) if row else None
+        # SQLite is embedded: the store's clock is this process's, read under the write lock.
+        return Head(previous, datetime.now(UTC), self._missing(c, probes))
+
+    def _missing(self, c: Any, probes: Sequence[Probe]) -> frozenset[int]:
+        """Which probes' versions are not stored: one query per chunk of probes (a query's
+        parameters are bounded), instead of one per stream."""
+        found: set[tuple[str, int]] = set()
+        keys = [(_key(p.originator_id), p.version) for p in probes]
+        for start in range(0, len(keys), _PROBES_PER_QUERY):
+            chunk = keys[start:start + _PROBES_PER_QUERY]
+            c.execute(f"SELECT e.originator_id, e.originator_version FROM "
+                      f"(VALUES {','.join(['(?, ?)'] * len(chunk))}) AS p "
+                      f"JOIN {self.events_table_name} e ON e.originator_id = p.column1 "
+                      "AND e.originator_version = p.column2",
+                      [value for key in chunk for value in key])
+            found.update((row[0], row[1]) for row in c.fetchall())
+        return frozenset(i for i, key in enumerate(keys) if key not in found)
+
+    def _insert_log_rows(self, c: Any, rows: list[LogRow]) -> None:
+        c.executemany(f"INSERT INTO {RECORDED} (position, recorded_at, {CHAIN_COLUMN}) "
+                      "VALUES (?, ?, ?)",
+                      [(r.position, sqlite_time(r.recorded_at), r.chain_hash) for r in rows])
+
+    def _insert_streams(self, c: Any, rows: list[tuple[str, int]]) -> None:
+        c.executemany(f"INSERT INTO {STREAMS} (stream, first_position) VALUES (?, ?)", rows)
+
+    # Reads
+    def select_facts(self, *, originator_id: UUID | None = None, after: int = 0,
+                     up_to: int | None = None, topics: Sequence[str] = (),
+                     limit: int | None = None) -> list[FactRow]:
+        sql = (f"SELECT e.rowid AS position, e.originator_id, e.originator_version, e.topic, "
+               f"e.state, r.recorded_at FROM {self.events_table_name} e "
+               f"JOIN {RECORDED} r ON r.position = e.rowid WHERE e.rowid > ?")
+        params: list[Any] = [after]
+        if originator_id is not None:
+            sql += " AND e.originator_id = ?"
+            params.append(originator_id.hex)
+        if up_to is not None:
+            sql += " AND e.rowid <= ?"
+            params.append(up_to)
+        if topics:
+            sql += f" AND e.topic IN ({','.join('?' * len(topics))})"
+            params.extend(topics)
+        sql += " ORDER BY " + ("e.originator_version" if originator_id is not None else "e.rowid")
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(sql, params)
+            rows = c.fetchall()
+        times: dict[str, datetime] = {}  # a batch shares one time: parse it once
+        facts = []
+        for position, originator, version, topic, state, recorded in rows:
+            if (when := times.get(recorded)) is None:
+                when = times[recorded] = datetime.fromisoformat(recorded)
+            # The id stays text: the decoder compares it with the stream's, the mapper
+            # (for rows the decoder leaves to it) converts it as it would a parsed one.
+            key = originator if type(originator) is str else _parse_id(originator)
+            facts.append(FactRow(StoredEvent(key, version, topic, state), position, when))
+        return facts
+
+    def position_at(self, moment: datetime) -> int:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT position FROM {RECORDED} WHERE recorded_at <= ? "
+                      "ORDER BY recorded_at DESC, position DESC LIMIT 1", (sqlite_time(moment),))
+            row = c.fetchone()
+            return row[0] if row else 0
+
+    def stream_names(self, prefix: str) -> list[str]:
+        sql, params = f"SELECT stream FROM {STREAMS} WHERE stream >= ?", [prefix]
+        if (bound := prefix_bound(prefix)) is not None:
+            sql += " AND stream < ?"
+            params.append(bound)
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(sql + " ORDER BY stream", params)
+            return [row[0] for row in c.fetchall()]
+
+    # Reads for auditing: the tables as they are, each on its own.
+    def extent(self) -> Extent:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT min(rowid), max(rowid) FROM {self.events_table_name}")
+            events = c.fetchone()
+            c.execute(f"SELECT min(position), max(position) FROM {RECORDED}")
+            recorded = c.fetchone()
+        return extent_of([events[0], recorded[0]], [events[1], recorded[1]])
+
+    def select_span(self, after: int, up_to: int) -> Span:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT rowid AS position, originator_id, originator_version, topic, state "
+                      f"FROM {self.events_table_name} WHERE rowid > ? AND rowid <= ?",
+                      (after, up_to))
+            events = {row["position"]: _stored(row) for row in c.fetchall()}
+            c.execute(f"SELECT position, recorded_at, {CHAIN_COLUMN} FROM {RECORDED} "
+                      "WHERE position > ? AND position <= ?", (after, up_to))
+            recorded = {row[0]: (_parse_time(row[1]), row[2]) for row in c.fetchall()}
+        return Span(events, recorded)
+
+    def select_link(self, position: int | None) -> LogRow | None:
+        sql = f"SELECT position, recorded_at, {CHAIN_COLUMN} FROM {RECORDED} "
+        with self.datastore.transaction(commit=False) as c:
+            if position is None:
+                c.execute(sql + "ORDER BY position DESC LIMIT 1")
+            else:
+                c.execute(sql + "WHERE position = ?", (position,))
+            row = c.fetchone()
+        return LogRow(row[0], datetime.fromisoformat(row[1]), row[2]) if row else None
+
+    def select_stream_index(self) -> list[tuple[str, int]]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT stream, first_position FROM {STREAMS}")
+            return [(row[0], row[1]) for row in c.fetchall()]
+
+
+_PROBES_PER_QUERY = 400  # 800 parameters, under every SQLite build's limit
+
+
+def _key(originator_id: UUID | str) -> str:
+    return originator_id.hex if isinstance(originator_id, UUID) else originator_id
+
+
+def _stored(row: Any) -> StoredEvent:
+    return StoredEvent(_parse_id(row["originator_id"]), row["originator_version"], row["topic"],
+                       row["state"])
+
+
+def _parse_id(value: Any) -> UUID | str:
+    try:
+        return UUID(value)
+    except (TypeError, ValueError):
+        return str(value)  # not a stream id: reported, not decoded
+
+
+def _parse_time(text: Any) -> Any:
+    try:
+        return datetime.fromisoformat(text)
+    except (TypeError, ValueError):
+        return None  # an edited recorded time that is no time at all: reported by the audit
+
+
+class SQLiteFactsFactory(SQLiteFactory):
+    application_recorder_class = SQLiteRecorder

@@ -1,0 +1,157 @@
+"""What both recorders write beside the events, in the events' transaction: the recorded time
+and the chain hash of every position, and the name of every new stream.
+
+Each recorder reads a Head under the writers' lock (the last side row, the store's clock,
+which streams would be left with a gap, all in one query where the database allows), then
+plan() checks the batch against it and makes the side rows."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
+from uuid import UUID
+
+from eventsourcing.persistence import StoredEvent
+
+from domain import chain
+from eventstore.facts import NewEvent, StorageError
+
+RECORDED, STREAMS = "impress_recorded", "impress_streams"
+CHAIN_COLUMN = "chain_hash"
+OUTDATED = ("the log's tables predate the hash chain (no chain_hash column in impress_recorded): "
+            "this database was made by an older version; recreate it")
+
+
+class LogRow(NamedTuple):
+    position: int
+    recorded_at: datetime
+    chain_hash: str
+
+
+class FactRow(NamedTuple):
+    event: StoredEvent
+    position: int
+    recorded_at: datetime
+
+
+@dataclass
+class Append:
+    """Passed through Application.save(**kwargs) down to the recorder: in, the facts as the
+    caller gave them (in the order of the stored events); out, the moment the store recorded
+    them."""
+
+    events: Sequence[NewEvent]
+    recorded_at: datetime | None = None
+
+
+class Head(NamedTuple):
+    """What an append reads under the writers' lock before it writes its side rows."""
+
+    previous: LogRow | None  # the last side row
+    now: datetime  # the store's clock
+    missing: frozenset[int]  # indexes of the gap probes whose version is not stored
+    last_event: int | None = None  # PostgreSQL: the events table's last position (0: empty)
+
+
+class Probe(NamedTuple):
+    """The version a stream's first fact in a batch needs stored before it (version - 1)."""
+
+    stream: str
+    originator_id: UUID | str
+    version: int
+
+
+class Planned(NamedTuple):
+    rows: list[LogRow]
+    streams: list[tuple[str, int]]  # (name, first position) of the batch's new streams
+    recorded_at: datetime
+
+
+def append_of(stored: Sequence[StoredEvent], kwargs: dict[str, Any]) -> Append:
+    append = kwargs.get("impress_append")
+    if not isinstance(append, Append) or len(append.events) != len(stored):
+        raise StorageError("facts must be appended through EventLog.append()")
+    return append
+
+
+def gap_probes(stored: Sequence[StoredEvent], append: Append) -> list[Probe]:
+    """One probe per stream of the batch that does not start at version 1: all of them are
+    checked in one query, whatever the number of streams."""
+    probes: dict[str, Probe] = {}
+    for event, s in zip(append.events, stored, strict=True):
+        if event.stream not in probes:
+            probes[event.stream] = Probe(event.stream, s.originator_id, s.originator_version - 1)
+    return [p for p in probes.values() if p.version >= 1]
+
+
+def plan(append: Append, stored: Sequence[StoredEvent], positions: Sequence[int],
+         probes: Sequence[Probe], head: Head) -> Planned:
+    """The side rows of a batch, after the checks that the log and the events agree and that
+    no stream is left with a gap."""
+    previous = head.previous
+    first = previous.position + 1 if previous else 1
+    if list(positions) != list(range(first, first + len(positions))):
+        raise StorageError(f"positions {list(positions)} do not follow {first - 1}")
+    if head.missing:
+        probe = probes[min(head.missing)]
+        raise ValueError(f"{probe.stream}: version {probe.version + 1} would leave a gap "
+                         f"(version {probe.version} is not stored)")
+    recorded_at = max(head.now, previous.recorded_at) if previous else head.now
+    streams = [(e.stream, position)
+               for e, position, s in zip(append.events, positions, stored, strict=True)
+               if s.originator_version == 1]
+    return Planned(chained(previous, positions, recorded_at, append.events, stored), streams,
+                   recorded_at)
+
+
+def chained(previous: LogRow | None, positions: Sequence[int], recorded_at: datetime,
+            events: Sequence[NewEvent], stored: Sequence[StoredEvent]) -> list[LogRow]:
+    """The side rows of a batch: each hash links the fact to the one before (domain.chain)."""
+    head = previous.chain_hash if previous else chain.GENESIS
+    rows = []
+    for position, event, s in zip(positions, events, stored, strict=True):
+        if s.originator_version != event.version:
+            raise StorageError("stored events do not match the facts appended")
+        head = chain.link(head, position, recorded_at, event)
+        rows.append(LogRow(position, recorded_at, head))
+    return rows
+
+
+def prefix_bound(prefix: str) -> str | None:
+    """The least string above every string starting with prefix (code point order)."""
+    while prefix:
+        nxt = ord(prefix[-1]) + 1
+        if nxt <= 0x10FFFF:
+            return prefix[:-1] + chr(0xE000 if 0xD800 <= nxt <= 0xDFFF else nxt)
+        prefix = prefix[:-1]
+    return None
+
+
+def sqlite_time(moment: datetime) -> str:
+    # Fixed width, UTC, microseconds: text order is time order.
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True)
+class Span:
+    """The rows of both tables for positions in (after, up_to], as read for auditing."""
+
+    events: dict[int, StoredEvent]
+    recorded: dict[int, tuple[datetime, str]]
+
+
+@dataclass(frozen=True)
+class Extent:
+    """The lowest and highest position in either table (None: the table is empty)."""
+
+    lowest: int | None
+    highest: int | None
+
+
+def extent_of(lows: list[int | None], highs: list[int | None]) -> Extent:
+    known_lows = [x for x in lows if x is not None]
+    known_highs = [x for x in highs if x is not None]
+    return Extent(min(known_lows) if known_lows else None,
+                  max(known_highs) if known_highs else None)

@@ -1,0 +1,220 @@
+"""The public cost statement: what the public side took over, per RHF and health trust, per
+month or quarter.
+
+A patient is "taken over" in a row when the public payer (the RHF of the health trust treating
+the patient that day) paid on at least one day of the row's month or quarter, within the
+period; `public days` counts those days. Dispensations at public cost are the ones whose
+dispensing date the public payer paid, priced at the price in force on that date. Each row
+keeps its patients' contributions, so a restatement can name the patients whose share changed.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+from domain.financing import PayerKind, timeline
+from domain.money import Totals
+from reports.export import Column, Kind, Sheet
+from reports.statements import (
+    DAY,
+    Known,
+    Period,
+    Priced,
+    Scope,
+    days_in,
+    overlap,
+    per_currency,
+    priced,
+    value_of,
+    visible_intervals,
+)
+from reports.statements_company import dispensation_dict
+from reports.statements_lines import Line, text, totals_dict
+
+
+class By(StrEnum):
+    MONTH = "month"
+    QUARTER = "quarter"
+
+
+@dataclass(frozen=True)
+class Bucket:
+    label: str  # 2024-01 or 2024-Q1
+    start: date  # clipped to the period
+    end: date
+
+
+def buckets(period: Period, by: By) -> list[Bucket]:
+    out, start = [], period.start
+    while start <= period.end:
+        first_month = start.month if by is By.MONTH else 3 * ((start.month - 1) // 3) + 1
+        months = 1 if by is By.MONTH else 3
+        year, month = divmod(first_month - 1 + months, 12)
+        following = date(start.year + year, month + 1, 1)
+        label = (f"{start.year}-{start.month:02d}" if by is By.MONTH
+                 else f"{start.year}-Q{(first_month - 1) // 3 + 1}")
+        out.append(Bucket(label, start, min(following - DAY, period.end)))
+        start = following
+    return out
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """One patient's share of one row."""
+
+    bucket: Bucket
+    rhf_id: str
+    hf_id: str
+    patient_id: str
+    public_days: int
+    dispensations: tuple[Priced, ...]
+
+
+@dataclass(frozen=True)
+class CostRow:
+    bucket: Bucket
+    rhf_id: str
+    hf_id: str
+    contributions: tuple[Contribution, ...]
+
+    @property
+    def patients(self) -> tuple[str, ...]:
+        return tuple(c.patient_id for c in self.contributions if c.public_days)
+
+    @property
+    def public_days(self) -> int:
+        return sum(c.public_days for c in self.contributions)
+
+    @property
+    def dispensations(self) -> tuple[Priced, ...]:
+        return tuple(d for c in self.contributions for d in c.dispensations)
+
+    @property
+    def packs(self) -> int:
+        return sum(d.packs for d in self.dispensations)
+
+    @property
+    def value(self) -> Totals:
+        return value_of(self.dispensations)
+
+
+@dataclass(frozen=True)
+class PublicCostStatement:
+    title = "Public cost"
+    period: Period
+    scope: Scope
+    known: dict[str, Any]
+    by: By
+    rows: tuple[CostRow, ...]
+
+    @property
+    def contributions(self) -> tuple[Contribution, ...]:
+        return tuple(c for r in self.rows for c in r.contributions)
+
+    def to_dict(self) -> dict[str, Any]:
+        dispensed = [d for r in self.rows for d in r.dispensations]
+        return {
+            "statement": "public-cost",
+            "period": self.period.to_dict(),
+            "scope": self.scope.to_dict(),
+            "known_at": self.known,
+            "by": self.by.value,
+            "rows": [_row_dict(r) for r in self.rows],
+            "totals": {
+                "patients": len({p for r in self.rows for p in r.patients}),
+                "public_days": sum(r.public_days for r in self.rows),
+                "packs": sum(d.packs for d in dispensed),
+                "value": totals_dict(value_of(dispensed)),
+            },
+        }
+
+    def sheets(self) -> list[Sheet]:
+        return [_cost_sheet(self), _patient_sheet(self)]
+
+    def lines(self) -> list[Line]:
+        out = []
+        for r in self.rows:
+            key = (r.bucket.label, r.rhf_id, r.hf_id)
+            out.append(Line("public cost", key,
+                            {"patients": text(r.patients), "public days": text(r.public_days),
+                             "packs": text(r.packs), "value": text(r.value)},
+                            frozenset(c.patient_id for c in r.contributions)))
+            for c in r.contributions:
+                out.append(Line("patient", (*key, c.patient_id),
+                                {"public days": text(c.public_days),
+                                 "packs": text(sum(d.packs for d in c.dispensations)),
+                                 "value": text(value_of(c.dispensations))},
+                                frozenset({c.patient_id})))
+        return out
+
+
+def public_cost(known: Known, period: Period, scope: Scope, by: By = By.QUARTER) -> PublicCostStatement:
+    known.check(scope)
+    grid = buckets(period, by)
+    days: dict[tuple[int, str, str, str], int] = defaultdict(int)
+    dispensed: dict[tuple[int, str, str, str], list[Priced]] = defaultdict(list)
+    for case in known.cases:
+        if not scope.sees_case(case):
+            continue
+        pid = case.patient.patient_id
+        for interval, part in visible_intervals(case, timeline(case), period, scope):
+            payer = interval.payer
+            if payer.kind is not PayerKind.PUBLIC:
+                continue
+            for i, bucket in enumerate(grid):
+                if shared := overlap(part, (bucket.start, bucket.end)):
+                    days[(i, payer.party or "", payer.hf_id or "", pid)] += days_in(shared)
+        for d in priced(known, case, period, scope):
+            if d.payer.kind is PayerKind.PUBLIC:
+                i = next(i for i, b in enumerate(grid) if b.start <= d.on <= b.end)
+                dispensed[(i, d.payer.party or "", d.payer.hf_id or "", pid)].append(d)
+    rows: dict[tuple[int, str, str], list[Contribution]] = defaultdict(list)
+    for key in sorted(set(days) | set(dispensed)):
+        i, rhf, hf, pid = key
+        rows[(i, rhf, hf)].append(
+            Contribution(grid[i], rhf, hf, pid, days.get(key, 0), tuple(dispensed.get(key, ()))))
+    return PublicCostStatement(
+        period, scope, known.about(), by,
+        tuple(CostRow(grid[i], rhf, hf, tuple(c)) for (i, rhf, hf), c in sorted(rows.items())))
+
+
+# --- shapes -----------------------------------------------------------------------------------
+
+
+def _row_dict(r: CostRow) -> dict[str, Any]:
+    return {
+        "period": r.bucket.label, "from": r.bucket.start.isoformat(), "to": r.bucket.end.isoformat(),
+        "rhf_id": r.rhf_id, "hf_id": r.hf_id, "patients": list(r.patients),
+        "public_days": r.public_days, "packs": r.packs, "value": totals_dict(r.value),
+        "dispensations": [dispensation_dict(d) for d in r.dispensations],
+    }
+
+
+def _cost_sheet(s: PublicCostStatement) -> Sheet:
+    columns = (Column("Period"), Column("From", Kind.DATE), Column("To", Kind.DATE),
+               Column("RHF"), Column("HF"), Column("Patients taken over", Kind.INT),
+               Column("Public days", Kind.INT), Column("Packs", Kind.INT, total=True),
+               Column("Value", Kind.MONEY, total=True), Column("Currency", Kind.CURRENCY))
+    rows = []
+    for r in s.rows:
+        for n, (packs, value, currency) in enumerate(per_currency(r.dispensations)):
+            head = (len(r.patients), r.public_days) if n == 0 else (None, None)
+            rows.append((r.bucket.label, r.bucket.start, r.bucket.end, r.rhf_id, r.hf_id, *head,
+                         packs, value, currency))
+    return Sheet("Public cost", columns, tuple(rows))
+
+
+def _patient_sheet(s: PublicCostStatement) -> Sheet:
+    columns = (Column("Period"), Column("RHF"), Column("HF"), Column("Patient"),
+               Column("Public days", Kind.INT), Column("Packs", Kind.INT, total=True),
+               Column("Value", Kind.MONEY, total=True), Column("Currency", Kind.CURRENCY))
+    rows = []
+    for c in s.contributions:
+        for packs, value, currency in per_currency(c.dispensations):
+            rows.append((c.bucket.label, c.rhf_id, c.hf_id, c.patient_id, c.public_days,
+                         packs, value, currency))
+    return Sheet("Patients", columns, tuple(rows))

@@ -1,0 +1,128 @@
+"""Which facts changed a patient's lines between two log positions: found by replay.
+
+For each patient whose lines changed, the streams the patient's answer depends on (the
+patient, its cohort, agreement, company and drug, and the registry) are read once, up to K2,
+and folded once up to K1 (shared by every patient who depends on them). Then the patient's
+own lines are computed as known at K1, and again after each later fact on those streams, in
+log order; a fact is a cause when the lines differ before and after it. Facts about other
+patients (their admission to the same cohort, say) are skipped: they cannot change this
+patient's answer. Facts that changed nothing in the period (a dispensation next year, a
+derived fact, which who-pays never reads) are therefore not named.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from domain import codec
+from domain import state as st
+from domain.derive import case_of
+from domain.events import Event
+from eventstore import StoredFact
+from domain.values import ref
+from domain.workspace import REGISTRY, Workspace
+from reports.statements import Known
+from reports.statements_lines import Line
+
+if TYPE_CHECKING:
+    from application.ledger import Ledger
+
+LinesOf = Callable[[Known], list[Line]]
+"""A statement's lines for the facts as known (the caller keeps the period and scope)."""
+
+
+@dataclass(frozen=True)
+class Stored:
+    fact: StoredFact
+    event: Event
+
+
+class History:
+    """Some streams' facts up to a position, in memory."""
+
+    def __init__(self, facts: dict[str, list[Stored]], today: date) -> None:
+        self.facts = facts
+        self.today = today
+        self._base: dict[tuple[str, int], Any] = {}
+
+    @classmethod
+    def load(cls, ledger: Ledger, streams: Iterable[str], up_to: int) -> History:
+        facts = {}
+        for stream in sorted(set(streams)):
+            facts[stream] = [Stored(f, codec.decode(f.type, f.schema, f.data))
+                             for f in ledger.log.stream(stream, up_to=up_to)]
+        return cls(facts, ledger.clock())
+
+    def state(self, stream: str, position: int) -> Any:
+        """The stream folded up to a position (kept: many patients share a cohort's stream)."""
+        key = (stream, position)
+        if key not in self._base:
+            state = st.empty(stream)
+            for s in self.facts.get(stream, ()):
+                if s.fact.position <= position:
+                    state = st.evolve(state, s.event, ref(stream, s.fact.version))
+            self._base[key] = state
+        return self._base[key]
+
+    def after(self, position: int, streams: Iterable[str], patient_id: str) -> list[Stored]:
+        """Facts on the streams after a position, in log order, except those about another
+        patient (their data name a patient_id that is not this one)."""
+        found = [s for name in set(streams) for s in self.facts.get(name, ())
+                 if s.fact.position > position
+                 and s.fact.data.get("patient_id") in (None, patient_id)]
+        return sorted(found, key=lambda s: s.fact.position)
+
+
+class _Held(Workspace):
+    """A workspace over states already folded in memory."""
+
+    def __init__(self, held: dict[str, Any], today: date) -> None:
+        super().__init__(lambda stream: (), today)
+        self._held = held
+
+    def get(self, stream: str) -> Any:
+        if stream not in self._states:
+            self._states[stream] = self._held.get(stream) or st.empty(stream)
+        return self._states[stream]
+
+
+def streams_of(known: Iterable[Known], patient_id: str) -> set[str]:
+    """The streams a patient's lines depend on, as known at any of the given positions."""
+    out = {f"patient/{patient_id}", REGISTRY}
+    for k in known:
+        for case in k.cases:
+            p = case.patient
+            if p.patient_id == patient_id:
+                out |= {f"cohort/{p.cohort_id}", f"agreement/{p.agreement_id}",
+                        f"drug/{p.drug_id}", f"company/{case.agreement.company_id}"}
+    return out
+
+
+def causes(history: History, patient_id: str, streams: set[str], issued: int,
+           lines_of: LinesOf) -> list[StoredFact]:
+    """The facts after `issued` at which the patient's lines changed."""
+    states = {s: history.state(s, issued) for s in streams}
+    previous = _lines(states, patient_id, issued, lines_of, history.today)
+    out = []
+    for s in history.after(issued, streams, patient_id):
+        name = s.fact.stream
+        states[name] = st.evolve(states[name], s.event, ref(name, s.fact.version))
+        current = _lines(states, patient_id, s.fact.position, lines_of, history.today)
+        if current != previous:
+            out.append(s.fact)
+        previous = current
+    return out
+
+
+def _lines(states: dict[str, Any], patient_id: str, position: int, lines_of: LinesOf,
+           today: date) -> Any:
+    """The lines about this patient alone, comparable."""
+    ws = _Held(states, today)
+    if not ws.patient(patient_id).exists:
+        return []
+    known = Known(position, (case_of(ws, patient_id),), ws, ())
+    mine = [x for x in lines_of(known) if x.patients == frozenset({patient_id})]
+    return sorted((x.section, x.key, sorted(x.values.items())) for x in mine)

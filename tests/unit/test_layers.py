@@ -1,0 +1,102 @@
+"""The layout shows the flow (ADR 0013): each package imports only itself and the ones below it,
+and the pure core imports nothing but the standard library, with no exemptions.
+
+    domain < eventstore < application < projections < reports < audit < api < cli
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+LAYERS = ("domain", "eventstore", "application", "projections", "reports", "audit", "api", "cli")
+RANK = {name: rank for rank, name in enumerate(LAYERS)}
+
+
+def imported_modules(source: str, filename: str, package: str) -> list[tuple[int, str]]:
+    """(line, module) for every import in a module, wherever it sits (also inside functions
+    and `if TYPE_CHECKING:` blocks). Relative imports are read as imports from `package`."""
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(ast.parse(source, filename=filename)):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            if node.level:
+                module = package + (f".{module}" if module else "")
+            found.append((node.lineno, module))
+    return found
+
+
+def forbidden_imports(source: str, filename: str, package: str) -> list[str]:
+    """The imports a module of `package` may not have, as 'file:line module'."""
+    bad = []
+    for line, module in imported_modules(source, filename, package):
+        top = module.partition(".")[0]
+        if top in RANK:
+            allowed = RANK[top] <= RANK[package]
+        else:  # the standard library, or a third-party package: only outside the core
+            allowed = package != "domain" or top in sys.stdlib_module_names or top == "__future__"
+        if not allowed:
+            bad.append(f"{filename}:{line} {module}")
+    return bad
+
+
+MODULES = sorted((package, path) for package in LAYERS for path in (ROOT / package).rglob("*.py"))
+
+
+@pytest.mark.parametrize(("package", "module"), MODULES,
+                         ids=[p.relative_to(ROOT).as_posix() for _, p in MODULES])
+def test_a_module_imports_only_its_own_layer_and_those_below(package: str, module: Path) -> None:
+    source = module.read_text(encoding="utf-8")
+    assert forbidden_imports(source, module.relative_to(ROOT).as_posix(), package) == []
+
+
+def test_every_layer_is_checked_and_the_core_is_among_them() -> None:
+    packages = {package for package, _ in MODULES}
+    assert packages == set(LAYERS)
+    core = {p.name for package, p in MODULES if package == "domain"}
+    assert {"financing.py", "decide.py", "derive.py", "events.py", "state.py"} <= core
+
+
+@pytest.mark.parametrize("line", [
+    "import pydantic",
+    "from pydantic import BaseModel",
+    "import eventsourcing.persistence",
+    "from eventstore import EventLog",
+    "from application.ledger import Ledger",
+    "def f():\n    import structlog",
+    "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import psycopg",
+])
+def test_the_checker_catches_an_import_the_core_may_not_have(line: str) -> None:
+    source = (ROOT / "domain" / "financing.py").read_text(encoding="utf-8") + "\n" + line + "\n"
+    assert len(forbidden_imports(source, "financing.py", "domain")) == 1
+
+
+@pytest.mark.parametrize(("package", "line"), [
+    ("eventstore", "from application.ledger import Ledger"),
+    ("application", "from projections.whopays import WhoPaysView"),
+    ("projections", "from reports.statements import Period"),
+    ("reports", "from api.settings import Settings"),
+    ("api", "from cli.main import app"),
+    ("projections", "from . import x\nfrom api import deps"),
+])
+def test_the_checker_catches_a_lower_layer_importing_a_higher_one(package: str, line: str) -> None:
+    assert len(forbidden_imports(line + "\n", "x.py", package)) == 1
+
+
+@pytest.mark.parametrize(("package", "line"), [
+    ("domain", "import json"),
+    ("domain", "from collections.abc import Mapping"),
+    ("domain", "from domain.values import Outcome"),
+    ("domain", "from . import values"),
+    ("eventstore", "import psycopg"),
+    ("cli", "from api.settings import Settings"),
+    ("api", "from domain import errors"),
+])
+def test_the_checker_lets_allowed_imports_pass(package: str, line: str) -> None:
+    assert forbidden_imports(line + "\n", "x.py", package) == []
