@@ -11,6 +11,8 @@ one pass, and stops at the first position where the history differs from what wa
 - an event that cannot be decoded, or whose row moved to another stream's id
                                                                    -> `unreadable`, `wrong-stream`;
 - a recorded time earlier than the one before                     -> `time-goes-back`;
+- the Merkle tree's column (or the leaf's salt) stored at p is not the one the fact and the
+  tree before it make (domain.tree; ADR 0019)                     -> `tree`;
 - against saved digests: the log ends before a digest's position -> `truncated`; the chain
   is whole but h(D) is not the digest's (the chain was recomputed after a rewrite)
                                                                    -> `rewritten`, with the
@@ -28,7 +30,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from domain import chain
+from domain import chain, merkle, tree
 from eventstore import EventLog, LogEntry
 
 Progress = Callable[[int, int], None]
@@ -112,6 +114,7 @@ class Kind(StrEnum):
     TRUNCATED = "truncated"
     REWRITTEN = "rewritten"
     INDEX = "index"
+    TREE = "tree"
 
 
 @dataclass(frozen=True)
@@ -143,6 +146,7 @@ class Verification:
     seconds: float
     first_difference: Difference | None
     digests: tuple[DigestCheck, ...] = field(default=())
+    tree_root: str = merkle.EMPTY_ROOT.hex()  # the recomputed Merkle tree's root at `checked`
 
     @property
     def ok(self) -> bool:
@@ -154,6 +158,7 @@ class Verification:
             "checked": self.checked,
             "last_position": self.last_position,
             "head": self.head.to_dict(),
+            "tree_root": self.tree_root,
             "first_difference": self.first_difference.to_dict() if self.first_difference else None,
             "digests": [{**d.digest.to_dict(), "matches": d.matches} for d in self.digests],
             "seconds": round(self.seconds, 3),
@@ -170,6 +175,7 @@ class _Walk:
     checked: int = 0
     hashes: dict[int, str] = field(default_factory=dict)
     firsts: dict[str, int] = field(default_factory=dict)  # stream -> first position, recomputed
+    tree: merkle.CompactRange = field(default_factory=merkle.CompactRange)
 
 
 def verify(log: EventLog, digests: Sequence[Digest] = (), *, progress: Progress | None = None,
@@ -187,7 +193,7 @@ def verify(log: EventLog, digests: Sequence[Digest] = (), *, progress: Progress 
     found = _earliest(found, against, _index_difference(log, walk, found))
     head = Digest(walk.checked, walk.previous, walk.previous_time)
     return Verification(walk.checked, head, highest, time.perf_counter() - started, found,
-                        tuple(checks))
+                        tuple(checks), walk.tree.root().hex())
 
 
 def _walk(log: EventLog, walk: _Walk, highest: int, batch: int,
@@ -217,17 +223,29 @@ def _check(entry: LogEntry, walk: _Walk) -> Difference | None:
     if walk.previous_time is not None and entry.recorded_at < walk.previous_time:
         return Difference(p, Kind.TIME_GOES_BACK, f"recorded {entry.recorded_at.isoformat()}, "
                           "before the fact ahead of it: inserted or reordered")
-    computed = chain.link(walk.previous, p, entry.recorded_at, entry.fact)
+    canonical = chain.canonical_bytes(p, entry.recorded_at, entry.fact)
+    computed = chain.follow(walk.previous, canonical)
     if computed != entry.chain_hash:
         return Difference(p, Kind.CHANGED, f"the fact at {p} ({entry.fact.stream}@"
                           f"{entry.fact.version}, {entry.fact.type}) is not what was recorded "
                           "there: changed, inserted or moved (or its stored hash was edited)")
+    if _tree_column(walk, entry.salt or b"", canonical) != entry.tree:
+        return Difference(p, Kind.TREE, f"the Merkle tree stored at {p} is not the one its fact, "
+                          "its salt and the facts before it make: the tree or the salt was "
+                          "edited round the ledger (proofs that use it will not verify)")
     walk.previous, walk.previous_time, walk.checked = computed, entry.recorded_at, p
     if p in walk.wanted:
         walk.hashes[p] = computed
     if entry.fact.version == 1:
         walk.firsts.setdefault(entry.fact.stream, p)
     return None
+
+
+def _tree_column(walk: _Walk, salt: bytes, canonical: bytes) -> bytes | None:
+    try:
+        return walk.tree.append(tree.leaf_hash(salt, canonical))
+    except tree.BadDocument:  # a salt of the wrong length
+        return None
 
 
 def _against_digests(digests: Sequence[Digest], walk: _Walk, highest: int,

@@ -94,8 +94,14 @@ def canonical_bytes(position: int, recorded_at: datetime, fact: Recordable) -> b
 
 def link(previous: str, position: int, recorded_at: datetime, fact: Recordable) -> str:
     """h(n) as hex, from h(n-1) as hex and fact n."""
+    return follow(previous, canonical_bytes(position, recorded_at, fact))
+
+
+def follow(previous: str, canonical: bytes) -> str:
+    """h(n) as hex, from h(n-1) as hex and fact n's canonical bytes (for callers that need
+    those bytes for the Merkle tree's leaf too, and make them once)."""
     digest = hashlib.sha256(bytes.fromhex(previous))
-    digest.update(canonical_bytes(position, recorded_at, fact))
+    digest.update(canonical)
     return digest.hexdigest()
 
 

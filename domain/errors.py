@@ -345,3 +345,11 @@ class CurrencyDiffers(Conflict):
 class DispensationVoided(Conflict):
     def __init__(self, reference: str) -> None:
         super().__init__(f"dispensation {reference} was voided by an earlier correction")
+
+
+class HeadNotNewer(Conflict):
+    def __init__(self, tree_size: int, last_size: int) -> None:
+        super().__init__(
+            f"a head of {tree_size} facts cannot follow the last signed head, of {last_size}: "
+            "heads are signed in order of the log"
+        )

@@ -420,6 +420,23 @@ class DerivedFactRetracted(Event):
     basis: tuple[str, ...]
 
 
+# --- the log's own history --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class TreeHeadSigned(Event):
+    """The ledger signed the head of its Merkle tree (domain.tree, ADR 0019): the first
+    `tree_size` facts have root `root_hash`. Recorded after the tree it signs."""
+
+    log: str
+    tree_size: int
+    root_hash: str
+    timestamp: str
+    key_id: str
+    public_key: str  # the raw Ed25519 public key, hex: the server can list every key it used
+    signature: str
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.__name__: cls
     for cls in list(globals().values())

@@ -493,6 +493,19 @@ def _retracted(s: Patient, e: ev.DerivedFactRetracted, r: str) -> Patient:
     return replace(s, derived=tuple((x, f) for x, f in s.derived if x != e.retracts))
 
 
+@dataclass(frozen=True)
+class TreeHeads:
+    """The stream of signed tree heads (domain.tree.TREE_HEADS)."""
+
+    version: int = 0
+    last_size: int | None = None
+    last_ref: str | None = None
+
+
+def _tree_head(s: TreeHeads, e: ev.TreeHeadSigned, r: str) -> TreeHeads:
+    return replace(s, last_size=e.tree_size, last_ref=r)
+
+
 _HANDLERS: dict[type, Any] = {
     ev.HealthTrustRegistered: _registry,
     ev.CompanyRegistered: _company,
@@ -528,6 +541,7 @@ _HANDLERS: dict[type, Any] = {
     ev.PublicPayerTookOver: _derived,
     ev.PublicPayerStopped: _derived,
     ev.DerivedFactRetracted: _retracted,
+    ev.TreeHeadSigned: _tree_head,
 }
 
 
@@ -538,6 +552,7 @@ STREAM_KINDS: dict[str, Callable[[str], Any]] = {
     "agreement": Agreement,
     "cohort": Cohort,
     "patient": Patient,
+    "log": lambda _id: TreeHeads(),
 }
 
 

@@ -61,6 +61,8 @@ class LogEntry:
     stream_matches: bool  # the row's stream id is the id of the stream named inside it
     recorded_at: datetime | None
     chain_hash: str | None
+    salt: bytes | None = None  # the Merkle tree leaf's salt (domain.tree)
+    tree: bytes | None = None  # the tree's column at this position (domain.merkle)
 
 
 class ConcurrentModification(Exception):

@@ -146,6 +146,23 @@ class EventLog:
                 yield self._entry(position, span)
             after = end
 
+    # --- the Merkle tree (domain.merkle, domain.tree) ---------------------------------------
+
+    def tree(self, positions: Sequence[int]) -> dict[int, tuple[bytes, bytes]]:
+        """(salt, tree column) of each of these positions the store holds."""
+        try:
+            return self._recorder.select_tree(sorted(set(positions)))
+        except PersistenceError as e:
+            raise StorageError(str(e)) from e
+
+    def columns(self, positions: Sequence[int]) -> dict[int, bytes]:
+        """The tree columns at these positions (a domain.merkle.Fetch)."""
+        return {p: column for p, (_, column) in self.tree(positions).items()}
+
+    def fact_at(self, position: int) -> StoredFact | None:
+        found = self._select(after=position - 1, up_to=position, limit=1)
+        return found[0] if found else None
+
     def stream_index(self) -> dict[str, int]:
         """The stream index as stored: stream name -> position of its first fact."""
         try:
@@ -176,7 +193,7 @@ class EventLog:
 
     def _entry(self, position: int, span: Span) -> LogEntry:
         stored = span.events.get(position)
-        recorded_at, chain_hash = span.recorded.get(position, (None, None))
+        recorded_at, chain_hash, salt, tree = span.recorded.get(position, (None,) * 4)
         fact, unreadable, matches = None, None, False
         if stored is not None:
             try:
@@ -190,4 +207,4 @@ class EventLog:
         return LogEntry(position=position, event_stored=stored is not None, fact=fact,
                         unreadable=unreadable, stream_matches=matches,
                         recorded_at=recorded_at.astimezone(UTC) if recorded_at else None,
-                        chain_hash=chain_hash)
+                        chain_hash=chain_hash, salt=salt, tree=tree)

@@ -4,10 +4,11 @@ the network twice whatever the size of the batch.
 1. BEGIN, the library's lock statements (the EXCLUSIVE table lock that serialises writers, so
    positions are gap-free and in commit order), then one query for everything the writer must
    read under the lock (a Head: the last side row, the events table's last position, the
-   store's clock, which of the batch's streams would be left with a version gap) that also
-   NOTIFYs subscribers. Wait.
-2. The positions (last + n), the recorded time and the chain hashes are computed here; the
-   events, the side rows and the new streams are inserted, and COMMIT. Wait.
+   store's clock, which of the batch's streams would be left with a version gap, the Merkle
+   tree's frontier columns) that also NOTIFYs subscribers. Wait.
+2. The positions (last + n), the recorded time, the chain hashes, the salts and the tree's
+   columns are computed here; the events, the side rows and the new streams are inserted, and
+   COMMIT. Wait.
 
 BEGIN and COMMIT are sent as statements, not through psycopg's transaction(), so that the
 COMMIT travels with the inserts: after an error the server skips the rest up to the sync,
@@ -29,14 +30,22 @@ from psycopg.sql import SQL, Identifier
 from eventstore.facts import StorageError
 from eventstore.writer import (
     CHAIN_COLUMN,
+    SIDE_COLUMNS,
+    TREE_COLUMN,
     Append,
     Head,
     LogRow,
     Probe,
+    SideRow,
     append_of,
     gap_probes,
     plan,
 )
+
+
+_FRONTIER = ("FROM {recorded} t WHERE t.position = ANY(ARRAY(SELECT (r.position >> b) << b "
+             "FROM generate_series(0, 62) AS b WHERE (r.position >> b) & 1 = 1)) "
+             "ORDER BY t.position")
 
 
 class PostgresAppend:
@@ -65,18 +74,22 @@ class PostgresAppend:
                     f"{self.datastore.lock_timeout}s").as_string(),
             SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(self._events).as_string(),
         ]
-        # pg_notify with an empty payload is what the library's NOTIFY sends.
+        # pg_notify with an empty payload is what the library's NOTIFY sends. The frontier:
+        # the columns at the last position with its lowest 0, 1, 2... set bits cleared
+        # (domain.merkle.frontier_positions), in position order.
         self._head_statement = SQL(
             "SELECT (SELECT MAX(notification_id) FROM {events}) AS last_event, "
             "clock_timestamp() AS now, r.position, r.recorded_at, r.{chain}, "
             "ARRAY(SELECT p.n FROM unnest(%b::{ids}[], %b::bigint[]) WITH ORDINALITY "
             "AS p(id, version, n) WHERE NOT EXISTS (SELECT FROM {events} e "
             "WHERE e.originator_id = p.id AND e.originator_version = p.version)) AS missing, "
+            f"ARRAY(SELECT t.position {_FRONTIER}) AS frontier_at, "
+            f"ARRAY(SELECT t.{{tree}} {_FRONTIER}) AS frontier, "
             "pg_notify({channel}, '') AS notified "
             "FROM (SELECT) AS one LEFT JOIN (SELECT position, recorded_at, {chain} FROM "
             "{recorded} ORDER BY position DESC LIMIT 1) AS r ON true"
         ).format(events=self._events, recorded=self._recorded, ids=ids, chain=chain,
-                 channel=self.channel_name).as_string()
+                 tree=Identifier(TREE_COLUMN), channel=self.channel_name).as_string()
         # Positions are the last + n under the table lock, not from the sequence: a sequence
         # leaves a gap behind every rolled-back insert (a version conflict, for one).
         self._insert_statement = SQL(
@@ -84,9 +97,9 @@ class PostgresAppend:
             "SELECT * FROM unnest(%b::{}[], %b::bigint[], %b::text[], %b::bytea[], %b::bigint[])"
         ).format(self._events, ids).as_string()
         self._log_rows_statement = SQL(
-            "INSERT INTO {} (position, recorded_at, {}) SELECT * FROM "
-            "unnest(%b::bigint[], %b::timestamptz[], %b::text[])"
-        ).format(self._recorded, chain).as_string()
+            "INSERT INTO {} (position, recorded_at, {}, {}, {}) SELECT * FROM "
+            "unnest(%b::bigint[], %b::timestamptz[], %b::text[], %b::bytea[], %b::bytea[])"
+        ).format(self._recorded, *map(Identifier, SIDE_COLUMNS)).as_string()
         self._streams_statement = SQL(
             "INSERT INTO {} (stream, first_position) SELECT * FROM "
             "unnest(%b::text[], %b::bigint[])").format(self._streams).as_string()
@@ -149,17 +162,19 @@ class PostgresAppend:
         previous = (LogRow(row["position"], row["recorded_at"], row[CHAIN_COLUMN])
                     if row["position"] is not None else None)
         missing = frozenset(n - 1 for n in row["missing"])  # ordinals count from 1
-        return Head(previous, row["now"], missing, row["last_event"] or 0)
+        frontier = {p: bytes(c) for p, c in zip(row["frontier_at"], row["frontier"], strict=True)}
+        return Head(previous, row["now"], missing, row["last_event"] or 0, frontier)
 
     def _insert_rows(self, c: Any, stored: Sequence[StoredEvent], positions: list[int]) -> None:
         c.execute(self._insert_statement, (
             [s.originator_id for s in stored], [s.originator_version for s in stored],
             [s.topic for s in stored], [s.state for s in stored], positions))
 
-    def _insert_log_rows(self, c: Any, rows: list[LogRow]) -> None:
+    def _insert_log_rows(self, c: Any, rows: list[SideRow]) -> None:
         c.execute(self._log_rows_statement, ([r.position for r in rows],
                                              [r.recorded_at for r in rows],
-                                             [r.chain_hash for r in rows]))
+                                             [r.chain_hash for r in rows],
+                                             [r.salt for r in rows], [r.tree for r in rows]))
 
     def _insert_streams(self, c: Any, rows: list[tuple[str, int]]) -> None:
         c.execute(self._streams_statement, ([s for s, _ in rows], [p for _, p in rows]))

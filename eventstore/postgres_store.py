@@ -19,7 +19,10 @@ from eventstore.writer import (
     CHAIN_COLUMN,
     OUTDATED,
     RECORDED,
+    SALT_COLUMN,
+    SIDE_COLUMNS,
     STREAMS,
+    TREE_COLUMN,
     Extent,
     FactRow,
     LogRow,
@@ -49,8 +52,10 @@ class PostgresRecorder(PostgresAppend, PostgresApplicationRecorder):
         refuse = Identifier(schema, "impress_refuse_change")
         statements = [
             SQL("CREATE TABLE IF NOT EXISTS {} (position bigint PRIMARY KEY, "
-                "recorded_at timestamptz NOT NULL, {} text NOT NULL)").format(
-                    self._recorded, Identifier(CHAIN_COLUMN)),
+                "recorded_at timestamptz NOT NULL, {} text NOT NULL, {} bytea NOT NULL, "
+                "{} bytea NOT NULL)").format(
+                    self._recorded, Identifier(CHAIN_COLUMN), Identifier(SALT_COLUMN),
+                    Identifier(TREE_COLUMN)),
             SQL("CREATE INDEX IF NOT EXISTS {} ON {} (recorded_at, position)").format(
                 Identifier(f"{RECORDED}_at"), self._recorded),
             SQL('CREATE TABLE IF NOT EXISTS {} (stream text COLLATE "C" PRIMARY KEY, '
@@ -86,10 +91,10 @@ class PostgresRecorder(PostgresAppend, PostgresApplicationRecorder):
                                  "END $$").format(statement), prepare=False)
             for statement in others:
                 curs.execute(statement, prepare=False)
-            curs.execute("SELECT 1 FROM information_schema.columns WHERE table_schema = %s "
-                         "AND table_name = %s AND column_name = %s",
-                         (self.datastore.schema, RECORDED, CHAIN_COLUMN))
-            if not curs.fetchone():
+            curs.execute("SELECT count(*) AS n FROM information_schema.columns "
+                         "WHERE table_schema = %s AND table_name = %s AND column_name = ANY(%s)",
+                         (self.datastore.schema, RECORDED, list(SIDE_COLUMNS)))
+            if curs.fetchone()["n"] != len(SIDE_COLUMNS):
                 raise StorageError(OUTDATED)
         self.datastore.register_type_adapters()
 
@@ -165,12 +170,24 @@ class PostgresRecorder(PostgresAppend, PostgresApplicationRecorder):
                              "state FROM {} WHERE notification_id > %s AND notification_id <= %s")
                          .format(self._events), (after, up_to))
             events = {row["notification_id"]: _stored(row) for row in curs.fetchall()}
-            curs.execute(SQL("SELECT position, recorded_at, {} FROM {} WHERE position > %s "
-                             "AND position <= %s").format(Identifier(CHAIN_COLUMN),
-                                                          self._recorded), (after, up_to))
-            recorded = {row["position"]: (row["recorded_at"], row[CHAIN_COLUMN])
+            curs.execute(SQL("SELECT position, recorded_at, {}, {}, {} FROM {} "
+                             "WHERE position > %s AND position <= %s").format(
+                                 *map(Identifier, SIDE_COLUMNS), self._recorded), (after, up_to))
+            recorded = {row["position"]: (row["recorded_at"], row[CHAIN_COLUMN],
+                                          bytes(row[SALT_COLUMN]), bytes(row[TREE_COLUMN]))
                         for row in curs.fetchall()}
         return Span(events, recorded)
+
+    def select_tree(self, positions: Sequence[int]) -> dict[int, tuple[bytes, bytes]]:
+        """(salt, tree column) of each position held."""
+        if not positions:
+            return {}
+        with (self.datastore.get_connection() as conn,
+              conn.cursor(row_factory=tuple_row) as curs):
+            curs.execute(SQL("SELECT position, {}, {} FROM {} WHERE position = ANY(%s)").format(
+                Identifier(SALT_COLUMN), Identifier(TREE_COLUMN), self._recorded),
+                (list(positions),))
+            return {p: (bytes(salt), bytes(column)) for p, salt, column in curs.fetchall()}
 
     def select_link(self, position: int | None) -> LogRow | None:
         sql = SQL("SELECT position, recorded_at, {} FROM {} ").format(

@@ -10,17 +10,22 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteFactory
 
+from domain import merkle
 from eventstore.facts import StorageError
 from eventstore.writer import (
     CHAIN_COLUMN,
     OUTDATED,
     RECORDED,
+    SALT_COLUMN,
+    SIDE_COLUMNS,
     STREAMS,
+    TREE_COLUMN,
     Extent,
     FactRow,
     Head,
     LogRow,
     Probe,
+    SideRow,
     Span,
     append_of,
     extent_of,
@@ -37,7 +42,8 @@ class SQLiteRecorder(SQLiteApplicationRecorder):
         statements = [
             *super().construct_create_table_statements(),
             f"CREATE TABLE IF NOT EXISTS {RECORDED} (position INTEGER PRIMARY KEY, "
-            f"recorded_at TEXT NOT NULL, {CHAIN_COLUMN} TEXT NOT NULL)",
+            f"recorded_at TEXT NOT NULL, {CHAIN_COLUMN} TEXT NOT NULL, "
+            f"{SALT_COLUMN} BLOB NOT NULL, {TREE_COLUMN} BLOB NOT NULL)",
             f"CREATE INDEX IF NOT EXISTS {RECORDED}_at ON {RECORDED} (recorded_at, position)",
             f"CREATE TABLE IF NOT EXISTS {STREAMS} (stream TEXT PRIMARY KEY, "
             "first_position INTEGER NOT NULL)",
@@ -52,7 +58,7 @@ class SQLiteRecorder(SQLiteApplicationRecorder):
         super().create_table()
         with self.datastore.transaction(commit=False) as c:
             c.execute(f"PRAGMA table_info({RECORDED})")
-            if CHAIN_COLUMN not in {row[1] for row in c.fetchall()}:
+            if not set(SIDE_COLUMNS) <= {row[1] for row in c.fetchall()}:
                 raise StorageError(OUTDATED)
 
     def _insert_events(self, c: Any, stored_events: Sequence[StoredEvent],
@@ -74,7 +80,15 @@ class SQLiteRecorder(SQLiteApplicationRecorder):
         row = c.fetchone()
         previous = LogRow(row[0], datetime.fromisoformat(row[1]), row[2]) if row else None
         # SQLite is embedded: the store's clock is this process's, read under the write lock.
-        return Head(previous, datetime.now(UTC), self._missing(c, probes))
+        return Head(previous, datetime.now(UTC), self._missing(c, probes),
+                    frontier=self._columns(c, merkle.frontier_positions(row[0] if row else 0)))
+
+    def _columns(self, c: Any, positions: Sequence[int]) -> dict[int, bytes]:
+        if not positions:
+            return {}
+        c.execute(f"SELECT position, {TREE_COLUMN} FROM {RECORDED} WHERE position IN "
+                  f"({','.join('?' * len(positions))})", list(positions))
+        return {row[0]: bytes(row[1]) for row in c.fetchall()}
 
     def _missing(self, c: Any, probes: Sequence[Probe]) -> frozenset[int]:
         """Which probes' versions are not stored: one query per chunk of probes (a query's
@@ -91,10 +105,11 @@ class SQLiteRecorder(SQLiteApplicationRecorder):
             found.update((row[0], row[1]) for row in c.fetchall())
         return frozenset(i for i, key in enumerate(keys) if key not in found)
 
-    def _insert_log_rows(self, c: Any, rows: list[LogRow]) -> None:
-        c.executemany(f"INSERT INTO {RECORDED} (position, recorded_at, {CHAIN_COLUMN}) "
-                      "VALUES (?, ?, ?)",
-                      [(r.position, sqlite_time(r.recorded_at), r.chain_hash) for r in rows])
+    def _insert_log_rows(self, c: Any, rows: list[SideRow]) -> None:
+        c.executemany(f"INSERT INTO {RECORDED} (position, recorded_at, {', '.join(SIDE_COLUMNS)}) "
+                      "VALUES (?, ?, ?, ?, ?)",
+                      [(r.position, sqlite_time(r.recorded_at), r.chain_hash, r.salt, r.tree)
+                       for r in rows])
 
     def _insert_streams(self, c: Any, rows: list[tuple[str, int]]) -> None:
         c.executemany(f"INSERT INTO {STREAMS} (stream, first_position) VALUES (?, ?)", rows)
@@ -165,10 +180,20 @@ class SQLiteRecorder(SQLiteApplicationRecorder):
                       f"FROM {self.events_table_name} WHERE rowid > ? AND rowid <= ?",
                       (after, up_to))
             events = {row["position"]: _stored(row) for row in c.fetchall()}
-            c.execute(f"SELECT position, recorded_at, {CHAIN_COLUMN} FROM {RECORDED} "
+            c.execute(f"SELECT position, recorded_at, {', '.join(SIDE_COLUMNS)} FROM {RECORDED} "
                       "WHERE position > ? AND position <= ?", (after, up_to))
-            recorded = {row[0]: (_parse_time(row[1]), row[2]) for row in c.fetchall()}
+            recorded = {row[0]: (_parse_time(row[1]), row[2], _bytes(row[3]), _bytes(row[4]))
+                        for row in c.fetchall()}
         return Span(events, recorded)
+
+    def select_tree(self, positions: Sequence[int]) -> dict[int, tuple[bytes, bytes]]:
+        """(salt, tree column) of each position held."""
+        if not positions:
+            return {}
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT position, {SALT_COLUMN}, {TREE_COLUMN} FROM {RECORDED} "
+                      f"WHERE position IN ({','.join('?' * len(positions))})", list(positions))
+            return {row[0]: (_bytes(row[1]), _bytes(row[2])) for row in c.fetchall()}
 
     def select_link(self, position: int | None) -> LogRow | None:
         sql = f"SELECT position, recorded_at, {CHAIN_COLUMN} FROM {RECORDED} "
@@ -203,6 +228,11 @@ def _parse_id(value: Any) -> UUID | str:
         return UUID(value)
     except (TypeError, ValueError):
         return str(value)  # not a stream id: reported, not decoded
+
+
+def _bytes(value: Any) -> bytes:
+    # A column edited round the ledger may hold text; it is then simply not the stored hash.
+    return value.encode() if isinstance(value, str) else bytes(value or b"")
 
 
 def _parse_time(text: Any) -> Any:

@@ -1,33 +1,52 @@
-"""What both recorders write beside the events, in the events' transaction: the recorded time
-and the chain hash of every position, and the name of every new stream.
+"""What both recorders write beside the events, in the events' transaction: for every position
+the recorded time, the chain hash, the Merkle tree leaf's salt and the tree's column (the
+perfect subtrees the fact completes: domain.merkle, domain.tree, ADR 0019); and the name of
+every new stream.
 
 Each recorder reads a Head under the writers' lock (the last side row, the store's clock,
-which streams would be left with a gap, all in one query where the database allows), then
-plan() checks the batch against it and makes the side rows."""
+which streams would be left with a gap, the tree's frontier, all in one query where the
+database allows), then plan() checks the batch against it and makes the side rows."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 
-from domain import chain
+from domain import chain, merkle, tree
 from eventstore.facts import NewEvent, StorageError
 
 RECORDED, STREAMS = "impress_recorded", "impress_streams"
-CHAIN_COLUMN = "chain_hash"
-OUTDATED = ("the log's tables predate the hash chain (no chain_hash column in impress_recorded): "
-            "this database was made by an older version; recreate it")
+CHAIN_COLUMN, SALT_COLUMN, TREE_COLUMN = "chain_hash", "salt", "tree"
+SIDE_COLUMNS = (CHAIN_COLUMN, SALT_COLUMN, TREE_COLUMN)
+OUTDATED = ("the log's tables predate the hash chain or the Merkle tree (impress_recorded lacks "
+            "chain_hash, salt or tree): this database was made by an older version; recreate it "
+            "and import its history again (docs/adr/0019)")
+
+TREE_ENABLED = True
+"""False only in bench/, to measure what the tree costs an append (docs/benchmarks.md): a log
+written without it holds empty salts and columns and can prove nothing."""
 
 
 class LogRow(NamedTuple):
     position: int
     recorded_at: datetime
     chain_hash: str
+
+
+class SideRow(NamedTuple):
+    """A position's row of impress_recorded, as an append writes it."""
+
+    position: int
+    recorded_at: datetime
+    chain_hash: str
+    salt: bytes
+    tree: bytes
 
 
 class FactRow(NamedTuple):
@@ -53,6 +72,8 @@ class Head(NamedTuple):
     now: datetime  # the store's clock
     missing: frozenset[int]  # indexes of the gap probes whose version is not stored
     last_event: int | None = None  # PostgreSQL: the events table's last position (0: empty)
+    frontier: Mapping[int, bytes] = field(default_factory=dict)
+    """The tree columns at merkle.frontier_positions(previous.position)."""
 
 
 class Probe(NamedTuple):
@@ -64,7 +85,7 @@ class Probe(NamedTuple):
 
 
 class Planned(NamedTuple):
-    rows: list[LogRow]
+    rows: list[SideRow]
     streams: list[tuple[str, int]]  # (name, first position) of the batch's new streams
     recorded_at: datetime
 
@@ -102,21 +123,41 @@ def plan(append: Append, stored: Sequence[StoredEvent], positions: Sequence[int]
     streams = [(e.stream, position)
                for e, position, s in zip(append.events, positions, stored, strict=True)
                if s.originator_version == 1]
-    return Planned(chained(previous, positions, recorded_at, append.events, stored), streams,
-                   recorded_at)
+    return Planned(side_rows(previous, head.frontier, positions, recorded_at, append.events,
+                             stored), streams, recorded_at)
 
 
-def chained(previous: LogRow | None, positions: Sequence[int], recorded_at: datetime,
-            events: Sequence[NewEvent], stored: Sequence[StoredEvent]) -> list[LogRow]:
-    """The side rows of a batch: each hash links the fact to the one before (domain.chain)."""
-    head = previous.chain_hash if previous else chain.GENESIS
+def side_rows(previous: LogRow | None, frontier: Mapping[int, bytes], positions: Sequence[int],
+              recorded_at: datetime, events: Sequence[NewEvent],
+              stored: Sequence[StoredEvent]) -> list[SideRow]:
+    """The side rows of a batch: each chain hash links the fact to the one before
+    (domain.chain); each fact gets a fresh salt and becomes the next leaf of the tree, whose
+    frontier was read under the same lock (domain.tree). One canonical form serves both."""
+    link = previous.chain_hash if previous else chain.GENESIS
+    size = previous.position if previous else 0
+    grow = _tree(size, frontier) if TREE_ENABLED else None
+    salts = os.urandom(tree.SALT_SIZE * len(events)) if grow else b""
     rows = []
-    for position, event, s in zip(positions, events, stored, strict=True):
+    for i, (position, event, s) in enumerate(zip(positions, events, stored, strict=True)):
         if s.originator_version != event.version:
             raise StorageError("stored events do not match the facts appended")
-        head = chain.link(head, position, recorded_at, event)
-        rows.append(LogRow(position, recorded_at, head))
+        canonical = chain.canonical_bytes(position, recorded_at, event)
+        link = chain.follow(link, canonical)
+        if grow is None:
+            rows.append(SideRow(position, recorded_at, link, b"", b""))
+            continue
+        salt = salts[tree.SALT_SIZE * i:tree.SALT_SIZE * (i + 1)]
+        rows.append(SideRow(position, recorded_at, link, salt,
+                            grow.append(tree.leaf_hash(salt, canonical))))
     return rows
+
+
+def _tree(size: int, frontier: Mapping[int, bytes]) -> merkle.CompactRange:
+    try:
+        return merkle.CompactRange.from_columns(size, frontier)
+    except merkle.ProofError as e:
+        raise StorageError(f"cannot extend the Merkle tree of {size} facts: {e} (run "
+                           "`impress-ledger audit verify`)") from e
 
 
 def prefix_bound(prefix: str) -> str | None:
@@ -139,7 +180,7 @@ class Span:
     """The rows of both tables for positions in (after, up_to], as read for auditing."""
 
     events: dict[int, StoredEvent]
-    recorded: dict[int, tuple[datetime, str]]
+    recorded: dict[int, tuple[datetime, str, bytes, bytes]]  # time, chain hash, salt, column
 
 
 @dataclass(frozen=True)

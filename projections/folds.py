@@ -55,6 +55,8 @@ SKIPPED_TYPES = frozenset({
     "CompanyCoverageEnded", "PublicPayerTookOver", "PublicPayerStopped", "DerivedFactRetracted",
     # agreement/: used and patients only; cohort/: admitted, stage or closed only
     "PatientSlotUsed", "PatientAdmitted", "StageAdvanced", "CohortClosed",
+    # log/: the signed heads of the Merkle tree (ADR 0019)
+    "TreeHeadSigned",
 })
 READ_TYPES = frozenset({
     "HealthTrustRegistered",  # registry/: trusts (the rhf of an hf)

@@ -57,6 +57,9 @@ class VerificationOut(Out):
     checked: int = Field(description="Positions 1..checked form an unbroken chain.")
     last_position: int
     head: DigestOut = Field(description="The recomputed chain at `checked`.")
+    tree_root: str = Field(pattern=HASH_PATTERN, description="The recomputed Merkle tree's root "
+                           "at `checked` (ADR 0019): a signed tree head of that size must "
+                           "carry it.")
     first_difference: DifferenceOut | None
     digests: list[DigestCheckOut]
     seconds: float

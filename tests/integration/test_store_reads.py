@@ -125,15 +125,15 @@ def insert_raw(url: str, position: int, stream: str, version: int, state: bytes,
         conn.execute("INSERT INTO stored_events (rowid, originator_id, originator_version, "
                      "topic, state) VALUES (?, ?, ?, ?, ?)",
                      (position, getattr(originator, "hex", originator), version, topic, state))
-        conn.execute("INSERT INTO impress_recorded VALUES (?, ?, ?)",
-                     (position, "2024-01-01T00:00:00.000000Z", "0" * 64))
+        conn.execute("INSERT INTO impress_recorded VALUES (?, ?, ?, ?, ?)",
+                     (position, "2024-01-01T00:00:00.000000Z", "0" * 64, b"", b""))
     else:
         conn = psycopg.connect(url, autocommit=True)
         conn.execute("INSERT INTO impress_events (originator_id, originator_version, topic, "
                      "state, notification_id) VALUES (%s, %s, %s, %s, %s)",
                      (originator, version, topic, state, position))
-        conn.execute("INSERT INTO impress_recorded VALUES (%s, %s, %s)",
-                     (position, moment, "0" * 64))
+        conn.execute("INSERT INTO impress_recorded VALUES (%s, %s, %s, %s, %s)",
+                     (position, moment, "0" * 64, b"", b""))
     conn.close()
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from domain import chain
+from domain import chain, merkle, tree
 from eventstore import EventLog, NewEvent
 from audit.verify import Digest, Kind, digest, verify
 
@@ -207,7 +207,7 @@ def test_a_fact_inserted_in_the_middle_is_named_at_its_position(history: EventLo
     with tampering(history) as t:
         t.shift_both(5, +1)  # make room at 5
         t.clone_event(source=2, position=5, version=99)
-        t.run("INSERT INTO impress_recorded SELECT 5, recorded_at, chain_hash "
+        t.run("INSERT INTO impress_recorded SELECT 5, recorded_at, chain_hash, salt, tree "
               "FROM impress_recorded WHERE position = 4")
     assert first_difference(history) == (5, Kind.CHANGED)
 
@@ -263,16 +263,20 @@ def test_two_versions_of_a_stream_swapped_are_named(history: EventLog) -> None:
 # --- a rewrite by someone who recomputes the chain --------------------------------------------
 
 def rechain(log: EventLog, t: Tamper, start: int) -> None:
-    """What an attacker holding the database can do: recompute every hash from `start` on
-    (the algorithm is public and has no key)."""
+    """What an attacker holding the database can do: recompute every hash from `start` on,
+    of the chain and of the Merkle tree (the algorithms are public and have no key)."""
     previous = log.link(start - 1)
     assert previous is not None
     head = previous.chain_hash
+    grown = merkle.CompactRange.from_columns(
+        start - 1, log.columns(merkle.frontier_positions(start - 1)))
     for entry in log.entries(first=start, up_to=log.extent()[1]):
-        assert entry.fact is not None and entry.recorded_at is not None
-        head = chain.link(head, entry.position, entry.recorded_at, entry.fact)
-        t.run("UPDATE impress_recorded SET chain_hash = ? WHERE position = ?",
-              (head, entry.position))
+        assert entry.fact is not None and entry.recorded_at is not None and entry.salt
+        canonical = chain.canonical_bytes(entry.position, entry.recorded_at, entry.fact)
+        head = chain.follow(head, canonical)
+        column = grown.append(tree.leaf_hash(entry.salt, canonical))
+        t.run("UPDATE impress_recorded SET chain_hash = ?, tree = ? WHERE position = ?",
+              (head, column, entry.position))
 
 
 def test_a_rewrite_with_the_chain_recomputed_is_caught_only_by_a_saved_digest(
