@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import NamedTuple
+from dataclasses import dataclass
 
 HASH_SIZE = 32
 EMPTY_ROOT = hashlib.sha256(b"").digest()
@@ -52,7 +52,8 @@ def split(size: int) -> int:
     return 1 << ((size - 1).bit_length() - 1)
 
 
-class Node(NamedTuple):
+@dataclass(frozen=True)
+class Node:
     level: int
     index: int
 

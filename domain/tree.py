@@ -142,7 +142,8 @@ class SignedHead:
                               "2025-03-03T09:15:02.123456Z")
         hex_bytes(value.get("root_hash"), merkle.HASH_SIZE, "a head's root_hash")
         hex_bytes(value.get("signature"), 64, "a head's signature")
-        return cls(TreeHead(log, size, value["root_hash"], moment, key_id), value["signature"])
+        return cls(TreeHead(log, size, value["root_hash"], moment, str(key_id)),
+                   value["signature"])
 
     def to_fact(self, public_key: str) -> dict[str, Any]:
         """The data of its TreeHeadSigned fact (domain.events)."""
