@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/python -m pip install -q -e '.[dev]'
 	touch $@
 
-# Lint and types first (ruff; mypy, strict on domain/), then the suite with a throwaway
+# Lint and types first (ruff; mypy, strict on domain/ and proofs/), then the suite with a throwaway
 # PostgreSQL started for the run (scripts/with-postgres).
 test: venv lint
 	scripts/with-postgres $(VENV)/bin/python -m pytest -q $(PYTEST_ARGS)
@@ -21,7 +21,7 @@ test: venv lint
 .PHONY: lint
 lint: venv
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy domain
+	$(VENV)/bin/mypy domain proofs
 
 # The embedded SQLite ledger under data/, the demo history if it is empty, then the HTTP API.
 HOST ?= 127.0.0.1

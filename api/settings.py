@@ -20,6 +20,18 @@ class Settings(BaseSettings):
         default=True, description="Run the schema DDL at start; set false for extra workers."
     )
 
+    # --- signed tree heads (ADR 0019) ------------------------------------------------------
+    head_key_file: Path | None = Field(
+        default=None,
+        description="The Ed25519 key `impress-ledger audit head` signs with: a PEM file outside "
+        "the database (make one with `impress-ledger audit keygen`).",
+    )
+    log_name: str = Field(
+        default="impress-ledger", min_length=1, max_length=100,
+        description="The name every signed tree head carries: tells this ledger's heads from "
+        "another's (a test installation's, say).",
+    )
+
     # --- the HTTP API ---------------------------------------------------------------------
     data_dir: Path = Field(
         default=Path("data").absolute(),

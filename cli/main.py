@@ -18,7 +18,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-COMMAND_MODULES = ("cli.core", "cli.ledger", "cli.server", "cli.audit")
+COMMAND_MODULES = ("cli.core", "cli.ledger", "cli.server", "cli.audit", "cli.proofs")
 """Modules that add commands to `app` when imported."""
 
 

@@ -1,20 +1,28 @@
 """The layout shows the flow (ADR 0013): each package imports only itself and the ones below it,
-and the pure core imports nothing but the standard library, with no exemptions.
+and the pure core imports nothing but the standard library, with no exemptions. `proofs` (ADR
+0019), the signatures and documents `impress-verify` needs, sits just above the core and may
+import only the core, the standard library and `cryptography`: a partner runs it with nothing
+else installed.
 
-    domain < eventstore < application < projections < reports < audit < api < cli
+    domain < proofs < eventstore < application < projections < reports < audit < api < cli
 """
 
 from __future__ import annotations
 
 import ast
+import json
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-LAYERS = ("domain", "eventstore", "application", "projections", "reports", "audit", "api", "cli")
+LAYERS = ("domain", "proofs", "eventstore", "application", "projections", "reports", "audit",
+          "api", "cli")
 RANK = {name: rank for rank, name in enumerate(LAYERS)}
+THIRD_PARTY = {"domain": frozenset(), "proofs": frozenset({"cryptography"})}
+"""Packages that may import nothing outside the project but the standard library and these."""
 
 
 def imported_modules(source: str, filename: str, package: str) -> list[tuple[int, str]]:
@@ -40,7 +48,8 @@ def forbidden_imports(source: str, filename: str, package: str) -> list[str]:
         if top in RANK:
             allowed = RANK[top] <= RANK[package]
         else:  # the standard library, or a third-party package: only outside the core
-            allowed = package != "domain" or top in sys.stdlib_module_names or top == "__future__"
+            allowed = (package not in THIRD_PARTY or top in sys.stdlib_module_names
+                       or top == "__future__" or top in THIRD_PARTY[package])
         if not allowed:
             bad.append(f"{filename}:{line} {module}")
     return bad
@@ -84,6 +93,9 @@ def test_the_checker_catches_an_import_the_core_may_not_have(line: str) -> None:
     ("reports", "from api.settings import Settings"),
     ("api", "from cli.main import app"),
     ("projections", "from . import x\nfrom api import deps"),
+    ("proofs", "from eventstore import EventLog"),
+    ("proofs", "import typer"),
+    ("proofs", "from pydantic import BaseModel"),
 ])
 def test_the_checker_catches_a_lower_layer_importing_a_higher_one(package: str, line: str) -> None:
     assert len(forbidden_imports(line + "\n", "x.py", package)) == 1
@@ -97,6 +109,19 @@ def test_the_checker_catches_a_lower_layer_importing_a_higher_one(package: str, 
     ("eventstore", "import psycopg"),
     ("cli", "from api.settings import Settings"),
     ("api", "from domain import errors"),
+    ("proofs", "from cryptography.exceptions import InvalidSignature"),
+    ("proofs", "from domain.tree import SignedHead"),
+    ("audit", "from proofs.keys import SigningKey"),
 ])
 def test_the_checker_lets_allowed_imports_pass(package: str, line: str) -> None:
     assert forbidden_imports(line + "\n", "x.py", package) == []
+
+
+def test_impress_verify_runs_on_the_standard_library_cryptography_and_the_core_alone() -> None:
+    """What the verifier loads, run as a partner would: no database driver, no web framework."""
+    probe = ("import json, sys, proofs.cli; proofs.cli.parser(); "
+             "print(json.dumps(sorted({m.partition('.')[0] for m in sys.modules})))")
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            check=True, cwd=ROOT).stdout
+    tops = {m for m in json.loads(loaded) if not m.startswith("_")}
+    assert tops - set(sys.stdlib_module_names) == {"cryptography", "domain", "proofs"}

@@ -1,0 +1,127 @@
+"""Proofs from the stored tree (docs/proofs.md): an inclusion proof of the fact at a position in
+the tree of the first N facts, a consistency proof between two sizes; and which facts an actor
+may have an inclusion proof of (a proof reveals the fact and its salt).
+
+Every proof costs O(log n) reads: one query for the tree columns it needs (domain.merkle), one
+for the fact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from application import access
+from application.access import View
+from audit import heads as signed_heads
+from domain import chain, merkle
+from domain.tree import TREE_HEADS
+from eventstore import EventLog, StoredFact
+from proofs.documents import ConsistencyProof, InclusionProof
+
+
+class OutOfRange(ValueError):
+    """A position or tree size the log does not have (yet)."""
+
+
+def inclusion(log: EventLog, position: int, tree_size: int,
+              heads: list[signed_heads.RecordedHead] | None = None) -> InclusionProof:
+    """The proof that the fact at `position` is in the tree of the first `tree_size` facts."""
+    _sizes(log, tree_size, position, "position")
+    index = position - 1
+    wanted = _positions([*merkle.inclusion_subtrees(index, tree_size), (0, tree_size)])
+    rows = log.tree([*wanted, position])
+    fetch = _fetch({p: column for p, (_, column) in rows.items()})
+    fact = log.fact_at(position)
+    if fact is None or position not in rows:
+        raise OutOfRange(f"no fact at position {position}")
+    found = signed_heads.of_size(heads if heads is not None else
+                                 signed_heads.recorded_heads(log), tree_size)
+    return InclusionProof(
+        leaf_index=index, tree_size=tree_size,
+        fact=chain.canonical_object(position, fact.recorded_at, fact), salt=rows[position][0].hex(),
+        path=tuple(h.hex() for h in merkle.inclusion_proof(index, tree_size, fetch)),
+        root_hash=merkle.root(tree_size, fetch).hex(), head=found.signed if found else None)
+
+
+def consistency(log: EventLog, first: int, second: int) -> ConsistencyProof:
+    """The proof that the tree of `second` facts extends the tree of `first` facts."""
+    _sizes(log, second, first, "first")
+    subtrees = merkle.consistency_subtrees(first, second)
+    fetch = _fetch(log.columns(_positions([*subtrees, (0, first), (0, second)])))
+    heads = signed_heads.recorded_heads(log)
+    first_head, second_head = signed_heads.of_size(heads, first), signed_heads.of_size(heads,
+                                                                                      second)
+    return ConsistencyProof(
+        first=first, second=second, first_root=merkle.root(first, fetch).hex(),
+        second_root=merkle.root(second, fetch).hex(),
+        path=tuple(h.hex() for h in merkle.consistency_proof(first, second, fetch)),
+        first_head=first_head.signed if first_head else None,
+        second_head=second_head.signed if second_head else None)
+
+
+def _sizes(log: EventLog, size: int, lower: int, name: str) -> None:
+    head = log.head()
+    if not 1 <= size <= head:
+        raise OutOfRange(f"the log holds {head} facts: a tree size must lie in 1..{head}")
+    if not 1 <= lower <= size:
+        raise OutOfRange(f"{name} must lie in 1..{size} (the tree size)")
+
+
+def _positions(subtrees: Sequence[tuple[int, int]]) -> list[int]:
+    return sorted({part.position for start, end in subtrees
+                   for part in merkle.perfect_parts(start, end)})
+
+
+def _fetch(columns: Mapping[int, bytes]) -> merkle.Fetch:
+    return lambda positions: {p: columns[p] for p in positions if p in columns}
+
+
+# --- who may have the proof of a fact ------------------------------------------------------------
+
+
+def visible(view: View, fact: StoredFact) -> bool:
+    """Whether the actor may see this fact, hence have its inclusion proof: its stream must be
+    visible (application.access) and so must every patient it names. The heads' own facts
+    are open to all, like the heads."""
+    if view.actor.role == access.AUDITOR:
+        return True
+    kind, _, identifier = fact.stream.partition("/")
+    if fact.stream == TREE_HEADS:
+        return True
+    if not _stream_visible(view, kind, identifier):
+        return False
+    return all(view.patient_id(p) for p in set(_patients_named(fact.data)))
+
+
+def _stream_visible(view: View, kind: str, identifier: str) -> bool:
+    ws = view.ws
+    if kind == "registry":
+        return view.actor.role in access.READ_REFERENCE
+    if kind == "company":
+        return view.company(identifier)
+    if kind == "drug":
+        return view.drug(ws.drug(identifier))
+    if kind == "agreement":
+        return view.agreement(ws.agreement(identifier))
+    if kind == "cohort":
+        return view.cohort(ws.cohort(identifier))
+    if kind == "patient":
+        return view.patient_id(identifier)
+    return False  # a kind of stream no rule speaks of: only auditors
+
+
+def _patients_named(value: Any) -> Iterator[str]:
+    """Patients a fact's data names: in `patient_id`, or in references such as a basis
+    ("patient/IMP-0042@3")."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "patient_id" and isinstance(item, str):
+                yield item
+            else:
+                yield from _patients_named(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _patients_named(item)
+    elif isinstance(value, str) and value.startswith("patient/"):
+        yield value.removeprefix("patient/").partition("@")[0]
