@@ -12,6 +12,7 @@ from api.routes import (
     history,
     imports,
     patients,
+    proofs,
     reference,
     statements,
     whopays,
@@ -28,4 +29,5 @@ ROUTERS: list[APIRouter] = [
     imports.router,
     statements.router,
     audit.router,
+    proofs.router,
 ]
