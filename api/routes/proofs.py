@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from pydantic import Field
 
-from api.deps import READ_PROBLEMS, AnyRole, ReferenceReader, ServiceDep
+from api.deps import READ_PROBLEMS, AnyRole, ReferenceReader, ServiceDep, problems
 from api.problems import Problem
 from api.schemas.responses import Out
 from audit import heads as signed_heads
@@ -20,6 +20,7 @@ from proofs.documents import CONSISTENCY_FORMAT, INCLUSION_FORMAT
 from proofs.keys import KEYS_FORMAT
 
 router = APIRouter(tags=["proofs"])
+PROOF_PROBLEMS = problems(401, 403, 404, 409, 422, 503)  # 409: beyond the latest signed head
 HEX32 = r"^[0-9a-f]{64}$"
 Size = Annotated[int | None, Query(ge=1, le=2**53, description="A tree size (number of facts); "
                                    "default: the latest signed head's.")]
@@ -127,7 +128,7 @@ def public_keys(actor: AnyRole, service: ServiceDep) -> KeysOut:
     return KeysOut(**signed_heads.keys(service.ledger.log))
 
 
-@router.get("/v1/proofs/inclusion", response_model=InclusionOut, responses=READ_PROBLEMS,
+@router.get("/v1/proofs/inclusion", response_model=InclusionOut, responses=PROOF_PROBLEMS,
             summary="Proof that a fact you may see is in the log",
             description="The fact at `position`, its salt, and its audit path in the tree of "
                         "`tree_size` facts, with the signed head of that size.")
@@ -139,34 +140,36 @@ def inclusion(actor: ReferenceReader, service: ServiceDep,
     if fact is None or not proofs.visible(service.view(actor), fact):
         raise Problem(404, "not-found", f"no fact at position {position} that you may see")
     heads = signed_heads.recorded_heads(log)
-    size = tree_size if tree_size is not None else _latest_size(heads, position)
+    size = tree_size if tree_size is not None else _latest_size(heads, position,
+                                                                f"position {position}")
     try:
         return InclusionOut(**proofs.inclusion(log, position, size, heads).to_dict())
     except proofs.OutOfRange as e:
         raise Problem(422, "tree-size-out-of-range", str(e)) from None
 
 
-@router.get("/v1/proofs/consistency", response_model=ConsistencyOut, responses=READ_PROBLEMS,
+@router.get("/v1/proofs/consistency", response_model=ConsistencyOut, responses=PROOF_PROBLEMS,
             summary="Proof that the log of `second` facts extends the log of `first`",
             description="Ask it from the size of the last head you archived to the latest.")
 def consistency(actor: AnyRole, service: ServiceDep,
                 first: Annotated[int, Query(ge=1, le=2**53)], second: Size = None,
                 ) -> ConsistencyOut:
     log = service.ledger.log
-    size = second if second is not None else _latest_size(signed_heads.recorded_heads(log), first)
+    size = second if second is not None else _latest_size(signed_heads.recorded_heads(log),
+                                                          first, f"a tree of {first} facts")
     try:
         return ConsistencyOut(**proofs.consistency(log, first, size).to_dict())
     except proofs.OutOfRange as e:
         raise Problem(422, "tree-size-out-of-range", str(e)) from None
 
 
-def _latest_size(heads: list[signed_heads.RecordedHead], needed: int) -> int:
+def _latest_size(heads: list[signed_heads.RecordedHead], needed: int, what: str) -> int:
+    """The latest signed head's size, if it covers `needed`."""
     if not heads:
         raise Problem(404, "no-signed-head", "the ledger has signed no tree head yet: give "
                       "the tree size")
     size = heads[-1].signed.head.tree_size
     if needed > size:
-        raise Problem(409, "not-yet-signed", f"position {needed} is recorded after the latest "
-                      f"signed head ({size} facts): ask again after the next head, or give "
-                      "a tree_size")
+        raise Problem(409, "not-yet-signed", f"{what} lies beyond the latest signed head "
+                      f"({size} facts): ask again after the next head, or give the size")
     return size

@@ -15,8 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from tests.api.support import Api, settings_for
+from audit import heads
+from proofs.keys import SigningKey
+from tests.api.support import SYSTEM, Api, settings_for
 
 TRIAL, PROC, FORUM, RHF, PARTNER, AUDITOR, MIGRATION = (
     "trial_office", "procurement", "decision_forum", "rhf_finance", "partner", "auditor",
@@ -89,6 +92,7 @@ IMPORTS = {
                 case_ref="ID2024_003", indication="breast cancer", decided_on="2024-03-01"),
 }
 I42, I50 = "/v1/patients/IMP-0042", "/v1/patients/IMP-0050"
+SIGNED = 64  # facts in the world when its tree head is signed (the seed and EXTRA)
 
 MATRIX: list[Endpoint] = [
     ep("GET", "/health", PUBLIC),
@@ -182,6 +186,14 @@ MATRIX: list[Endpoint] = [
     ep("GET", "/v1/upcoming?on=2023-09-01", STATEMENT_READERS | {TRIAL}),
     ep("POST", "/v1/imports", {MIGRATION, TRIAL, PROC, FORUM},
        lambda api, role: IMPORTS.get(role, IMPORTS[MIGRATION])),
+    # Proofs (ADR 0019): the world's head signs its first SIGNED facts; position 1 is a
+    # health trust, which every reader may see.
+    ep("GET", "/v1/proofs/heads", set(ROLES)),
+    ep("GET", "/v1/proofs/heads/latest", set(ROLES)),
+    ep("GET", f"/v1/proofs/heads/{SIGNED}", set(ROLES)),
+    ep("GET", "/v1/proofs/keys", set(ROLES)),
+    ep("GET", "/v1/proofs/inclusion?position=1", READERS),
+    ep("GET", "/v1/proofs/consistency?first=1", set(ROLES)),
 ]
 
 
@@ -189,6 +201,8 @@ MATRIX: list[Endpoint] = [
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     api = Api(settings_for(Path(tmp_path_factory.mktemp("matrix"))))
     api.seed(EXTRA)
+    key = SigningKey(Ed25519PrivateKey.generate())
+    assert heads.sign(api.ledger, key, SYSTEM).signed.head.tree_size == SIGNED
     yield api
     api.close()
 
@@ -219,7 +233,7 @@ def test_the_matrix_covers_every_operation_of_the_api(world: Api) -> None:
     documented = {(m.upper(), p) for p, ops in world.app.openapi()["paths"].items() for m in ops}
     covered = {(e.method, _template(e.path)) for e in MATRIX}
     assert documented - covered == set()
-    assert len(MATRIX) * (len(ROLES) + 1) == 60 * 8  # 54 + 6 audit operations
+    assert len(MATRIX) * (len(ROLES) + 1) == 66 * 8  # 54 + 6 audit + 6 proof operations
 
 
 def _template(path: str) -> str:
@@ -231,6 +245,7 @@ def _template(path: str) -> str:
                            ("/agreements/astrazeneca-impress", "/agreements/{agreement_id}"),
                            ("/cohorts/olaparib-brca", "/cohorts/{cohort_id}"),
                            ("/cohorts/lynparza-spare", "/cohorts/{cohort_id}"),
-                           ("/cohorts/lynparza-closing", "/cohorts/{cohort_id}")):
+                           ("/cohorts/lynparza-closing", "/cohorts/{cohort_id}"),
+                           (f"/heads/{SIGNED}", "/heads/{tree_size}")):
         path = path.replace(concrete, name)
     return path

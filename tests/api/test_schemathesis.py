@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import schemathesis
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
@@ -25,15 +26,19 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.api.support import Api, settings_for
+from audit import heads
+from proofs.keys import SigningKey
+from tests.api.support import SYSTEM, Api, settings_for
 
 EXAMPLES_PER_OPERATION = 30
 MINIMUM_REQUESTS = 1000
+SIGNED = 51  # facts of the example history: the size of the tree head signed after it
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance, negative_data_rejection]
 KNOWN = {"patient_id": ["IMP-0042", "IMP-0050", "IMP-0007"], "cohort_id": ["olaparib-brca",
          "olaparib-prostate"], "drug_id": ["lynparza"], "agreement_id": ["astrazeneca-impress"],
-         "company_id": ["astrazeneca"], "kind": ["company", "public-cost"]}
+         "company_id": ["astrazeneca"], "kind": ["company", "public-cost"],
+         "tree_size": [SIGNED, 1, SIGNED + 1]}
 ROLE = {
     "POST /v1/companies": "procurement", "POST /v1/drugs": "procurement",
     "POST /v1/drugs/{drug_id}/prices": "procurement", "POST /v1/agreements": "procurement",
@@ -66,6 +71,8 @@ def cases(operation: schemathesis.APIOperation) -> st.SearchStrategy[schemathesi
 def test_generated_requests_never_get_a_5xx_or_an_undocumented_answer(tmp_path: Path) -> None:
     api = Api(settings_for(tmp_path))
     api.seed()
+    assert heads.sign(api.ledger, SigningKey(Ed25519PrivateKey.generate()),
+                      SYSTEM).signed.head.tree_size == SIGNED
     # The token is ours to send: generating Authorization headers would only test the 401 path.
     config = SchemathesisConfig.from_dict({"generation": {"with-security-parameters": False}})
     schema = schemathesis.openapi.from_asgi("/openapi.json", api.app, config=config)
