@@ -74,7 +74,7 @@ def keys(log: EventLog) -> dict[str, Any]:
         head = h.signed.head
         entry = found.setdefault(head.key_id, {
             "key_id": head.key_id, "algorithm": ALGORITHM, "public_key": h.public_key,
-            "first_signed": head.timestamp, "heads": 0})
+            "first_signed": head.timestamp, "last_signed": head.timestamp, "heads": 0})
         entry["last_signed"] = head.timestamp
         entry["heads"] += 1
     return keys_document(list(found.values()))

@@ -116,6 +116,26 @@ def rebuild_table(runs: list[dict[str, Any]]) -> str:
                   "EventLog.read: events/s"], rows)
 
 
+def tree_table(runs: list[dict[str, Any]]) -> str:
+    rows = []
+    for r in runs:
+        b, i = get(r, "tree", "bulk") or {}, get(r, "tree", "inclusion") or {}
+        w = get(r, "tree", "writer") or {}
+        rows.append([name(r), fmt(b.get("steps")), fmt(b.get("facts_per_second_on")),
+                     fmt(b.get("facts_per_second_off")),
+                     " / ".join(fmt(b[k] * 100, 1) + " %" if k in b else "–"
+                                for k in ("slowdown", "cpu_slowdown")),
+                     f"{fmt(w.get('tree_us_per_fact'), 2)} of "
+                     f"{fmt(w.get('us_per_fact_with_tree'), 2)}",
+                     fmt(i.get("tree_size")),
+                     f"{fmt(get(i, 'ms', 'p50'), 2)} / {fmt(get(i, 'ms', 'p99'), 2)}",
+                     fmt(i.get("path_hashes_max")), fmt(i.get("sign_head_ms"), 1)])
+    return table(["run", "bulk steps", "tree on: facts/s", "tree off: facts/s",
+                  "slower by: wall / client CPU", "writer: µs a fact for the tree, of all",
+                  "tree size", "inclusion proof: ms p50 / p99", "path hashes (max)",
+                  "sign a head: ms"], rows)
+
+
 def goals_table(runs: list[dict[str, Any]]) -> str:
     names = list(dict.fromkeys(g for r in runs for g in r["goals"]))
     rows = []
@@ -183,7 +203,9 @@ def section(runs: list[dict[str, Any]], png: str) -> str:
         f"\n![who-pays p99 latency against size]({png})\n",
         "\n### Who pays: growth from S to M (p99)\n", growth(runs),
         "\n### Rebuild of every projection\n", rebuild_table(runs),
-        "\n### Goals (issue 6)\n", goals_table(runs),
+        "\n### Merkle tree: bulk import with the tree on and off, inclusion proofs\n",
+        tree_table(runs),
+        "\n### Goals (issues 6 and 14)\n", goals_table(runs),
     ]
     return "\n".join(parts) + "\n"
 

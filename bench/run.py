@@ -12,7 +12,9 @@ Per database, in one run:
 2. rebuild of every projection, and the raw read of the log with JSON decoding (children, for
    their own peak memory);
 3. who pays: in process (Ledger.who_pays; WhoPaysView.payer_on) and over HTTP, now and as
-   known at K (the moment half of the log was recorded).
+   known at K (the moment half of the log was recorded);
+4. the Merkle tree (bench/proofs.py): bulk import with the tree on and off, and inclusion
+   proofs on the full ledger.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import imports, latency
+from bench import proofs as tree_bench
 from bench.dbs import Databases, git_revision, machine
 from bench.generate import SEED, SIZES, digest, steps
 from bench.ingest import MIGRATION, Clock, Tally, bulk, raw_insert, single, stored_rows
@@ -160,6 +163,12 @@ def run_one(kind: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any
     except Exception as e:  # noqa: BLE001
         out["who_pays"]["http"] = f"{type(e).__name__}: {e}"
     load["who_pays"] = os.getloadavg()[0]
+    log("Merkle tree: inclusion proofs, then bulk import with the tree on and off")
+    out["tree"] = {"inclusion": tree_bench.inclusion_latency(url, args.queries, args.seed),
+                   "writer": tree_bench.writer_cpu(url),
+                   "bulk": tree_bench.tree_cost(dbs.fresh, dbs.drop, args.size, args.seed,
+                                                args.batch)}
+    load["tree"] = os.getloadavg()[0]
     out["seconds"] = round(time.perf_counter() - started, 1)
     if not args.keep:
         dbs.drop(url)
@@ -213,6 +222,9 @@ def goals(r: dict[str, Any]) -> dict[str, Any]:
     if r["database"] == "postgres":
         checks["bulk_ge_5000_events_per_s"] = (_get(r["ingest"], "bulk", "facts_per_second"),
                                                ">=", 5000)
+    # Issue 14: the Merkle tree.
+    checks["tree_bulk_slowdown_lt_10pct"] = (_get(r, "tree", "bulk", "slowdown"), "<=", 0.10)
+    checks["inclusion_proof_p99_le_5ms"] = (_get(r, "tree", "inclusion", "ms", "p99"), "<=", 5)
     out = {}
     for name, (value, op, bound) in checks.items():
         met = None if value is None else (value >= bound if op == ">=" else value <= bound)

@@ -109,6 +109,7 @@ def _verification_text(v: audit.Verification) -> None:
     if v.ok:
         typer.echo(f"the chain is whole: positions 1..{v.checked} verified in {v.seconds:.2f} s")
         typer.echo(f"  h({head.position}) = {head.chain_hash}")
+        typer.echo(f"  Merkle tree root of {v.checked} facts = {v.tree_root}")
     else:
         d = v.first_difference
         assert d is not None
