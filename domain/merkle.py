@@ -177,6 +177,18 @@ def _check_hashes(*hashes: bytes) -> None:
         raise ProofError(f"a hash that is not {HASH_SIZE} bytes long")
 
 
+def _climb(fn: int, sn: int) -> tuple[bool, int, int]:
+    """One step up of RFC 9162's verification walks: whether the next hash of the path goes on
+    the left (the node is a right child, or the last of its level, whose lone ancestors are
+    skipped), and fn, sn one level up."""
+    if fn & 1 or fn == sn:
+        if not fn & 1:
+            while fn and not fn & 1:
+                fn, sn = fn >> 1, sn >> 1
+        return True, fn >> 1, sn >> 1
+    return False, fn >> 1, sn >> 1
+
+
 def inclusion_root(index: int, size: int, leaf: bytes, path: Sequence[bytes]) -> bytes:
     """The root an inclusion proof leads to (compare it with a trusted root)."""
     if not 0 <= index < size:
@@ -186,14 +198,8 @@ def inclusion_root(index: int, size: int, leaf: bytes, path: Sequence[bytes]) ->
     for p in path:
         if sn == 0:
             raise ProofError("the proof has more hashes than the path to the root")
-        if fn & 1 or fn == sn:
-            r = node_hash(p, r)
-            if not fn & 1:
-                while fn and not fn & 1:
-                    fn, sn = fn >> 1, sn >> 1
-        else:
-            r = node_hash(r, p)
-        fn, sn = fn >> 1, sn >> 1
+        on_left, fn, sn = _climb(fn, sn)
+        r = node_hash(p, r) if on_left else node_hash(r, p)
     if sn != 0:
         raise ProofError("the proof has fewer hashes than the path to the root")
     return r
@@ -233,14 +239,11 @@ def verify_consistency(first: int, second: int, first_root: bytes, second_root: 
     for c in path[1:]:
         if sn == 0:
             raise ProofError("the proof has more hashes than it needs")
-        if fn & 1 or fn == sn:
+        on_left, fn, sn = _climb(fn, sn)
+        if on_left:
             fr, sr = node_hash(c, fr), node_hash(c, sr)
-            if not fn & 1:
-                while fn and not fn & 1:
-                    fn, sn = fn >> 1, sn >> 1
         else:
             sr = node_hash(sr, c)
-        fn, sn = fn >> 1, sn >> 1
     if sn != 0:
         raise ProofError("the proof has fewer hashes than it needs")
     if fr != first_root:
