@@ -13,6 +13,10 @@ one pass, and stops at the first position where the history differs from what wa
 - a recorded time earlier than the one before                     -> `time-goes-back`;
 - the Merkle tree's column (or the leaf's salt) stored at p is not the one the fact and the
   tree before it make (domain.tree; ADR 0019)                     -> `tree`;
+- the tree of the first p facts no longer has the root of the head the ledger signed for that
+  size (its TreeHeadSigned fact): history up to p was rewritten with chain and tree
+  recomputed after the head was signed                           -> `signed-head`, with the
+  range it lies in (after the last signed head that still matches);
 - against saved digests: the log ends before a digest's position -> `truncated`; the chain
   is whole but h(D) is not the digest's (the chain was recomputed after a rewrite)
                                                                    -> `rewritten`, with the
@@ -31,6 +35,7 @@ from enum import StrEnum
 from typing import Any
 
 from domain import chain, merkle, tree
+from domain.tree import TREE_HEADS
 from eventstore import EventLog, LogEntry
 
 Progress = Callable[[int, int], None]
@@ -115,6 +120,7 @@ class Kind(StrEnum):
     REWRITTEN = "rewritten"
     INDEX = "index"
     TREE = "tree"
+    SIGNED_HEAD = "signed-head"
 
 
 @dataclass(frozen=True)
@@ -176,13 +182,15 @@ class _Walk:
     hashes: dict[int, str] = field(default_factory=dict)
     firsts: dict[str, int] = field(default_factory=dict)  # stream -> first position, recomputed
     tree: merkle.CompactRange = field(default_factory=merkle.CompactRange)
+    signed: dict[int, str] = field(default_factory=dict)  # tree size -> root the ledger signed
+    signed_matches: int = 0  # the largest signed size whose root the facts still give
 
 
 def verify(log: EventLog, digests: Sequence[Digest] = (), *, progress: Progress | None = None,
            batch: int = 2000) -> Verification:
     started = time.perf_counter()
     lowest, highest = log.extent()
-    walk = _Walk(wanted={d.position for d in digests})
+    walk = _Walk(wanted={d.position for d in digests}, signed=_signed_roots(log))
     found: Difference | None = None
     if lowest < 1:
         found = Difference(lowest, Kind.OUTSIDE, f"a row at position {lowest}, before the "
@@ -233,12 +241,30 @@ def _check(entry: LogEntry, walk: _Walk) -> Difference | None:
         return Difference(p, Kind.TREE, f"the Merkle tree stored at {p} is not the one its fact, "
                           "its salt and the facts before it make: the tree or the salt was "
                           "edited round the ledger (proofs that use it will not verify)")
+    if p in walk.signed:
+        if walk.tree.root().hex() != walk.signed[p]:
+            return Difference(p, Kind.SIGNED_HEAD, (
+                f"the ledger signed a head of {p} facts with root {walk.signed[p]}, the facts "
+                f"now give {walk.tree.root().hex()}: history up to {p} was rewritten, chain and "
+                f"tree recomputed, after position {walk.signed_matches}"),
+                since=walk.signed_matches + 1)
+        walk.signed_matches = p
     walk.previous, walk.previous_time, walk.checked = computed, entry.recorded_at, p
     if p in walk.wanted:
         walk.hashes[p] = computed
     if entry.fact.version == 1:
         walk.firsts.setdefault(entry.fact.stream, p)
     return None
+
+
+def _signed_roots(log: EventLog) -> dict[int, str]:
+    """The roots of the heads the ledger recorded, by tree size, as the facts say (a fact that
+    cannot be read is the walk's to report)."""
+    try:
+        return {f.data["tree_size"]: f.data["root_hash"] for f in log.stream(TREE_HEADS)
+                if isinstance(f.data.get("tree_size"), int)}
+    except Exception:  # noqa: BLE001 - tampered rows are named by the walk
+        return {}
 
 
 def _tree_column(walk: _Walk, salt: bytes, canonical: bytes) -> bytes | None:

@@ -57,6 +57,7 @@ def test_an_untouched_log_proves_every_fact_and_extends_every_head(ledger: Ledge
     proof = proofs.consistency(ledger.log, 20, new.signed.head.tree_size)
     assert proof.first_head == archived.signed and proof.second_head == new.signed
     check_consistency(new.signed, [archived.signed], [proof], TRUSTED)
+    assert verify(ledger.log).ok  # the facts still give every signed head's root
 
 
 def test_a_changed_fact_fails_its_inclusion_proof(ledger: Ledger) -> None:
@@ -74,6 +75,13 @@ def test_a_rewrite_with_chain_and_tree_recomputed_fails_consistency_with_an_arch
     with tampering(ledger.log) as t:
         t.set_state(7, t.state(7).replace(b"note 7", b"note 8"))
         rechain(ledger.log, t, 7)  # a fresh chain and tree from position 7 on
+    found = verify(ledger.log).first_difference  # the head the ledger signed says otherwise...
+    assert found is not None and (found.kind, found.since, found.position) == (
+        Kind.SIGNED_HEAD, 1, 20)
+    with tampering(ledger.log) as t:  # ...so its fact goes too (it was the last one)
+        t.run("DELETE FROM {events} WHERE {pos} = 21")
+        t.run("DELETE FROM impress_recorded WHERE position = 21")
+        t.run("DELETE FROM impress_streams WHERE first_position = 21")
     assert verify(ledger.log).ok  # nothing inside the database contradicts it any more
     append(ledger.log, 3)
     new = sign(ledger)
