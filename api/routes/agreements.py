@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from application import queries
 from application.access import PROCUREMENT
 from api.deps import READ_PROBLEMS, AgreementId, PartiesReader, ServiceDep
 from api.routes.common import post_command
 from api.routes.present import agreement_out
 from api.schemas.requests import AgreementIn, AmendmentIn, ContributionIn
 from api.schemas.responses import AgreementOut
-from domain import errors as err
 
 router = APIRouter(tags=["agreements"])
 
@@ -23,21 +23,14 @@ post_command(router, "/v1/agreements", AgreementIn, [PROCUREMENT],
 @router.get("/v1/agreements", response_model=list[AgreementOut], responses=READ_PROBLEMS,
             summary="Agreements (a partner sees only its own)")
 def agreements(actor: PartiesReader, service: ServiceDep) -> list[AgreementOut]:
-    view = service.view(actor)
-    ids = [s.partition("/")[2] for s in service.ledger.log.streams("agreement/")]
-    found = [view.ws.agreement(i) for i in ids]
-    return [agreement_out(a) for a in found if a.exists and view.agreement(a)]
+    return [agreement_out(a) for a in queries.agreements(service, actor)]
 
 
 @router.get("/v1/agreements/{agreement_id}", response_model=AgreementOut,
             responses=READ_PROBLEMS, summary="One agreement: terms over time, slots used")
 def agreement(agreement_id: AgreementId, actor: PartiesReader,
               service: ServiceDep) -> AgreementOut:
-    view = service.view(actor)
-    found = view.ws.agreement(agreement_id)
-    if not found.exists or not view.agreement(found):
-        raise err.UnknownAgreement(agreement_id)
-    return agreement_out(found)
+    return agreement_out(queries.agreement(service, actor, agreement_id))
 
 
 post_command(router, "/v1/agreements/{agreement_id}/contributions", ContributionIn, [PROCUREMENT],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from application import queries
 from application.access import DECISION_FORUM, TRIAL_OFFICE
 from api.deps import READ_PROBLEMS, CohortId, PartiesReader, ServiceDep
 from api.routes.common import post_command
@@ -17,7 +18,6 @@ from api.schemas.requests import (
     StageDecisionIn,
 )
 from api.schemas.responses import CohortOut
-from domain import errors as err
 
 router = APIRouter(tags=["cohorts"])
 
@@ -28,20 +28,13 @@ post_command(router, "/v1/cohorts", CohortIn, [TRIAL_OFFICE],
 @router.get("/v1/cohorts", response_model=list[CohortOut], responses=READ_PROBLEMS,
             summary="Cohorts (a partner sees those under its agreements)")
 def cohorts(actor: PartiesReader, service: ServiceDep) -> list[CohortOut]:
-    view = service.view(actor)
-    ids = [s.partition("/")[2] for s in service.ledger.log.streams("cohort/")]
-    found = [view.ws.cohort(i) for i in ids]
-    return [cohort_out(c) for c in found if c.exists and view.cohort(c)]
+    return [cohort_out(c) for c in queries.cohorts(service, actor)]
 
 
 @router.get("/v1/cohorts/{cohort_id}", response_model=CohortOut, responses=READ_PROBLEMS,
             summary="One cohort: stage, patients per stage, exemptions, permanent financing")
 def cohort(cohort_id: CohortId, actor: PartiesReader, service: ServiceDep) -> CohortOut:
-    view = service.view(actor)
-    found = view.ws.cohort(cohort_id)
-    if not found.exists or not view.cohort(found):
-        raise err.UnknownCohort(cohort_id)
-    return cohort_out(found)
+    return cohort_out(queries.cohort(service, actor, cohort_id))
 
 
 post_command(router, "/v1/cohorts/{cohort_id}/stage-decisions", StageDecisionIn, [TRIAL_OFFICE],

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import StringConstraints
 
-from application.access import View
+from application import queries
 from api.deps import (
     READ_PROBLEMS,
     AgreementId,
@@ -21,17 +21,9 @@ from api.deps import (
 )
 from api.routes.present import history_out, log_fact_out
 from api.schemas.responses import HistoryOut, LogPageOut
-from domain import errors as err
-from eventstore import StoredFact
 
 router = APIRouter(tags=["history"])
 FactType = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Za-z]{1,63}$")]
-
-
-def _patients_visible(view: View, facts: list[StoredFact]) -> list[StoredFact]:
-    """Facts naming a patient the actor may not see are left out (an RHF sees its region)."""
-    return [f for f in facts
-            if not isinstance(f.data.get("patient_id"), str) or view.patient_id(f.data["patient_id"])]
 
 
 @router.get("/v1/patients/{patient_id}/history", response_model=HistoryOut,
@@ -40,37 +32,23 @@ def _patients_visible(view: View, facts: list[StoredFact]) -> list[StoredFact]:
                         "supersedes (`corrects`), which names it back (`corrected_by`).")
 def patient_history(patient_id: PatientId, actor: PatientReader,
                     service: ServiceDep) -> HistoryOut:
-    view = service.view(actor)
-    found = view.ws.patient(patient_id)
-    if not found.exists or not view.patient(found):
-        raise err.UnknownPatient(patient_id)
-    stream = f"patient/{patient_id}"
-    return HistoryOut(stream=stream, facts=history_out(service.ledger.history(stream)))
+    facts = queries.patient_history(service, actor, patient_id)
+    return HistoryOut(stream=f"patient/{patient_id}", facts=history_out(facts))
 
 
 @router.get("/v1/cohorts/{cohort_id}/history", response_model=HistoryOut,
             responses=READ_PROBLEMS, summary="Every recorded fact about a cohort")
 def cohort_history(cohort_id: CohortId, actor: PartiesReader, service: ServiceDep) -> HistoryOut:
-    view = service.view(actor)
-    found = view.ws.cohort(cohort_id)
-    if not found.exists or not view.cohort(found):
-        raise err.UnknownCohort(cohort_id)
-    stream = f"cohort/{cohort_id}"
-    facts = _patients_visible(view, service.ledger.history(stream))
-    return HistoryOut(stream=stream, facts=history_out(facts))
+    facts = queries.cohort_history(service, actor, cohort_id)
+    return HistoryOut(stream=f"cohort/{cohort_id}", facts=history_out(facts))
 
 
 @router.get("/v1/agreements/{agreement_id}/history", response_model=HistoryOut,
             responses=READ_PROBLEMS, summary="Every recorded fact about an agreement")
 def agreement_history(agreement_id: AgreementId, actor: PartiesReader,
                       service: ServiceDep) -> HistoryOut:
-    view = service.view(actor)
-    found = view.ws.agreement(agreement_id)
-    if not found.exists or not view.agreement(found):
-        raise err.UnknownAgreement(agreement_id)
-    stream = f"agreement/{agreement_id}"
-    facts = _patients_visible(view, service.ledger.history(stream))
-    return HistoryOut(stream=stream, facts=history_out(facts))
+    facts = queries.agreement_history(service, actor, agreement_id)
+    return HistoryOut(stream=f"agreement/{agreement_id}", facts=history_out(facts))
 
 
 @router.get("/v1/log", response_model=LogPageOut, responses=READ_PROBLEMS,

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from application import queries
 from application.access import PARTNER, TRIAL_OFFICE
 from api.deps import READ_PROBLEMS, PatientId, PatientReader, ServiceDep
 from api.routes.common import post_command
 from api.routes.present import patient_out
 from api.schemas import requests as rq
 from api.schemas.responses import PatientOut
-from domain import errors as err
 
 router = APIRouter(tags=["patients"])
 T = [TRIAL_OFFICE]
@@ -22,20 +22,13 @@ post_command(router, "/v1/patients", rq.EnrolmentIn, T,
 @router.get("/v1/patients", response_model=list[PatientOut], responses=READ_PROBLEMS,
             summary="Patients visible to you (partner: under your agreements; RHF: your region)")
 def patients(actor: PatientReader, service: ServiceDep) -> list[PatientOut]:
-    view = service.view(actor)
-    ids = [s.partition("/")[2] for s in service.ledger.log.streams("patient/")]
-    found = [view.ws.patient(i) for i in ids]
-    return [patient_out(p) for p in found if p.exists and view.patient(p)]
+    return [patient_out(p) for p in queries.patients(service, actor)]
 
 
 @router.get("/v1/patients/{patient_id}", response_model=PatientOut, responses=READ_PROBLEMS,
             summary="One patient as currently known")
 def patient(patient_id: PatientId, actor: PatientReader, service: ServiceDep) -> PatientOut:
-    view = service.view(actor)
-    found = view.ws.patient(patient_id)
-    if not found.exists or not view.patient(found):
-        raise err.UnknownPatient(patient_id)
-    return patient_out(found)
+    return patient_out(queries.patient(service, actor, patient_id))
 
 
 P = "/v1/patients/{patient_id}"

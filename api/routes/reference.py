@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from application import queries
 from application.access import DECISION_FORUM, PROCUREMENT
 from api.deps import READ_PROBLEMS, CompanyId, DrugId, ReferenceReader, ServiceDep
 from api.routes.common import post_command
 from api.routes.present import company_out, drug_out
 from api.schemas.requests import CompanyIn, DrugIn, IntroductionDecisionIn, PriceIn
 from api.schemas.responses import CompanyOut, DrugOut, HealthTrustOut
-from domain import errors as err
 
 router = APIRouter(tags=["reference"])
 
@@ -18,9 +18,8 @@ router = APIRouter(tags=["reference"])
 @router.get("/v1/health-trusts", response_model=list[HealthTrustOut], responses=READ_PROBLEMS,
             summary="The health trusts (HF) and the regional health authority (RHF) of each")
 def health_trusts(actor: ReferenceReader, service: ServiceDep) -> list[HealthTrustOut]:
-    trusts = service.ledger.workspace().registry().trusts.values()
     return [HealthTrustOut(hf_id=t.hf_id, name=t.name, rhf_id=t.rhf_id, rhf_name=t.rhf_name)
-            for t in trusts]
+            for t in queries.health_trusts(service)]
 
 
 post_command(router, "/v1/companies", CompanyIn, [PROCUREMENT],
@@ -30,19 +29,13 @@ post_command(router, "/v1/companies", CompanyIn, [PROCUREMENT],
 @router.get("/v1/companies", response_model=list[CompanyOut], responses=READ_PROBLEMS,
             summary="Companies (a partner sees only itself)")
 def companies(actor: ReferenceReader, service: ServiceDep) -> list[CompanyOut]:
-    view = service.view(actor)
-    ids = [s.partition("/")[2] for s in service.ledger.log.streams("company/")]
-    return [company_out(view.ws.company(i)) for i in ids if view.company(i)]
+    return [company_out(c) for c in queries.companies(service, actor)]
 
 
 @router.get("/v1/companies/{company_id}", response_model=CompanyOut, responses=READ_PROBLEMS,
             summary="One company")
 def company(company_id: CompanyId, actor: ReferenceReader, service: ServiceDep) -> CompanyOut:
-    view = service.view(actor)
-    found = view.ws.company(company_id)
-    if not found.exists or not view.company(company_id):
-        raise err.UnknownCompany(company_id)
-    return company_out(found)
+    return company_out(queries.company(service, actor, company_id))
 
 
 post_command(router, "/v1/drugs", DrugIn, [PROCUREMENT], summary="Register a drug")
@@ -51,20 +44,13 @@ post_command(router, "/v1/drugs", DrugIn, [PROCUREMENT], summary="Register a dru
 @router.get("/v1/drugs", response_model=list[DrugOut], responses=READ_PROBLEMS,
             summary="Drugs with their prices and introduction decisions")
 def drugs(actor: ReferenceReader, service: ServiceDep) -> list[DrugOut]:
-    view = service.view(actor)
-    ids = [s.partition("/")[2] for s in service.ledger.log.streams("drug/")]
-    found = [view.ws.drug(i) for i in ids]
-    return [drug_out(d) for d in found if d.exists and view.drug(d)]
+    return [drug_out(d) for d in queries.drugs(service, actor)]
 
 
 @router.get("/v1/drugs/{drug_id}", response_model=DrugOut, responses=READ_PROBLEMS,
             summary="One drug, its prices over time and Beslutningsforum's decisions")
 def drug(drug_id: DrugId, actor: ReferenceReader, service: ServiceDep) -> DrugOut:
-    view = service.view(actor)
-    found = view.ws.drug(drug_id)
-    if not found.exists or not view.drug(found):
-        raise err.UnknownDrug(drug_id)
-    return drug_out(found)
+    return drug_out(queries.drug(service, actor, drug_id))
 
 
 post_command(router, "/v1/drugs/{drug_id}/prices", PriceIn, [PROCUREMENT],

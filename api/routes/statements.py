@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import json
 import tempfile
-from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -19,19 +18,12 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from api import deps
 from application.access import AUDITOR, PARTNER, PROCUREMENT, RHF_FINANCE, TRIAL_OFFICE
 from api.deps import READ_PROBLEMS, ServiceDep
-from api.problems import Problem
 from api.routes.whopays import KnownAt, Position
 from api.schemas.types import Day, Slug
-from domain import errors as err
 from domain.values import Actor
-from reports import export
-from reports.statements import Known, Period, Scope
-from reports.statements import known_at as facts_at
-from reports.statements_company import company_statement as build_company_statement
-from reports.statements_public import By, public_cost
-from reports.statements_restate import StatementKind, restate
-from reports.worklist import upcoming as upcoming_statement
-from reports.worklist import worklist as worklist_statement
+from reports import export, queries
+from reports.statements_public import By
+from reports.statements_restate import StatementKind
 
 router = APIRouter(tags=["statements"])
 
@@ -53,31 +45,9 @@ OUTPUTS = {200: {"description": "The statement.", "content": {
     XLSX: {"schema": {"type": "string", "format": "binary"}}}}, **READ_PROBLEMS}
 
 
-def scope_for(actor: Actor, company: str | None, rhf: str | None) -> Scope:
-    if company is not None and rhf is not None:
-        raise Problem(422, "invalid-request", "give company or rhf, not both")
-    if actor.role == PARTNER:
-        if rhf is not None or company not in (None, actor.organisation):
-            raise err.UnknownCompany(company or actor.organisation)
-        return Scope.company(actor.organisation)
-    if actor.role == RHF_FINANCE:
-        if company is not None or rhf not in (None, actor.organisation):
-            raise err.NotFound("regional health authority", rhf or actor.organisation)
-        return Scope.rhf(actor.organisation)
-    if company is not None:
-        return Scope.company(company)
-    return Scope.rhf(rhf) if rhf is not None else Scope.everything()
-
-
-def known(service: Any, known_at: Any, position: int | None) -> Known:
-    return facts_at(service.ledger, service.ledger.position(deps.moment(known_at, "known_at"),
-                                                            position))
-
-
-def period(start: date, end: date) -> Period:
-    if end < start:
-        raise Problem(422, "invalid-request", f"the period ends ({end}) before it starts ({start})")
-    return Period(start, end)
+def at(service: Any, known_at: Any, position: int | None) -> int:
+    """The log position a statement is as known at: a moment, a position, or now."""
+    return int(service.ledger.position(deps.moment(known_at, "known_at"), position))
 
 
 def answer(statement: Any, fmt: str | None, request: Request, name: str) -> Response:
@@ -108,10 +78,9 @@ def company_statement(request: Request, actor: Statements, service: ServiceDep, 
                       end: To, company: Company = None, rhf: Rhf = None,
                       known_at: KnownAt = None, position: Position = None,
                       fmt: Format = None) -> Response:
-    facts = known(service, known_at, position)
-    scope = facts.check(scope_for(actor, company, rhf))
-    return answer(build_company_statement(facts, period(start, end), scope), fmt, request,
-                  "company-statement")
+    statement = queries.company_obligations(service.ledger, actor, start, end, company=company,
+                                            rhf=rhf, at=at(service, known_at, position))
+    return answer(statement, fmt, request, "company-statement")
 
 
 @router.get("/v1/statements/public-cost", response_class=Response, responses=OUTPUTS,
@@ -120,10 +89,10 @@ def public_cost_statement(request: Request, actor: Statements, service: ServiceD
                           start: From, end: To, by: Grain = "quarter", company: Company = None,
                           rhf: Rhf = None, known_at: KnownAt = None, position: Position = None,
                           fmt: Format = None) -> Response:
-    facts = known(service, known_at, position)
-    scope = facts.check(scope_for(actor, company, rhf))
-    return answer(public_cost(facts, period(start, end), scope, By(by)), fmt, request,
-                  "public-cost")
+    statement = queries.public_cost_statement(service.ledger, actor, start, end, By(by),
+                                              company=company, rhf=rhf,
+                                              at=at(service, known_at, position))
+    return answer(statement, fmt, request, "public-cost")
 
 
 @router.get("/v1/statements/{kind}/restatement", response_class=Response, responses=OUTPUTS,
@@ -135,13 +104,9 @@ def restatement(request: Request, kind: Literal["company", "public-cost"], actor
                 by: Grain = "quarter", company: Company = None, rhf: Rhf = None,
                 known_at: KnownAt = None, position: Position = None,
                 fmt: Format = None) -> Response:
-    now = service.ledger.position(deps.moment(known_at, "known_at"), position)
-    if issued_position > now:
-        raise Problem(422, "invalid-request", f"the statement was issued at position "
-                      f"{issued_position}, after the moment it is compared with ({now})")
-    scope = known(service, None, now).check(scope_for(actor, company, rhf))
-    result = restate(service.ledger, StatementKind(kind), period(start, end), scope,
-                     issued=issued_position, now=now, by=By(by))
+    result = queries.restatement(service.ledger, actor, StatementKind(kind), start, end,
+                                 issued_position, By(by), company=company, rhf=rhf,
+                                 at=at(service, known_at, position))
     return answer(result, fmt, request, f"{kind}-restatement")
 
 
@@ -152,13 +117,9 @@ def worklist(request: Request, actor: Worklists, service: ServiceDep,
              end: Annotated[Day | None, Query(alias="to")] = None, company: Company = None,
              rhf: Rhf = None, known_at: KnownAt = None, position: Position = None,
              fmt: Format = None) -> Response:
-    facts = known(service, known_at, position)
-    scope = facts.check(scope_for(actor, company, rhf))
-    last = end or service.ledger.clock()
-    first = start or min([c.patient.enrolled_on for c in facts.cases if c.patient.enrolled_on]
-                         + [last])
-    return answer(worklist_statement(facts, period(first, last), scope), fmt, request,
-                  "worklist")
+    statement = queries.financing_gaps(service.ledger, actor, start, end, company=company,
+                                       rhf=rhf, at=at(service, known_at, position))
+    return answer(statement, fmt, request, "worklist")
 
 
 @router.get("/v1/upcoming", response_class=Response, responses=OUTPUTS,
@@ -168,8 +129,6 @@ def upcoming(request: Request, actor: Worklists, service: ServiceDep,
              on: Annotated[Day | None, Query(description="Count from (default today).")] = None,
              company: Company = None, rhf: Rhf = None, known_at: KnownAt = None,
              position: Position = None, fmt: Format = None) -> Response:
-    facts = known(service, known_at, position)
-    scope = facts.check(scope_for(actor, company, rhf))
-    first = on or service.ledger.clock()
-    return answer(upcoming_statement(facts, period(first, first + timedelta(days=days)), scope),
-                  fmt, request, "upcoming")
+    statement = queries.coverage_ending(service.ledger, actor, on, days, company=company,
+                                        rhf=rhf, at=at(service, known_at, position))
+    return answer(statement, fmt, request, "upcoming")

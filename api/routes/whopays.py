@@ -10,14 +10,11 @@ from fastapi import APIRouter, Query
 from pydantic import BeforeValidator
 
 from api import deps
+from application import queries
 from api.deps import READ_PROBLEMS, PatientId, PatientReader, ServiceDep
 from api.routes.present import payer_out
 from api.schemas.responses import IntervalOut, PayerRowOut, PayersOut, TimelineOut, WhoPaysOut
 from api.schemas.types import Day
-from application.service import Service
-from domain import errors as err
-from domain.financing import payer_on
-from domain.values import Actor
 
 router = APIRouter(tags=["who pays"])
 
@@ -38,20 +35,14 @@ Position = Annotated[int | None, Query(ge=0, le=2**53, description="Answer as of
                                        "position instead of a moment.")]
 
 
-def _visible(service: Service, actor: Actor, patient_id: str) -> None:
-    if not service.view(actor).patient_id(patient_id):
-        raise err.UnknownPatient(patient_id)
-
-
 @router.get("/v1/patients/{patient_id}/payer", response_model=WhoPaysOut, responses=READ_PROBLEMS,
             summary="Who pays for the patient's drug on a date, and why",
             description="The answer names the recorded facts it rests on (`basis`). With "
                         "`known_at`, the answer the ledger would have given at that moment.")
 def who_pays(patient_id: PatientId, on: On, actor: PatientReader, service: ServiceDep,
              known_at: KnownAt = None, position: Position = None) -> WhoPaysOut:
-    _visible(service, actor, patient_id)
-    answer = service.ledger.who_pays(patient_id, on, known_at=deps.moment(known_at, "known_at"),
-                                     position=position)
+    answer = queries.who_pays(service, actor, patient_id, on,
+                              known_at=deps.moment(known_at, "known_at"), position=position)
     return WhoPaysOut(patient_id=patient_id, on=answer.on,
                       known_at_position=answer.known_at_position, payer=payer_out(answer.payer))
 
@@ -60,9 +51,8 @@ def who_pays(patient_id: PatientId, on: On, actor: PatientReader, service: Servi
             responses=READ_PROBLEMS, summary="The patient's payers over time, from enrolment on")
 def payer_timeline(patient_id: PatientId, actor: PatientReader, service: ServiceDep,
                    known_at: KnownAt = None, position: Position = None) -> TimelineOut:
-    _visible(service, actor, patient_id)
     at = service.ledger.position(deps.moment(known_at, "known_at"), position)
-    intervals = service.ledger.timeline(patient_id, position=at)
+    intervals = queries.timeline(service, actor, patient_id, at)
     return TimelineOut(patient_id=patient_id, known_at_position=at, intervals=[
         IntervalOut(start=i.start, end=i.end, payer=payer_out(i.payer)) for i in intervals])
 
@@ -72,10 +62,9 @@ def payer_timeline(patient_id: PatientId, actor: PatientReader, service: Service
             description="An RHF officer sees the patients of its region; a partner its own.")
 def payers(on: On, actor: PatientReader, service: ServiceDep, known_at: KnownAt = None,
            position: Position = None) -> PayersOut:
-    view = service.view(actor)
     at = service.ledger.position(deps.moment(known_at, "known_at"), position)
-    rows = [PayerRowOut(patient_id=case.patient.patient_id, payer=payer_out(payer_on(case, on)))
-            for case in service.ledger.cases(up_to=at) if view.patient_id(case.patient.patient_id)]
+    rows = [PayerRowOut(patient_id=r.patient_id, payer=payer_out(r.payer))
+            for r in queries.payers(service, actor, on, at)]
     return PayersOut(on=on, known_at_position=at, patients=rows)
 
 

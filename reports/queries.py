@@ -1,0 +1,102 @@
+"""Statements, worklists and upcoming coverage ends for an actor: the query functions that the
+API's routes and the web pages both call, so each is built in one place (and moves to the read
+models in one place, issue 11).
+
+A partner's statements are scoped to its company and an RHF officer's to its region, whatever
+they ask for; asking for another's is refused as unknown. Others may narrow with `company` or
+`rhf`. `at` is the log position the answer is as known at (the caller resolves a moment).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import TYPE_CHECKING
+
+from application.access import PARTNER, RHF_FINANCE
+from domain import errors as err
+from domain.values import Actor
+from reports.statements import Known, Period, Scope, known_at
+from reports.statements_company import CompanyStatement, company_statement
+from reports.statements_public import By, PublicCostStatement, public_cost
+from reports.statements_restate import Restatement, StatementKind, restate
+from reports.worklist import Upcoming, Worklist, upcoming, worklist
+
+if TYPE_CHECKING:
+    from application.ledger import Ledger
+
+
+class InvalidRequest(err.InvalidInput):
+    """A statement asked for in a way that can never be answered (code `invalid-request`)."""
+
+
+def scope_for(actor: Actor, company: str | None = None, rhf: str | None = None) -> Scope:
+    if company is not None and rhf is not None:
+        raise InvalidRequest("give company or rhf, not both")
+    if actor.role == PARTNER:
+        if rhf is not None or company not in (None, actor.organisation):
+            raise err.UnknownCompany(company or actor.organisation)
+        return Scope.company(actor.organisation)
+    if actor.role == RHF_FINANCE:
+        if company is not None or rhf not in (None, actor.organisation):
+            raise err.NotFound("regional health authority", rhf or actor.organisation)
+        return Scope.rhf(actor.organisation)
+    if company is not None:
+        return Scope.company(company)
+    return Scope.rhf(rhf) if rhf is not None else Scope.everything()
+
+
+def period(start: date, end: date) -> Period:
+    if end < start:
+        raise InvalidRequest(f"the period ends ({end}) before it starts ({start})")
+    return Period(start, end)
+
+
+def _scoped(ledger: Ledger, actor: Actor, company: str | None, rhf: str | None,
+            at: int | None) -> tuple[Known, Scope]:
+    known = known_at(ledger, at)
+    return known, known.check(scope_for(actor, company, rhf))
+
+
+def company_obligations(ledger: Ledger, actor: Actor, start: date, end: date, *,
+                        company: str | None = None, rhf: str | None = None,
+                        at: int | None = None) -> CompanyStatement:
+    known, scope = _scoped(ledger, actor, company, rhf, at)
+    return company_statement(known, period(start, end), scope)
+
+
+def public_cost_statement(ledger: Ledger, actor: Actor, start: date, end: date,
+                          by: By = By.QUARTER, *, company: str | None = None,
+                          rhf: str | None = None, at: int | None = None) -> PublicCostStatement:
+    known, scope = _scoped(ledger, actor, company, rhf, at)
+    return public_cost(known, period(start, end), scope, by)
+
+
+def restatement(ledger: Ledger, actor: Actor, kind: StatementKind, start: date, end: date,
+                issued: int, by: By = By.QUARTER, *, company: str | None = None,
+                rhf: str | None = None, at: int | None = None) -> Restatement:
+    now = ledger.position(position=at)
+    if issued > now:
+        raise InvalidRequest(f"the statement was issued at position {issued}, after the moment "
+                             f"it is compared with ({now})")
+    scope = known_at(ledger, now).check(scope_for(actor, company, rhf))
+    return restate(ledger, kind, period(start, end), scope, issued=issued, now=now, by=by)
+
+
+def financing_gaps(ledger: Ledger, actor: Actor, start: date | None = None,
+                   end: date | None = None, *, company: str | None = None,
+                   rhf: str | None = None, at: int | None = None) -> Worklist:
+    """The worklist from `start` (default: the first enrolment) to `end` (default: today)."""
+    known, scope = _scoped(ledger, actor, company, rhf, at)
+    last = end or ledger.clock()
+    first = start or min([c.patient.enrolled_on for c in known.cases if c.patient.enrolled_on]
+                         + [last])
+    return worklist(known, period(first, last), scope)
+
+
+def coverage_ending(ledger: Ledger, actor: Actor, on: date | None = None, days: int = 90, *,
+                    company: str | None = None, rhf: str | None = None,
+                    at: int | None = None) -> Upcoming:
+    """Company coverage whose last day falls from `on` (default: today) to `days` later."""
+    known, scope = _scoped(ledger, actor, company, rhf, at)
+    first = on or ledger.clock()
+    return upcoming(known, period(first, first + timedelta(days=days)), scope)
