@@ -32,6 +32,8 @@ READ_REFERENCE = frozenset(
 READ_PARTIES = READ_REFERENCE  # agreements and cohorts (partner: its own only)
 READ_PATIENTS = frozenset({TRIAL_OFFICE, RHF_FINANCE, PARTNER, AUDITOR})
 READ_LOG = frozenset({AUDITOR})
+READ_STATEMENTS = frozenset({PROCUREMENT, RHF_FINANCE, PARTNER, AUDITOR})  # partner, RHF: scoped
+READ_WORKLISTS = READ_STATEMENTS | {TRIAL_OFFICE}
 IMPORT = frozenset({MIGRATION, TRIAL_OFFICE, PROCUREMENT, DECISION_FORUM})
 
 COMMAND_ROLES: dict[type[c.Command], frozenset[str]] = {

@@ -16,8 +16,8 @@ from application.ledger import Answer
 from application.service import Service
 from domain import errors as err
 from domain import state as st
-from domain.financing import Interval, Payer, payer_on
-from domain.values import Actor
+from domain.financing import Case, Interval, Payer, payer_on
+from domain.values import EXPANSION, STAGE_1, STAGE_2, STAGE_LIMITS, Actor
 from eventstore import StoredFact
 
 
@@ -159,3 +159,68 @@ def agreement_history(service: Service, actor: Actor, agreement_id: str) -> list
     agreement(service, actor, agreement_id)
     return _patients_visible(service.view(actor),
                              service.ledger.history(f"agreement/{agreement_id}"))
+
+
+# --- one patient's picture, as known at two moments ---------------------------------------------
+
+
+def case(service: Service, actor: Actor, patient_id: str, at: int) -> Case:
+    """The patient's case (patient, cohort, agreement, registry) as known at position `at`."""
+    visible_patient(service, actor, patient_id)
+    return service.ledger.case(patient_id, up_to=at)
+
+
+@dataclass(frozen=True)
+class Change:
+    before: tuple[Interval, ...]
+    after: tuple[Interval, ...]
+    facts: list[StoredFact]  # recorded after `before`'s position, up to `after`'s, that it reads
+
+
+def changes_between(service: Service, actor: Actor, patient_id: str, before: int,
+                    after: int) -> Change:
+    """The patient's payers as known at two positions, and the facts recorded in between in
+    the streams the answer reads (the patient's, its cohort's, its agreement's)."""
+    if before > after:
+        before, after = after, before
+    visible_patient(service, actor, patient_id)
+    old = service.ledger.timeline(patient_id, position=before) if _exists_at(
+        service, patient_id, before) else ()
+    new = service.ledger.timeline(patient_id, position=after)
+    known = service.ledger.case(patient_id, up_to=after).patient
+    streams = (f"patient/{patient_id}", f"cohort/{known.cohort_id}",
+               f"agreement/{known.agreement_id}")
+    facts = sorted((f for s in streams for f in service.ledger.log.stream(s, up_to=after)
+                    if f.position > before), key=lambda f: f.position)
+    return Change(old, new, _patients_visible(service.view(actor), facts))
+
+
+def _exists_at(service: Service, patient_id: str, at: int) -> bool:
+    return bool(service.ledger.log.stream(f"patient/{patient_id}", up_to=at))
+
+
+# --- a cohort's progress through the stages ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StageProgress:
+    stage: int
+    enrolled: int
+    places: int | None  # None: the expansion cohort's size is open
+    assessed: int  # 16-week assessments recorded
+    benefit: int  # of which with benefit (response or stable disease)
+
+
+def cohort_progress(service: Service, actor: Actor, cohort_id: str) -> list[StageProgress]:
+    """Patients and 16-week benefit per stage (counts over the whole cohort, no patient ids)."""
+    found = cohort(service, actor, cohort_id)
+    ws = service.ledger.workspace()
+    out = []
+    for stage in (STAGE_1, STAGE_2, EXPANSION):
+        admitted = [pid for pid, s in found.admitted if s == stage]
+        assessments = [a for a in (ws.patient(pid).assessment for pid in admitted) if a]
+        places = (STAGE_LIMITS[stage] - (STAGE_LIMITS[STAGE_1] if stage == STAGE_2 else 0)
+                  if stage in STAGE_LIMITS else found.expansion_size)
+        out.append(StageProgress(stage, len(admitted), places, len(assessments),
+                                 sum(1 for a in assessments if a.outcome.is_benefit)))
+    return out

@@ -10,6 +10,7 @@ the plain values (no totals row: a machine sums for itself).
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -85,19 +86,43 @@ class Sheet:
 # --- CSV ------------------------------------------------------------------------------------
 
 
-def csv_cell(value: Any) -> str:
+class CsvVariant(StrEnum):
+    RFC4180 = "rfc4180"  # comma-separated, decimal point: for machines
+    EXCEL_NB = "excel-nb"  # semicolon, decimal comma, UTF-8 with BOM: Norwegian Excel
+
+
+BOM = "\ufeff"
+
+
+def csv_cell(value: Any, variant: CsvVariant = CsvVariant.RFC4180) -> str:
     if value is None:
         return ""
     if isinstance(value, date):
         return value.isoformat()
+    if variant is CsvVariant.EXCEL_NB and isinstance(value, Decimal):
+        return str(value).replace(".", ",")
     return str(value)
 
 
-def write_csv(sheet: Sheet, out: IO[str]) -> None:
-    writer = csv.writer(out, lineterminator="\n")
+def write_csv(sheet: Sheet, out: IO[str], variant: CsvVariant = CsvVariant.RFC4180) -> None:
+    delimiter = ";" if variant is CsvVariant.EXCEL_NB else ","
+    writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
     writer.writerow(sheet.headers)
     for row in sheet.rows:
-        writer.writerow([csv_cell(v) for v in row])
+        writer.writerow([csv_cell(v, variant) for v in row])
+
+
+def csv_text(sheets: Sequence[Sheet], variant: CsvVariant = CsvVariant.RFC4180) -> str:
+    """Every sheet of a statement in one CSV text, a blank line between sheets; Norwegian
+    Excel's variant starts with a byte-order mark, or Excel reads UTF-8 as Windows-1252."""
+    out = io.StringIO()
+    if variant is CsvVariant.EXCEL_NB:
+        out.write(BOM)
+    for i, sheet in enumerate(sheets):
+        if i:
+            out.write("\n")
+        write_csv(sheet, out, variant)
+    return out.getvalue()
 
 
 def write_csv_files(sheets: Sequence[Sheet], path: Path) -> list[Path]:
@@ -118,7 +143,8 @@ def slug(name: str) -> str:
 # --- XLSX -----------------------------------------------------------------------------------
 
 
-def write_xlsx(sheets: Sequence[Sheet], path: Path, about: Iterable[tuple[str, str]] = ()) -> None:
+def write_xlsx(sheets: Sequence[Sheet], path: Path | IO[bytes],
+               about: Iterable[tuple[str, str]] = ()) -> None:
     from openpyxl import Workbook  # imported here: only exports need it
 
     book = Workbook()
@@ -132,6 +158,13 @@ def write_xlsx(sheets: Sequence[Sheet], path: Path, about: Iterable[tuple[str, s
         info = Sheet("About", (Column("Item"), Column("Value")), about_rows)
         _xlsx_sheet(book.create_sheet("About"), info)
     book.save(path)
+
+
+def xlsx_bytes(statement: Any) -> bytes:
+    """A statement as an XLSX workbook: its sheets, and an About sheet."""
+    out = io.BytesIO()
+    write_xlsx(statement.sheets(), out, about(statement))
+    return out.getvalue()
 
 
 def _xlsx_sheet(ws: Any, sheet: Sheet) -> None:

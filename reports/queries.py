@@ -9,17 +9,19 @@ they ask for; asking for another's is refused as unknown. Others may narrow with
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from application.access import PARTNER, RHF_FINANCE
 from domain import errors as err
 from domain.values import Actor
-from reports.statements import Known, Period, Scope, known_at
+from domain.money import Totals
+from reports.statements import Known, Period, Scope, known_at, value_of
 from reports.statements_company import CompanyStatement, company_statement
 from reports.statements_public import By, PublicCostStatement, public_cost
 from reports.statements_restate import Restatement, StatementKind, restate
-from reports.worklist import Upcoming, Worklist, upcoming, worklist
+from reports.worklist import Gap, Upcoming, WorkItem, Worklist, upcoming, worklist
 
 if TYPE_CHECKING:
     from application.ledger import Ledger
@@ -84,19 +86,48 @@ def restatement(ledger: Ledger, actor: Actor, kind: StatementKind, start: date, 
 
 def financing_gaps(ledger: Ledger, actor: Actor, start: date | None = None,
                    end: date | None = None, *, company: str | None = None,
-                   rhf: str | None = None, at: int | None = None) -> Worklist:
-    """The worklist from `start` (default: the first enrolment) to `end` (default: today)."""
+                   rhf: str | None = None, hf: str | None = None,
+                   at: int | None = None) -> Worklist:
+    """The worklist from `start` (default: the first enrolment) to `end` (default: today);
+    with `hf`, only the items at that health trust."""
     known, scope = _scoped(ledger, actor, company, rhf, at)
     last = end or ledger.clock()
     first = start or min([c.patient.enrolled_on for c in known.cases if c.patient.enrolled_on]
                          + [last])
-    return worklist(known, period(first, last), scope)
+    found = worklist(known, period(first, last), scope)
+    return replace(found, items=tuple(i for i in found.items if i.hf_id == hf)) if hf else found
 
 
 def coverage_ending(ledger: Ledger, actor: Actor, on: date | None = None, days: int = 90, *,
                     company: str | None = None, rhf: str | None = None,
-                    at: int | None = None) -> Upcoming:
-    """Company coverage whose last day falls from `on` (default: today) to `days` later."""
+                    hf: str | None = None, at: int | None = None) -> Upcoming:
+    """Company coverage whose last day falls from `on` (default: today) to `days` later;
+    with `hf`, only the patients at that health trust."""
     known, scope = _scoped(ledger, actor, company, rhf, at)
     first = on or ledger.clock()
-    return upcoming(known, period(first, first + timedelta(days=days)), scope)
+    found = upcoming(known, period(first, first + timedelta(days=days)), scope)
+    return replace(found, endings=tuple(e for e in found.endings if e.hf_id == hf)) if hf else found
+
+
+@dataclass(frozen=True)
+class GapSummary:
+    """The worklist in figures: financing gaps (the treating HF carries the cost), assessments
+    pending, and the dispensations nobody should pay for."""
+
+    gaps: tuple[WorkItem, ...]
+    pending: tuple[WorkItem, ...]
+    dispensations: tuple[WorkItem, ...]
+    gap_days: int
+    gap_value: Totals
+
+
+GAP_KINDS = (Gap.BENEFIT_WITHOUT_EXEMPTION, Gap.TREATED_WITHOUT_BENEFIT)
+
+
+def gap_summary(worklist: Worklist, today: date) -> GapSummary:
+    gaps = tuple(i for i in worklist.items if i.gap in GAP_KINDS)
+    days = sum(((i.until or today) - i.since).days + 1 for i in gaps if i.since <= today)
+    return GapSummary(gaps, tuple(i for i in worklist.items if i.gap is Gap.ASSESSMENT_MISSING),
+                      tuple(i for i in worklist.items
+                            if i.gap not in GAP_KINDS and i.gap is not Gap.ASSESSMENT_MISSING),
+                      days, value_of(d for i in gaps for d in i.dispensations))

@@ -7,16 +7,13 @@ they ask for; asking for another's answers 404. Others may narrow with `company`
 
 from __future__ import annotations
 
-import io
 import json
-import tempfile
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from api import deps
-from application.access import AUDITOR, PARTNER, PROCUREMENT, RHF_FINANCE, TRIAL_OFFICE
+from application import access
 from api.deps import READ_PROBLEMS, ServiceDep
 from api.routes.whopays import KnownAt, Position
 from api.schemas.types import Day, Slug
@@ -28,9 +25,8 @@ from reports.statements_restate import StatementKind
 router = APIRouter(tags=["statements"])
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-Statements = Annotated[Actor, Depends(deps.role(PROCUREMENT, RHF_FINANCE, PARTNER, AUDITOR))]
-Worklists = Annotated[Actor, Depends(deps.role(TRIAL_OFFICE, PROCUREMENT, RHF_FINANCE, PARTNER,
-                                               AUDITOR))]
+Statements = Annotated[Actor, Depends(deps.role(*access.READ_STATEMENTS))]
+Worklists = Annotated[Actor, Depends(deps.role(*access.READ_WORKLISTS))]
 From = Annotated[Day, Query(alias="from", description="First day of the period.")]
 To = Annotated[Day, Query(alias="to", description="Last day of the period, inclusive.")]
 Company = Annotated[Slug | None, Query(description="Only what this company may see.")]
@@ -57,18 +53,9 @@ def answer(statement: Any, fmt: str | None, request: Request, name: str) -> Resp
         body = json.dumps(statement.to_dict(), default=str, ensure_ascii=False)
         return Response(body, media_type="application/json")
     if fmt == "csv":
-        out = io.StringIO()
-        for i, sheet in enumerate(statement.sheets()):
-            if i:
-                out.write("\n")
-            export.write_csv(sheet, out)
-        return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
+        return Response(export.csv_text(statement.sheets()), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / f"{name}.xlsx"
-        export.write_xlsx(statement.sheets(), path, export.about(statement))
-        data = path.read_bytes()
-    return Response(data, media_type=XLSX,
+    return Response(export.xlsx_bytes(statement), media_type=XLSX,
                     headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
 
 

@@ -1,0 +1,68 @@
+"""What several pages share: the service, reading dates and positions from a query, the
+organisations a dev sign-in may pick, and a safe place to go back to."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import Depends, Request
+
+from api import deps
+from api.problems import Problem
+from application.service import Service
+from domain import errors as err
+
+OSLO = ZoneInfo("Europe/Oslo")
+
+
+def get_service(request: Request) -> Service:
+    service: Service = request.app.state.service
+    return service
+
+
+ServiceDep = Annotated[Service, Depends(get_service)]
+
+
+class BadInput(err.InvalidInput):
+    """A page's own query parameter that cannot be read (code `bad-input`)."""
+
+
+def day(value: str | None, what: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise BadInput(f"{what} must be a date, YYYY-MM-DD") from None
+
+
+def position(value: str | None) -> int | None:
+    if value is None or value == "":
+        return None
+    if not value.isdigit() or int(value) > 2**53:
+        raise BadInput("a log position is a whole number, 0 or more")
+    return int(value)
+
+
+def moment(value: str | None) -> datetime | None:
+    """A moment from a form (datetime-local: no offset, read as Oslo time), bounded as the
+    API bounds it."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise BadInput("a moment is a date and time, YYYY-MM-DDTHH:MM") from None
+    try:
+        return deps.moment(parsed, "the moment")
+    except Problem as e:  # outside the ledger's dates
+        raise BadInput(e.detail) from None
+
+
+def local_path(value: str | None, default: str = "/") -> str:
+    """Only a path on this site (never //host or a scheme): where to go after a form."""
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return default

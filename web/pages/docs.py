@@ -1,0 +1,22 @@
+"""The API's documentation, served offline: Swagger UI at /docs and ReDoc at /redoc, from the
+vendored files under /static/vendor (FastAPI's own pages load them from a CDN, which a closed
+hospital network cannot reach)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.responses import HTMLResponse
+
+from web.render import page
+
+router = APIRouter()
+
+
+@router.get("/docs")
+def swagger_ui(request: Request) -> HTMLResponse:
+    return page(request, "docs/swagger.html", openapi_url=request.app.openapi_url)
+
+
+@router.get("/redoc")
+def redoc(request: Request) -> HTMLResponse:
+    return page(request, "docs/redoc.html", openapi_url=request.app.openapi_url)

@@ -1,0 +1,107 @@
+"""The overview, one per role: the figures each user opens the ledger for, on a date (default
+today), each from the same query functions the API answers with."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from starlette.responses import Response
+
+from application import access, queries
+from application.service import Service
+from audit import verify
+from domain.financing import PayerKind
+from domain.values import Actor
+from reports import queries as reports
+from reports.statements_public import By
+from web.pages.common import ServiceDep, day
+from web.render import page
+from web.session import SignedIn
+
+router = APIRouter()
+TAKEOVER_DAYS = 30
+
+
+def month_of(on: date) -> tuple[date, date]:
+    first = on.replace(day=1)
+    return first, (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+
+
+def quarter_of(on: date) -> tuple[date, date]:
+    first = date(on.year, 3 * ((on.month - 1) // 3) + 1, 1)
+    return first, month_of(date(first.year, first.month + 2, 1))[1]
+
+
+@router.get("/")
+def overview(request: Request, actor: SignedIn, service: ServiceDep,
+             on: Annotated[str | None, Query()] = None) -> Response:
+    today = day(on, "the date") or service.ledger.clock()
+    figures = FIGURES.get(actor.role, lambda *_: {})(service, actor, today)
+    return page(request, "pages/overview.html", actor=actor, on=today, **figures)
+
+
+def _rhf_finance(service: Service, actor: Actor, on: date) -> dict[str, Any]:
+    ledger = service.ledger
+    month, quarter = month_of(on), quarter_of(on)
+    worklist = reports.financing_gaps(ledger, actor)
+    public_now = [r for r in queries.payers(service, actor, on, ledger.position())
+                  if r.payer.kind is PayerKind.PUBLIC and r.payer.party == actor.organisation]
+    takeovers = reports.coverage_ending(ledger, actor, on, TAKEOVER_DAYS)
+    return {
+        "month": month, "quarter": quarter,
+        "month_cost": reports.public_cost_statement(ledger, actor, *month, By.MONTH).to_dict(),
+        "quarter_cost": reports.public_cost_statement(ledger, actor, *quarter,
+                                                      By.QUARTER).to_dict(),
+        "public_now": public_now, "summary": reports.gap_summary(worklist, on),
+        "takeovers": [e for e in takeovers.endings if e.then.kind is PayerKind.PUBLIC],
+        "takeover_days": TAKEOVER_DAYS,
+    }
+
+
+def _partner(service: Service, actor: Actor, on: date) -> dict[str, Any]:
+    patients = queries.patients(service, actor)
+    first = min([p.enrolled_on for p in patients if p.enrolled_on] + [on])
+    statement = reports.company_obligations(service.ledger, actor, first, on)
+    by_cohort = Counter((p.cohort_id, p.stage) for p in patients)
+    return {"patients": patients, "by_cohort": sorted(by_cohort.items()), "since": first,
+            "statement": statement, "sums": statement.to_dict()["totals"]}
+
+
+def _trial_office(service: Service, actor: Actor, on: date) -> dict[str, Any]:
+    ledger = service.ledger
+    worklist = reports.financing_gaps(ledger, actor)
+    coming = reports.coverage_ending(ledger, actor, on, TAKEOVER_DAYS)
+    patients = queries.patients(service, actor)
+    return {
+        "cohorts": queries.cohorts(service, actor),
+        "assessments_due": reports.gap_summary(worklist, on).pending,
+        "assessments_coming": [e for e in coming.endings if e.then.kind is PayerKind.PENDING],
+        "starts_missing": [p for p in patients if p.started is None and p.ended is None],
+        "takeover_days": TAKEOVER_DAYS,
+    }
+
+
+def _procurement(service: Service, actor: Actor, on: date) -> dict[str, Any]:
+    quarter = quarter_of(on)
+    return {"agreements": queries.agreements(service, actor), "quarter": quarter,
+            "quarter_cost": reports.public_cost_statement(service.ledger, actor, *quarter,
+                                                          By.QUARTER).to_dict(),
+            "summary": reports.gap_summary(reports.financing_gaps(service.ledger, actor), on)}
+
+
+def _decision_forum(service: Service, actor: Actor, on: date) -> dict[str, Any]:
+    return {"cohorts": queries.cohorts(service, actor), "drugs": queries.drugs(service, actor)}
+
+
+def _auditor(service: Service, actor: Actor, on: date) -> dict[str, Any]:
+    return {"digest": verify.digest(service.ledger.log)}
+
+
+FIGURES = {
+    access.RHF_FINANCE: _rhf_finance, access.PARTNER: _partner,
+    access.TRIAL_OFFICE: _trial_office, access.PROCUREMENT: _procurement,
+    access.DECISION_FORUM: _decision_forum, access.AUDITOR: _auditor,
+}

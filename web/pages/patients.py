@@ -1,0 +1,81 @@
+"""Patients: the list, and one patient's page: who pays over time as a picture that redraws as
+known at any earlier moment, what changed between two moments and the facts that changed it,
+and every fact with its valid date, recorded time, actor and correction links."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from starlette.responses import Response
+
+from application import queries
+from application.service import Service
+from audit.history import linked
+from domain import errors as err
+from domain.values import Actor
+from web.pages.common import ServiceDep, moment, position
+from web.picture import picture
+from web.render import page, partial
+from web.session import SignedIn
+
+router = APIRouter()
+Text = Annotated[str | None, Query(max_length=40)]
+
+
+@router.get("/patients")
+def patient_list(request: Request, actor: SignedIn, service: ServiceDep,
+                 cohort: Text = None, hf: Text = None) -> Response:
+    found = queries.patients(service, actor)
+    shown = [p for p in found if (not cohort or p.cohort_id == cohort)
+             and (not hf or hf in {h.value for h in p.hf_periods})]
+    return page(request, "pages/patients.html", actor=actor, patients=shown,
+                cohorts=sorted({p.cohort_id for p in found}),
+                hfs=sorted({h.value for p in found for h in p.hf_periods}),
+                cohort=cohort or "", hf=hf or "")
+
+
+@router.get("/patients/{patient_id}")
+def patient_page(request: Request, patient_id: str, actor: SignedIn, service: ServiceDep,
+                 at: Text = None, known_at: Text = None, before: Text = None,
+                 after: Text = None, recorded: Text = None, replayed: Text = None) -> Response:
+    asked = {"at": at or "", "known_at": known_at or ""}
+    context = _picture(service, actor, patient_id, at, known_at) | {"asked": asked}
+    target = request.headers.get("hx-target")
+    if partial(request) and target == "picture":
+        return page(request, "partials/picture.html", actor=actor, **context)
+    change = _change(service, actor, patient_id, before, after)
+    if partial(request) and target == "changes":
+        return page(request, "partials/changes.html", actor=actor, **context, **change)
+    history = linked(queries.patient_history(service, actor, patient_id))
+    return page(request, "pages/patient.html", actor=actor, history=history,
+                recorded={"position": position(recorded), "replayed": replayed == "1"},
+                patient=queries.patient(service, actor, patient_id), **context, **change)
+
+
+def _picture(service: Service, actor: Actor, patient_id: str, at: str | None,
+             known_at: str | None) -> dict[str, object]:
+    ledger = service.ledger
+    head = ledger.position()
+    position_at = ledger.position(moment(known_at), position(at))
+    queries.visible_patient(service, actor, patient_id)  # now: else the 404 page
+    context: dict[str, object] = {"patient_id": patient_id, "position": position_at,
+                                  "head": head, "intervals": (), "picture": None}
+    try:
+        intervals = queries.timeline(service, actor, patient_id, position_at)
+        case = queries.case(service, actor, patient_id, position_at)
+    except err.UnknownPatient:  # not yet enrolled as known then
+        return context
+    return context | {"intervals": intervals,
+                      "picture": picture(intervals, case.patient, case.cohort, ledger.clock())}
+
+
+def _change(service: Service, actor: Actor, patient_id: str, before: str | None,
+            after: str | None) -> dict[str, object]:
+    if not before and not after:
+        return {"change": None, "compare": {"before": "", "after": ""}}
+    head = service.ledger.position()
+    first, second = position(before) or 0, position(after)
+    second = head if second is None else min(second, head)
+    return {"change": queries.changes_between(service, actor, patient_id, first, second),
+            "compare": {"before": first, "after": second}}

@@ -1,0 +1,55 @@
+"""Worklist and upcoming: financing gaps (since when, what would resolve them), pending
+assessments, dispensations nobody should pay for, and company coverage ending soon with who
+takes over; filters by RHF and HF."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from starlette.responses import Response
+
+from api.problems import Problem
+from application import access, queries
+from reports import queries as reports
+from web.pages.common import ServiceDep, day
+from web.pages.statements import file_answer
+from web.render import page
+from web.session import SignedIn
+
+router = APIRouter()
+Text = Annotated[str | None, Query(max_length=64)]
+
+
+@router.get("/worklist")
+def worklist(request: Request, actor: SignedIn, service: ServiceDep, rhf: Text = None,
+             hf: Text = None, on: Text = None,
+             days: Annotated[int, Query(ge=0, le=3660)] = 90) -> Response:
+    if actor.role not in access.READ_WORKLISTS:
+        raise Problem(403, "forbidden", f"the role {actor.role} does not read worklists")
+    today = day(on, "the date") or service.ledger.clock()
+    scoped = actor.role in (access.PARTNER, access.RHF_FINANCE)
+    filters = {"rhf": None if scoped else rhf or None, "hf": hf or None}
+    items = reports.financing_gaps(service.ledger, actor, end=today, **filters)
+    coming = reports.coverage_ending(service.ledger, actor, today, days, **filters)
+    trusts = queries.health_trusts(service)
+    if actor.role == access.RHF_FINANCE:
+        trusts = [t for t in trusts if t.rhf_id == actor.organisation]
+    return page(request, "pages/worklist.html", actor=actor, worklist=items, upcoming=coming,
+                summary=reports.gap_summary(items, today), on=today, days=days,
+                rhfs=sorted({(t.rhf_id, t.rhf_name) for t in trusts}),
+                hfs=sorted((t.hf_id, t.name) for t in trusts), rhf=rhf or "", hf=hf or "",
+                scoped=scoped)
+
+
+@router.get("/worklist/download")
+def download(actor: SignedIn, service: ServiceDep, rhf: Text = None, hf: Text = None,
+             on: Text = None, fmt: Annotated[str, Query(alias="format",
+                                                        pattern="^(xlsx|csv|csv-nb)$")] = "xlsx",
+             ) -> Response:
+    if actor.role not in access.READ_WORKLISTS:
+        raise Problem(403, "forbidden", f"the role {actor.role} does not read worklists")
+    scoped = actor.role in (access.PARTNER, access.RHF_FINANCE)
+    items = reports.financing_gaps(service.ledger, actor, end=day(on, "the date"),
+                                   rhf=None if scoped else rhf or None, hf=hf or None)
+    return file_answer(items, fmt, "worklist")
