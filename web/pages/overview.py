@@ -46,7 +46,7 @@ def overview(request: Request, actor: SignedIn, service: ServiceDep,
 def _rhf_finance(service: Service, actor: Actor, on: date) -> dict[str, Any]:
     ledger = service.ledger
     month, quarter = month_of(on), quarter_of(on)
-    worklist = reports.financing_gaps(ledger, actor)
+    worklist = reports.financing_gaps(ledger, actor, end=on)
     public_now = [r for r in queries.payers(service, actor, on, ledger.position())
                   if r.payer.kind is PayerKind.PUBLIC and r.payer.party == actor.organisation]
     takeovers = reports.coverage_ending(ledger, actor, on, TAKEOVER_DAYS)
@@ -72,7 +72,7 @@ def _partner(service: Service, actor: Actor, on: date) -> dict[str, Any]:
 
 def _trial_office(service: Service, actor: Actor, on: date) -> dict[str, Any]:
     ledger = service.ledger
-    worklist = reports.financing_gaps(ledger, actor)
+    worklist = reports.financing_gaps(ledger, actor, end=on)
     coming = reports.coverage_ending(ledger, actor, on, TAKEOVER_DAYS)
     patients = queries.patients(service, actor)
     return {
@@ -89,7 +89,7 @@ def _procurement(service: Service, actor: Actor, on: date) -> dict[str, Any]:
     return {"agreements": queries.agreements(service, actor), "quarter": quarter,
             "quarter_cost": reports.public_cost_statement(service.ledger, actor, *quarter,
                                                           By.QUARTER).to_dict(),
-            "summary": reports.gap_summary(reports.financing_gaps(service.ledger, actor), on)}
+            "summary": reports.gap_summary(reports.financing_gaps(service.ledger, actor, end=on), on)}
 
 
 def _decision_forum(service: Service, actor: Actor, on: date) -> dict[str, Any]:
