@@ -60,8 +60,12 @@ class RecordForm:
 
     def body_of(self, form: Mapping[str, Any]) -> rq.Body:
         """The request body from the form's text (raises pydantic's ValidationError)."""
-        values = {f.name: str(form.get(f.name, "")).strip() for f in self.fields}
-        return self.body.model_validate({k: v for k, v in values.items() if v != ""})
+        values: dict[str, Any] = {}
+        for f in self.fields:
+            text = str(form.get(f.name, "")).strip()
+            if text:  # the schemas are strict, as for JSON: a number field's text is a number
+                values[f.name] = int(text) if f.kind == "number" and text.isdigit() else text
+        return self.body.model_validate(values)
 
 
 REASON = Field("reason", N_("Reason for the correction"), "textarea",
