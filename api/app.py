@@ -59,7 +59,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None, *
     app = FastAPI(title="IMPRESS financing ledger", version="1", description=DESCRIPTION,
                   lifespan=lifespan, generate_unique_id_function=lambda route: route.name,
                   # FastAPI's /docs and /redoc load their scripts from a CDN; the web pages
-                  # serve both from the app itself (web.pages.docs, ADR 0020).
+                  # serve Swagger UI from the app itself (web.pages.docs, ADR 0020).
                   docs_url=None, redoc_url=None,
                   dependencies=[Depends(known_query_only)])
     app.state.settings, app.state.service, app.state.auth = settings, service, auth

@@ -31,7 +31,7 @@ def serve(
                                       "`impress-ledger token` (IMPRESS_AUTH_MODE=dev).")] = False,
     database: DatabaseOption = None,
 ) -> None:
-    """Serve the HTTP API (OpenAPI at /docs); --dev trusts `impress-ledger token` tokens."""
+    """Serve the web pages and the HTTP API (OpenAPI at /docs); --dev: sign in as any role."""
     import uvicorn
 
     from application.ledger import Ledger
@@ -40,9 +40,10 @@ def serve(
         os.environ["IMPRESS_DATABASE_URL"] = database
     if dev:
         os.environ["IMPRESS_AUTH_MODE"] = "dev"
-    settings = Settings()
-    from api.app import create_app
+    from web.app import create_app
+    from web.settings import WebSettings
 
+    settings = WebSettings()
     # Set up once in this process, so the workers never race on DDL.
     ledger = Ledger.open(settings.database_url, create_tables=True)
     try:
@@ -51,11 +52,14 @@ def serve(
     finally:
         ledger.close()
     os.environ["IMPRESS_CREATE_TABLES"] = "false"
+    typer.echo(f"the ledger in the browser: http://{host}:{port}/   (API documentation: "
+               f"http://{host}:{port}/docs)", err=True)
     if settings.auth_mode == "dev":
-        typer.echo(f"development mode: get a token with\n  TOKEN=$(impress-ledger token --role "
-                   f"trial_office --org impress)\nand send it as 'Authorization: Bearer $TOKEN' "
-                   f"to http://{host}:{port}/v1/... (OpenAPI: http://{host}:{port}/docs)", err=True)
-    uvicorn.run("api.app:app_from_environment", factory=True, host=host, port=port,
+        typer.echo(f"development mode: sign in on the web page as any role, or get an API token "
+                   f"with\n  TOKEN=$(impress-ledger token --role trial_office --org impress)\n"
+                   f"and send it as 'Authorization: Bearer $TOKEN' to http://{host}:{port}/v1/...",
+                   err=True)
+    uvicorn.run("web.app:app_from_environment", factory=True, host=host, port=port,
                 workers=workers, access_log=False, log_level="warning")
 
 

@@ -1,9 +1,8 @@
 """Headers on every answer: a Content-Security-Policy that lets a page load only what this app
 serves (no inline scripts, no inline handlers, no other origin), and the usual hardening.
 
-The offline API docs are the one exception, and only for styles: Swagger UI and ReDoc set
-inline styles from their scripts (ReDoc also runs its search in a blob: worker). Their scripts
-are still only this app's files.
+The offline API docs are the one exception, and only for styles: Swagger UI sets inline styles
+from its script. Its scripts are still only this app's files.
 """
 
 from __future__ import annotations
@@ -11,7 +10,7 @@ from __future__ import annotations
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-DOC_PAGES = ("/docs", "/redoc")
+DOC_PAGES = ("/docs",)
 
 
 def policy(path: str, form_targets: tuple[str, ...] = ()) -> str:
@@ -24,7 +23,7 @@ def policy(path: str, form_targets: tuple[str, ...] = ()) -> str:
         "img-src 'self' data:",
         "font-src 'self'",
         "connect-src 'self'",
-        "worker-src 'self' blob:" if docs else "worker-src 'self'",
+        "worker-src 'self'",
         "object-src 'none'",
         "base-uri 'none'",
         f"form-action {forms}",

@@ -76,7 +76,7 @@ def test_only_the_api_docs_may_use_inline_styles() -> None:
 
 
 def test_the_api_docs_are_served_from_the_app_itself(pages: Pages) -> None:
-    for path in ("/docs", "/redoc"):
+    for path in ("/docs",):
         html = pages.client.get(path).text
         scripts = re.findall(r'<script src="([^"]+)"', html)
         assert scripts and all(s.startswith("/static/") for s in scripts)

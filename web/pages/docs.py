@@ -1,6 +1,6 @@
-"""The API's documentation, served offline: Swagger UI at /docs and ReDoc at /redoc, from the
-vendored files under /static/vendor (FastAPI's own pages load them from a CDN, which a closed
-hospital network cannot reach)."""
+"""The API's documentation, served offline: Swagger UI at /docs, from the vendored files under
+/static/vendor (FastAPI's own pages load them from a CDN, which a closed hospital network cannot
+reach). ReDoc is left out: its bundle loads its logo from the vendor's CDN (ADR 0020)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,3 @@ router = APIRouter()
 def swagger_ui(request: Request) -> HTMLResponse:
     return page(request, "docs/swagger.html", openapi_url=request.app.openapi_url)
 
-
-@router.get("/redoc")
-def redoc(request: Request) -> HTMLResponse:
-    return page(request, "docs/redoc.html", openapi_url=request.app.openapi_url)

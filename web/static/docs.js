@@ -1,4 +1,4 @@
-// Starts Swagger UI or ReDoc on the vendored files; the OpenAPI address comes from a data
+// Starts Swagger UI on the vendored files; the OpenAPI address comes from a data
 // attribute, so the page needs no inline script (Content-Security-Policy: script-src 'self').
 (function () {
   "use strict";
@@ -12,9 +12,5 @@
       layout: "BaseLayout",
       validatorUrl: null
     });
-  }
-  var redoc = document.getElementById("redoc");
-  if (redoc && window.Redoc) {
-    window.Redoc.init(redoc.dataset.openapiUrl, { disableSearch: false }, redoc);
   }
 })();
