@@ -80,8 +80,15 @@ async def oidc_start(request: Request) -> Response:
     return await oidc.redirect(request, str(request.url_for("oidc_callback")))
 
 
+Param = Annotated[str | None, Query(max_length=4096)]
+
+
 @router.get("/sign-in/callback")
-async def oidc_callback(request: Request) -> Response:
+async def oidc_callback(request: Request, code: Param = None, state: Param = None,
+                        error: Param = None, error_description: Param = None, iss: Param = None,
+                        session_state: Param = None, scope: Param = None) -> Response:
+    """The issuer's answer: Authlib reads the parameters itself (they are declared here
+    because the app refuses query parameters an operation does not name)."""
     oidc = _oidc(request)
     if not oidc.configured:
         raise Problem(404, "not-found", "no issuer is configured")
