@@ -14,8 +14,10 @@ $(STAMP): pyproject.toml
 	touch $@
 
 # Lint and types first (ruff; mypy, strict on domain/ and proofs/), then the suite with a throwaway
-# PostgreSQL started for the run (scripts/with-postgres).
+# PostgreSQL started for the run (scripts/with-postgres) and Debian's Chromium for the browser
+# tests (scripts/ensure-chromium installs it when missing, as root).
 test: venv lint
+	scripts/ensure-chromium
 	scripts/with-postgres $(VENV)/bin/python -m pytest -q $(PYTEST_ARGS)
 
 .PHONY: lint
@@ -23,13 +25,26 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy domain proofs
 
-# The embedded SQLite ledger under data/, the demo history if it is empty, then the HTTP API.
+# The embedded SQLite ledger under data/, the demo history if it is empty, then the web pages
+# and the HTTP API (it prints the address).
 HOST ?= 127.0.0.1
 PORT ?= 8000
 run: venv
 	$(VENV)/bin/impress-ledger init
 	$(VENV)/bin/impress-ledger demo --if-empty
 	$(VENV)/bin/impress-ledger serve --dev --host $(HOST) --port $(PORT)
+
+# Screenshots of the main pages into docs/screenshots/ (the browser tests, saving what they see).
+.PHONY: screenshots
+screenshots: venv
+	scripts/ensure-chromium
+	IMPRESS_SCREENSHOTS=1 $(VENV)/bin/python -m pytest -q tests/browser
+
+# How long each web page takes to render (bench/pages.py): PAGES_SIZE=demo (default), smoke or S.
+PAGES_SIZE ?= demo
+.PHONY: page-timings
+page-timings: venv
+	$(VENV)/bin/python -m bench.pages --size $(PAGES_SIZE)
 
 # The national-scale benchmark (docs/benchmarks.md): SIZE=smoke (default), S or M, on both
 # databases (BENCH_DB=sqlite or postgres for one), with its own throwaway PostgreSQL, whose

@@ -36,10 +36,10 @@ def create_app(settings: WebSettings | None = None, ledger: Ledger | None = None
         app.include_router(router, include_in_schema=False)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     errors.install(app)
-    app.add_middleware(SessionMiddleware, secret_key=settings.signing_key(),  # type: ignore[arg-type]
+    app.add_middleware(SessionMiddleware, secret_key=settings.signing_key(),
                        session_cookie=SESSION_COOKIE, max_age=int(settings.session_hours * 3600),
                        same_site="lax", https_only=settings.secure_cookies)
-    app.add_middleware(SecurityHeaders, form_targets=_form_targets(settings))  # type: ignore[arg-type]
+    app.add_middleware(SecurityHeaders, form_targets=_form_targets(settings))
     return app
 
 

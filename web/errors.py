@@ -27,7 +27,7 @@ from web.session import CsrfRefused, SignInRequired
 
 API_PATHS = ("/v1/", "/health", "/ready", "/openapi.json", "/static/")
 log = structlog.get_logger("impress.web")
-Handler = Callable[[Request, Any], Awaitable[Response]]
+Handler = Callable[[Request, Any], Any]
 
 
 def is_page(request: Request) -> bool:
@@ -84,9 +84,10 @@ def install(app: FastAPI) -> None:
 
 
 def _for_pages(api_handler: Handler | None) -> Handler:
-    async def handle(request: Request, exc: Any) -> Response:
+    async def handle(request: Request, exc: Any) -> Any:
         if is_page(request) or api_handler is None:
             return error_page(request, exc)
-        return await api_handler(request, exc)
+        answer = api_handler(request, exc)
+        return await answer if isinstance(answer, Awaitable) else answer
 
     return handle

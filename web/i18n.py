@@ -20,11 +20,13 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal
 from babel.support import Translations
+from zoneinfo import ZoneInfo
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 LANGUAGES = {"nb": "nb_NO", "en": "en_GB"}
 DEFAULT = "nb"
-ZONE = "Europe/Oslo"
+ZONE = ZoneInfo("Europe/Oslo")
+Day = date  # the name `date` is a method of Formats
 
 
 def N_(msgid: str) -> str:
@@ -74,7 +76,7 @@ class Formats:
             value = date.fromisoformat(value)
         return format_date(value, "medium", locale=self.locale)
 
-    def month(self, value: date) -> str:
+    def month(self, value: Day) -> str:
         return format_date(value, "MMM yy", locale=self.locale)
 
     def moment(self, value: datetime | str | None) -> str:

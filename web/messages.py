@@ -38,7 +38,7 @@ def sheet_msgids(statements: Iterable[object]) -> set[str]:
             out.add(title)
         for sheet in s.sheets():  # type: ignore[attr-defined]
             out.add(sheet.name)
-            out.update(sheet.headers)
+            out.update(str(h) for h in sheet.headers)
     return out
 
 
@@ -88,7 +88,7 @@ def update() -> list[str]:
                 cat.delete(message.id)
         with (LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po").open("wb") as f:
             write_po(f, cat, width=100, omit_header=False, sort_output=True, no_location=True)
-    return sorted(m.id for m in catalogue("nb") if m.id and not m.string)
+    return sorted(m.id for m in catalogue("nb") if isinstance(m.id, str) and m.id and not m.string)
 
 
 if __name__ == "__main__":

@@ -88,7 +88,7 @@ def fact_anchor(ref: str) -> str:
     return f"fact-{stream.replace('/', '-')}-{version}"
 
 
-def page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+def page(request: Request, template: str, status: int = 200, /, **context: Any) -> HTMLResponse:
     lang = lang_of(request)
     actor = context.pop("actor", None) or signed_in(request)
     html = environment(lang).get_template(template).render(

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import PARTNER, REGION, Server
+from tests.browser.conftest import GAP_REGION, PARTNER, REGION, Server
 from web.i18n import Formats
 
 pytestmark = pytest.mark.browser
@@ -40,28 +40,31 @@ def test_finance_officer_reaches_public_cost_and_the_worklist_in_three_clicks(
 
 
 def test_finance_officers_figures_equal_the_apis(watched: Any, server: Server) -> None:
-    w = watched("rhf_finance", REGION)
+    w = watched("rhf_finance", GAP_REGION)
     w.open(f"/?on={ON}")
-    month = server.api(f"/v1/statements/public-cost?from=2024-03-01&to=2024-03-31&by=month",
-                       "rhf_finance", REGION)
-    quarter = server.api(f"/v1/statements/public-cost?from=2024-01-01&to=2024-03-31",
-                         "rhf_finance", REGION)
+    month = server.api("/v1/statements/public-cost?from=2024-03-01&to=2024-03-31&by=month",
+                       "rhf_finance", GAP_REGION)
+    quarter = server.api("/v1/statements/public-cost?from=2024-01-01&to=2024-03-31",
+                         "rhf_finance", GAP_REGION)
     assert Decimal(month["totals"]["value"]["NOK"]) > 0
     assert w.figure("month-cost") == money(month["totals"]["value"])
     assert w.figure("quarter-cost") == money(quarter["totals"]["value"])
     assert w.figure("quarter-days") == NB.number(quarter["totals"]["public_days"])
-    payers = server.api(f"/v1/payers?on={ON}", "rhf_finance", REGION)["patients"]
+    payers = server.api(f"/v1/payers?on={ON}", "rhf_finance", GAP_REGION)["patients"]
     public = [p for p in payers if p["payer"]["kind"] == "public"
-              and p["payer"]["party"] == REGION]
+              and p["payer"]["party"] == GAP_REGION]
     assert w.figure("public-now") == NB.number(len(public))
-    gaps = server.api(f"/v1/worklist?to={ON}", "rhf_finance", REGION)["items"]
+    gaps = server.api(f"/v1/worklist?to={ON}", "rhf_finance", GAP_REGION)["items"]
     pending = [i for i in gaps if i["gap"] == "assessment-missing"]
     assert w.figure("pending-count") == NB.number(len(pending))
+    gap_items = [i for i in gaps if i["gap"] in ("benefit-without-exemption",
+                                                 "treated-without-benefit")]
+    assert gap_items and w.figure("gap-count") == NB.number(len(gap_items))
     no_violations(w)
     w.screenshot("overview-finance-officer")
-    w.open(f"/statements?kind=public-cost&from=2024-01-01&to=2024-12-31&by=quarter")
+    w.open("/statements?kind=public-cost&from=2024-01-01&to=2024-12-31&by=quarter")
     year = server.api("/v1/statements/public-cost?from=2024-01-01&to=2024-12-31",
-                      "rhf_finance", REGION)
+                      "rhf_finance", GAP_REGION)
     assert w.figure("statement-value") == money(year["totals"]["value"])
     assert w.figure("statement-patients") == NB.number(year["totals"]["patients"])
     no_violations(w)

@@ -39,7 +39,7 @@ def quarter_of(on: date) -> tuple[date, date]:
 def overview(request: Request, actor: SignedIn, service: ServiceDep,
              on: Annotated[str | None, Query()] = None) -> Response:
     today = day(on, "the date") or service.ledger.clock()
-    figures = FIGURES.get(actor.role, lambda *_: {})(service, actor, today)
+    figures = FIGURES[actor.role](service, actor, today) if actor.role in FIGURES else {}
     return page(request, "pages/overview.html", actor=actor, on=today, **figures)
 
 

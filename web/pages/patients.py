@@ -14,6 +14,7 @@ from application.service import Service
 from audit.history import linked
 from domain import errors as err
 from domain.values import Actor
+from eventstore import StoredFact
 from web.pages.common import ServiceDep, moment, position
 from web.picture import picture
 from web.render import page, partial
@@ -49,6 +50,7 @@ def patient_page(request: Request, patient_id: str, actor: SignedIn, service: Se
         return page(request, "partials/changes.html", actor=actor, **context, **change)
     history = linked(queries.patient_history(service, actor, patient_id))
     return page(request, "pages/patient.html", actor=actor, history=history,
+                moments=moments([row.fact for row in history]),
                 recorded={"position": position(recorded), "replayed": replayed == "1"},
                 patient=queries.patient(service, actor, patient_id), **context, **change)
 
@@ -79,3 +81,15 @@ def _change(service: Service, actor: Actor, patient_id: str, before: str | None,
     second = head if second is None else min(second, head)
     return {"change": queries.changes_between(service, actor, patient_id, first, second),
             "compare": {"before": first, "after": second}}
+
+
+def moments(facts: list[StoredFact]) -> list[tuple[int, bool, StoredFact]]:
+    """The positions worth redrawing at, newest first: just after each of the patient's facts,
+    and just before it where that is not also just after the one before."""
+    positions = {f.position for f in facts}
+    out = []
+    for f in sorted(facts, key=lambda f: f.position, reverse=True):
+        out.append((f.position, True, f))
+        if f.position - 1 not in positions and f.position > 1:
+            out.append((f.position - 1, False, f))
+    return out

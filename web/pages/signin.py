@@ -37,7 +37,8 @@ def organisations(service: ServiceDep) -> dict[str, list[tuple[str, str]]]:
     trusts = queries.health_trusts(service)
     rhfs = sorted({(t.rhf_id, t.rhf_name) for t in trusts})
     auditor = Actor(subject="dev", role=access.AUDITOR, organisation=UNSCOPED_ORGANISATION)
-    companies = sorted((c.company_id, c.name) for c in queries.companies(service, auditor))
+    companies = sorted((c.company_id, c.name or c.company_id)
+                       for c in queries.companies(service, auditor))
     return {access.PARTNER: companies, access.RHF_FINANCE: rhfs}
 
 

@@ -60,11 +60,13 @@ def asked(service: Service, kind: str, start: str | None, end: str | None, by: s
 
 
 def build(service: Service, actor: Actor, a: Asked) -> Any:
-    ledger, scope = service.ledger, {"rhf": a.rhf or None, "company": a.company or None,
-                                     "at": ledger_at(service, a.at)}
+    ledger, rhf, company, at = service.ledger, a.rhf or None, a.company or None, ledger_at(
+        service, a.at)
     if a.kind == "company":
-        return reports.company_obligations(ledger, actor, a.start, a.end, **scope)
-    return reports.public_cost_statement(ledger, actor, a.start, a.end, By(a.by), **scope)
+        return reports.company_obligations(ledger, actor, a.start, a.end, rhf=rhf,
+                                           company=company, at=at)
+    return reports.public_cost_statement(ledger, actor, a.start, a.end, By(a.by), rhf=rhf,
+                                         company=company, at=at)
 
 
 def ledger_at(service: Service, at: int | None) -> int:

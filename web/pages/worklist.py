@@ -29,9 +29,9 @@ def worklist(request: Request, actor: SignedIn, service: ServiceDep, rhf: Text =
         raise Problem(403, "forbidden", f"the role {actor.role} does not read worklists")
     today = day(on, "the date") or service.ledger.clock()
     scoped = actor.role in (access.PARTNER, access.RHF_FINANCE)
-    filters = {"rhf": None if scoped else rhf or None, "hf": hf or None}
-    items = reports.financing_gaps(service.ledger, actor, end=today, **filters)
-    coming = reports.coverage_ending(service.ledger, actor, today, days, **filters)
+    region, trust = None if scoped else rhf or None, hf or None
+    items = reports.financing_gaps(service.ledger, actor, end=today, rhf=region, hf=trust)
+    coming = reports.coverage_ending(service.ledger, actor, today, days, rhf=region, hf=trust)
     trusts = queries.health_trusts(service)
     if actor.role == access.RHF_FINANCE:
         trusts = [t for t in trusts if t.rhf_id == actor.organisation]
