@@ -9,9 +9,10 @@ they ask for; asking for another's is refused as unknown. Others may narrow with
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from application.access import PARTNER, RHF_FINANCE
 from domain import errors as err
@@ -53,10 +54,24 @@ def period(start: date, end: date) -> Period:
     return Period(start, end)
 
 
+_LATEST: weakref.WeakKeyDictionary[Any, Known] = weakref.WeakKeyDictionary()
+
+
+def known(ledger: Ledger, at: int | None = None) -> Known:
+    """The facts as known at a position. What is known at a position never changes (the log is
+    append-only), so the last one built is kept per ledger: a page or a run of requests at the
+    same position folds every patient once, not once per statement."""
+    position = ledger.position(position=at)
+    found = _LATEST.get(ledger)
+    if found is None or found.position != position:
+        found = _LATEST[ledger] = known_at(ledger, position)
+    return found
+
+
 def _scoped(ledger: Ledger, actor: Actor, company: str | None, rhf: str | None,
             at: int | None) -> tuple[Known, Scope]:
-    known = known_at(ledger, at)
-    return known, known.check(scope_for(actor, company, rhf))
+    facts = known(ledger, at)
+    return facts, facts.check(scope_for(actor, company, rhf))
 
 
 def company_obligations(ledger: Ledger, actor: Actor, start: date, end: date, *,
@@ -80,7 +95,7 @@ def restatement(ledger: Ledger, actor: Actor, kind: StatementKind, start: date, 
     if issued > now:
         raise InvalidRequest(f"the statement was issued at position {issued}, after the moment "
                              f"it is compared with ({now})")
-    scope = known_at(ledger, now).check(scope_for(actor, company, rhf))
+    scope = known(ledger, now).check(scope_for(actor, company, rhf))
     return restate(ledger, kind, period(start, end), scope, issued=issued, now=now, by=by)
 
 

@@ -82,3 +82,25 @@ def test_the_api_docs_are_served_from_the_app_itself(pages: Pages) -> None:
         assert scripts and all(s.startswith("/static/") for s in scripts)
         for s in scripts:
             assert pages.client.get(s).status_code == 200
+
+
+def test_the_restatement_names_the_late_assessment(pages: Pages) -> None:
+    pages.sign_in("rhf_finance", "helse-sor-ost")
+    answer = pages.get("/statements?kind=public-cost&from=2023-10-01&to=2024-03-31&by=quarter"
+                       "&issued=610")
+    assert answer.status_code == 200
+    restated = answer.text[answer.text.index('id="re-h"'):]
+    assert "AssessmentRecorded" in restated and "IMP-0030" in restated
+
+
+def test_the_worklist_filters_by_health_trust(pages: Pages) -> None:
+    pages.sign_in("procurement")
+    everything = pages.get("/worklist?on=2024-03-31").text
+    patients = set(re.findall(r'href="/patients/(IMP-\d+)"', everything))
+    assert patients
+    trusts = {c.patient.patient_id: {p.value for p in c.patient.hf_periods}
+              for c in pages.ledger.cases()}
+    hf = sorted(trusts[sorted(patients)[0]])[0]
+    only = set(re.findall(r'href="/patients/(IMP-\d+)"',
+                          pages.get(f"/worklist?on=2024-03-31&hf={hf}").text))
+    assert only and only <= patients and all(hf in trusts[p] for p in only)
