@@ -8,8 +8,10 @@ is refused as unknown, exactly as if it did not exist.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any, cast
 
 from application.access import View
 from application.ledger import Answer
@@ -45,63 +47,57 @@ def company(service: Service, actor: Actor, company_id: str) -> st.Company:
     return found
 
 
-def drugs(service: Service, actor: Actor) -> list[st.Drug]:
+def _listed(service: Service, actor: Actor, kind: str) -> list[Any]:
+    """Every drug, agreement, cohort or patient (`kind`) the actor may see."""
     view = service.view(actor)
-    found = [view.ws.drug(i) for i in _ids(service, "drug/")]
-    return [d for d in found if d.exists and view.drug(d)]
+    found = [getattr(view.ws, kind)(i) for i in _ids(service, f"{kind}/")]
+    return [x for x in found if x.exists and getattr(view, kind)(x)]
+
+
+def _one(service: Service, actor: Actor, kind: str, identifier: str,
+         unknown: Callable[[str], err.Refused]) -> Any:
+    """One of them, or its refusal as unknown if it does not exist or is not the actor's."""
+    view = service.view(actor)
+    found = getattr(view.ws, kind)(identifier)
+    if not found.exists or not getattr(view, kind)(found):
+        raise unknown(identifier)
+    return found
+
+
+def drugs(service: Service, actor: Actor) -> list[st.Drug]:
+    return _listed(service, actor, "drug")
 
 
 def drug(service: Service, actor: Actor, drug_id: str) -> st.Drug:
-    view = service.view(actor)
-    found = view.ws.drug(drug_id)
-    if not found.exists or not view.drug(found):
-        raise err.UnknownDrug(drug_id)
-    return found
+    return cast(st.Drug, _one(service, actor, "drug", drug_id, err.UnknownDrug))
 
 
 def agreements(service: Service, actor: Actor) -> list[st.Agreement]:
-    view = service.view(actor)
-    found = [view.ws.agreement(i) for i in _ids(service, "agreement/")]
-    return [a for a in found if a.exists and view.agreement(a)]
+    return _listed(service, actor, "agreement")
 
 
 def agreement(service: Service, actor: Actor, agreement_id: str) -> st.Agreement:
-    view = service.view(actor)
-    found = view.ws.agreement(agreement_id)
-    if not found.exists or not view.agreement(found):
-        raise err.UnknownAgreement(agreement_id)
-    return found
+    return cast(st.Agreement, _one(service, actor, "agreement", agreement_id,
+                                   err.UnknownAgreement))
 
 
 def cohorts(service: Service, actor: Actor) -> list[st.Cohort]:
-    view = service.view(actor)
-    found = [view.ws.cohort(i) for i in _ids(service, "cohort/")]
-    return [c for c in found if c.exists and view.cohort(c)]
+    return _listed(service, actor, "cohort")
 
 
 def cohort(service: Service, actor: Actor, cohort_id: str) -> st.Cohort:
-    view = service.view(actor)
-    found = view.ws.cohort(cohort_id)
-    if not found.exists or not view.cohort(found):
-        raise err.UnknownCohort(cohort_id)
-    return found
+    return cast(st.Cohort, _one(service, actor, "cohort", cohort_id, err.UnknownCohort))
 
 
 # --- patients ---------------------------------------------------------------------------------
 
 
 def patients(service: Service, actor: Actor) -> list[st.Patient]:
-    view = service.view(actor)
-    found = [view.ws.patient(i) for i in _ids(service, "patient/")]
-    return [p for p in found if p.exists and view.patient(p)]
+    return _listed(service, actor, "patient")
 
 
 def patient(service: Service, actor: Actor, patient_id: str) -> st.Patient:
-    view = service.view(actor)
-    found = view.ws.patient(patient_id)
-    if not found.exists or not view.patient(found):
-        raise err.UnknownPatient(patient_id)
-    return found
+    return cast(st.Patient, _one(service, actor, "patient", patient_id, err.UnknownPatient))
 
 
 def visible_patient(service: Service, actor: Actor, patient_id: str) -> None:
