@@ -18,13 +18,19 @@ pytestmark = pytest.mark.browser
 YEAR = "from=2024-01-01&to=2024-12-31"
 
 
-def test_the_xlsx_download_opens_with_openpyxl_and_holds_the_apis_figures(
-        watched: Any, server: Server) -> None:
+def downloaded(watched: Any, fmt: str) -> bytes:
+    """The finance officer's 2024 public cost statement, downloaded from its page's link."""
     w = watched("rhf_finance", REGION)
     w.open(f"/statements?kind=public-cost&{YEAR}&by=quarter")
     with w.page.expect_download() as download:
-        w.page.click("a[href*='format=xlsx']")
-    book = openpyxl.load_workbook(io.BytesIO(open(download.value.path(), "rb").read()))
+        w.page.click(f"a[href*='format={fmt}']")
+    with open(download.value.path(), "rb") as f:
+        return f.read()
+
+
+def test_the_xlsx_download_opens_with_openpyxl_and_holds_the_apis_figures(
+        watched: Any, server: Server) -> None:
+    book = openpyxl.load_workbook(io.BytesIO(downloaded(watched, "xlsx")))
     assert book.sheetnames[0] == "Public cost" and "About" in book.sheetnames
     sheet = book[book.sheetnames[0]]
     header = [c.value for c in sheet[1]]
@@ -38,11 +44,7 @@ def test_the_xlsx_download_opens_with_openpyxl_and_holds_the_apis_figures(
 
 def test_the_csv_for_norwegian_excel_splits_on_semicolons_with_decimal_commas(
         watched: Any, server: Server) -> None:
-    w = watched("rhf_finance", REGION)
-    w.open(f"/statements?kind=public-cost&{YEAR}&by=quarter")
-    with w.page.expect_download() as download:
-        w.page.click("a[href*='format=csv-nb']")
-    raw = open(download.value.path(), "rb").read()
+    raw = downloaded(watched, "csv-nb")
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig").split("\n\n")[0]), delimiter=";"))
     value = rows[0].index("Value")
