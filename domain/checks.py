@@ -7,7 +7,7 @@ import re
 from domain import errors as err
 from domain import state as st
 from domain.identity import find_national_id, valid_study_id
-from domain.workspace import Workspace
+from domain.view import View
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 _CASE_REF = re.compile(r"^ID\d{4}_\d{3}$")
@@ -53,43 +53,43 @@ def at_least(what: str, value: int, minimum: int) -> int:
     return value
 
 
-def trust(ws: Workspace, hf_id: str) -> st.HealthTrust:
-    found = ws.registry().trusts.get(hf_id)
+def trust(view: View, hf_id: str) -> st.HealthTrust:
+    found = view.registry().trusts.get(hf_id)
     if found is None:
         raise err.UnknownHealthTrust(hf_id)
     return found
 
 
-def company(ws: Workspace, company_id: str) -> st.Company:
-    found = ws.company(company_id)
+def company(view: View, company_id: str) -> st.Company:
+    found = view.company(company_id)
     if not found.exists:
         raise err.UnknownCompany(company_id)
     return found
 
 
-def drug(ws: Workspace, drug_id: str) -> st.Drug:
-    found = ws.drug(drug_id)
+def drug(view: View, drug_id: str) -> st.Drug:
+    found = view.drug(drug_id)
     if not found.exists:
         raise err.UnknownDrug(drug_id)
     return found
 
 
-def agreement(ws: Workspace, agreement_id: str) -> st.Agreement:
-    found = ws.agreement(agreement_id)
+def agreement(view: View, agreement_id: str) -> st.Agreement:
+    found = view.agreement(agreement_id)
     if not found.exists:
         raise err.UnknownAgreement(agreement_id)
     return found
 
 
-def cohort(ws: Workspace, cohort_id: str) -> st.Cohort:
-    found = ws.cohort(cohort_id)
+def cohort(view: View, cohort_id: str) -> st.Cohort:
+    found = view.cohort(cohort_id)
     if not found.exists:
         raise err.UnknownCohort(cohort_id)
     return found
 
 
-def patient(ws: Workspace, patient_id: str) -> st.Patient:
-    found = ws.patient(study_id(patient_id))
+def patient(view: View, patient_id: str) -> st.Patient:
+    found = view.patient(study_id(patient_id))
     if not found.exists:
         raise err.UnknownPatient(patient_id)
     return found

@@ -1,4 +1,5 @@
-"""One entry point: `execute(workspace, command)` decides, then derives what follows.
+"""`decide(view, command)` returns the facts a command decides; `execute(workspace, command)`
+records them into the workspace, then the facts the ledger derives from them.
 
 A command either records all its facts (and the derived facts they imply, for every patient
 they touch) or raises a `Refused` and records nothing.
@@ -16,9 +17,10 @@ from domain.identity import find_national_id
 from domain import errors as err
 from domain.errors import NationalIdRefused
 from domain import events as ev
+from domain.view import Facts, View
 from domain.workspace import Workspace
 
-DECIDERS: dict[type[c.Command], Callable[[Workspace, Any], None]] = {
+DECIDERS: dict[type[c.Command], Callable[[View, Any], Facts]] = {
     c.RegisterHealthTrust: decide_parties.register_health_trust,
     c.RegisterCompany: decide_parties.register_company,
     c.RegisterDrug: decide_parties.register_drug,
@@ -49,8 +51,8 @@ DECIDERS: dict[type[c.Command], Callable[[Workspace, Any], None]] = {
 }
 
 
-def execute(ws: Workspace, command: c.Command) -> None:
-    """Decide the command against the workspace, then record what follows from it."""
+def decide(view: View, command: c.Command) -> Facts:
+    """The facts a command decides (each with its stream), or its refusal."""
     found = find_national_id(command)
     if found is not None:
         raise NationalIdRefused(found)
@@ -59,9 +61,14 @@ def execute(ws: Workspace, command: c.Command) -> None:
     decider = DECIDERS.get(type(command))
     if decider is None:
         raise err.InvalidInput(f"unknown command {type(command).__name__}")
-    decider(ws, command)
+    return decider(view, command)
+
+
+def execute(ws: Workspace, command: c.Command) -> None:
+    """Decide the command against the workspace, record its facts there, then what follows."""
+    ws.record_all(decide(ws, command))
     for patient_id in affected_patients(ws):
-        reconcile(ws, patient_id)
+        ws.record_all(reconcile(ws, patient_id))
 
 
 def affected_patients(ws: Workspace) -> list[str]:
@@ -86,4 +93,4 @@ _COHORT_FINANCING = (
 
 def tick(ws: Workspace, patient_id: str) -> None:
     """What the passage of time (up to the workspace's today) has made true for one patient."""
-    reconcile(ws, patient_id)
+    ws.record_all(reconcile(ws, patient_id))

@@ -21,25 +21,25 @@ from domain.values import (
     STAGE_LIMITS,
     Decision,
 )
-from domain.workspace import Workspace
+from domain.view import Facts, View
 
 
-def open_cohort(ws: Workspace, cmd: c.OpenCohort) -> None:
+def open_cohort(view: View, cmd: c.OpenCohort) -> Facts:
     checks.slug("cohort id", cmd.cohort_id)
-    if ws.cohort(cmd.cohort_id).exists:
+    if view.cohort(cmd.cohort_id).exists:
         raise err.AlreadyRecorded("cohort", cmd.cohort_id)
-    agreement = checks.agreement(ws, cmd.agreement_id)
-    checks.drug(ws, cmd.drug_id)
+    agreement = checks.agreement(view, cmd.agreement_id)
+    checks.drug(view, cmd.drug_id)
     if cmd.drug_id not in agreement.slots:
         raise err.DrugNotContributed(cmd.agreement_id, cmd.drug_id)
     stage = STAGE_1
     if cmd.evidence_ref is not None:
         checks.text("the partner trial's evidence reference", cmd.evidence_ref)
-        ensure_may_expand(ws, cmd.drug_id, cmd.opened_on)
+        ensure_may_expand(view, cmd.drug_id, cmd.opened_on)
         stage = EXPANSION
     if cmd.expansion_size is not None:
         checks.at_least("the expansion cohort's size", cmd.expansion_size, 1)
-    ws.record(
+    return [(
         f"cohort/{cmd.cohort_id}",
         ev.CohortOpened(
             cohort_id=cmd.cohort_id,
@@ -52,12 +52,12 @@ def open_cohort(ws: Workspace, cmd: c.OpenCohort) -> None:
             evidence_ref=cmd.evidence_ref,
             expansion_size=cmd.expansion_size if stage == EXPANSION else None,
         ),
-    )
+    )]
 
 
-def ensure_may_expand(ws: Workspace, drug_id: str, on: date) -> None:
+def ensure_may_expand(view: View, drug_id: str, on: date) -> None:
     """Entry to an expansion cohort needs a price in Norway and no 'no' from Beslutningsforum."""
-    drug = checks.drug(ws, drug_id)
+    drug = checks.drug(view, drug_id)
     rejected = [d for d in drug.decisions if d.decision == Decision.REJECTED and d.decided_on <= on]
     if rejected:
         raise err.RejectedByDecisionForum(drug_id, rejected[0].case_ref)
@@ -65,8 +65,8 @@ def ensure_may_expand(ws: Workspace, drug_id: str, on: date) -> None:
         raise err.NoPrice(drug_id, on)
 
 
-def advance_stage(ws: Workspace, cmd: c.AdvanceStage) -> None:
-    cohort = open_(ws, cmd.cohort_id, cmd.decided_on)
+def advance_stage(view: View, cmd: c.AdvanceStage) -> Facts:
+    cohort = open_(view, cmd.cohort_id, cmd.decided_on)
     if cmd.to_stage != cohort.stage + 1 and not (cmd.to_stage == EXPANSION and cmd.evidence_ref):
         raise err.InvalidStageTransition(cmd.cohort_id, cohort.stage, cmd.to_stage)
     if cmd.to_stage not in (STAGE_2, EXPANSION) or cohort.stage >= cmd.to_stage:
@@ -74,12 +74,12 @@ def advance_stage(ws: Workspace, cmd: c.AdvanceStage) -> None:
     if cmd.expansion_size is not None:
         checks.at_least("the expansion cohort's size", cmd.expansion_size, 1)
     if cmd.to_stage == EXPANSION:
-        ensure_may_expand(ws, cohort.drug_id, cmd.decided_on)
+        ensure_may_expand(view, cohort.drug_id, cmd.decided_on)
     benefit, assessed, basis = 0, 0, cast(tuple[str, ...], ())
     if cmd.evidence_ref is not None:
         checks.text("the partner trial's evidence reference", cmd.evidence_ref)
     else:
-        benefit, assessed, basis = _count_benefit(ws, cohort, cmd.decided_on)
+        benefit, assessed, basis = _count_benefit(view, cohort, cmd.decided_on)
         needed, of = (STAGE_2_RULE, 8) if cmd.to_stage == STAGE_2 else (EXPANSION_RULE, 24)
         enrolled = sum(1 for _, s in cohort.admitted if s < cmd.to_stage)
         limit = STAGE_LIMITS[cohort.stage]
@@ -87,7 +87,7 @@ def advance_stage(ws: Workspace, cmd: c.AdvanceStage) -> None:
             raise err.StageNotFull(cmd.cohort_id, cohort.stage, enrolled, limit)
         if benefit < needed:
             raise err.StageRuleNotMet(cmd.cohort_id, cmd.to_stage, needed, of, benefit)
-    ws.record(
+    return [(
         f"cohort/{cmd.cohort_id}",
         ev.StageAdvanced(
             cohort_id=cmd.cohort_id,
@@ -101,18 +101,18 @@ def advance_stage(ws: Workspace, cmd: c.AdvanceStage) -> None:
             if cmd.to_stage == EXPANSION
             else None,
         ),
-    )
+    )]
 
 
 def _count_benefit(
-    ws: Workspace, cohort: st.Cohort, decided_on: date
+    view: View, cohort: st.Cohort, decided_on: date
 ) -> tuple[int, int, tuple[str, ...]]:
     """The first 8 or 24 patients' 16-week assessments recorded by the decision date."""
     benefit, assessed, basis = 0, 0, []
     for patient_id, stage in cohort.admitted:
         if stage > cohort.stage:
             continue
-        a = ws.patient(patient_id).assessment
+        a = view.patient(patient_id).assessment
         if a is None or a.assessed_on > decided_on:
             continue
         assessed += 1
@@ -122,8 +122,8 @@ def _count_benefit(
     return benefit, assessed, tuple(basis)
 
 
-def open_(ws: Workspace, cohort_id: str, on: date) -> st.Cohort:
-    cohort = checks.cohort(ws, cohort_id)
+def open_(view: View, cohort_id: str, on: date) -> st.Cohort:
+    cohort = checks.cohort(view, cohort_id)
     if cohort.closed is not None:
         raise err.CohortClosed(cohort_id, cohort.closed.since)
     if cohort.opened_on and on < cohort.opened_on:
@@ -131,22 +131,22 @@ def open_(ws: Workspace, cohort_id: str, on: date) -> st.Cohort:
     return cohort
 
 
-def close_cohort(ws: Workspace, cmd: c.CloseCohort) -> None:
-    open_(ws, cmd.cohort_id, cmd.closed_on)
-    ws.record(
+def close_cohort(view: View, cmd: c.CloseCohort) -> Facts:
+    open_(view, cmd.cohort_id, cmd.closed_on)
+    return [(
         f"cohort/{cmd.cohort_id}",
         ev.CohortClosed(
             cohort_id=cmd.cohort_id,
             closed_on=cmd.closed_on,
             reason=checks.reason("closing the cohort", cmd.reason),
         ),
-    )
+    )]
 
 
-def grant_group_exemption(ws: Workspace, cmd: c.GrantGroupExemption) -> None:
-    cohort = checks.cohort(ws, cmd.cohort_id)
+def grant_group_exemption(view: View, cmd: c.GrantGroupExemption) -> Facts:
+    cohort = checks.cohort(view, cmd.cohort_id)
     checks.text("exemption reference", cmd.exemption_ref, limit=100)
-    drug = checks.drug(ws, cohort.drug_id)
+    drug = checks.drug(view, cohort.drug_id)
     introduced = [d for d in drug.decisions if d.decision == Decision.INTRODUCED]
     if not any(d.decided_on <= cmd.decided_on for d in introduced):
         raise err.DrugNotIntroduced(cohort.drug_id)
@@ -156,7 +156,7 @@ def grant_group_exemption(ws: Workspace, cmd: c.GrantGroupExemption) -> None:
         raise err.DateOutOfOrder(
             "the exemption's effective date", cmd.effective_from, "its decision", cmd.decided_on
         )
-    ws.record(
+    return [(
         f"cohort/{cmd.cohort_id}",
         ev.GroupExemptionGranted(
             cohort_id=cmd.cohort_id,
@@ -164,11 +164,11 @@ def grant_group_exemption(ws: Workspace, cmd: c.GrantGroupExemption) -> None:
             effective_from=cmd.effective_from,
             decided_on=cmd.decided_on,
         ),
-    )
+    )]
 
 
-def revoke_group_exemption(ws: Workspace, cmd: c.RevokeGroupExemption) -> None:
-    cohort = checks.cohort(ws, cmd.cohort_id)
+def revoke_group_exemption(view: View, cmd: c.RevokeGroupExemption) -> Facts:
+    cohort = checks.cohort(view, cmd.cohort_id)
     exemption = cohort.exemption(cmd.exemption_ref)
     if exemption is None:
         raise err.UnknownExemption(cmd.exemption_ref)
@@ -178,7 +178,7 @@ def revoke_group_exemption(ws: Workspace, cmd: c.RevokeGroupExemption) -> None:
         raise err.DateOutOfOrder(
             "the revocation", cmd.effective_from, "the exemption's start", exemption.effective_from
         )
-    ws.record(
+    return [(
         f"cohort/{cmd.cohort_id}",
         ev.GroupExemptionRevoked(
             cohort_id=cmd.cohort_id,
@@ -186,15 +186,15 @@ def revoke_group_exemption(ws: Workspace, cmd: c.RevokeGroupExemption) -> None:
             effective_from=cmd.effective_from,
             reason=checks.reason("revoking the exemption", cmd.reason),
         ),
-    )
+    )]
 
 
-def decide_permanent_financing(ws: Workspace, cmd: c.DecidePermanentFinancing) -> None:
-    cohort = checks.cohort(ws, cmd.cohort_id)
+def decide_permanent_financing(view: View, cmd: c.DecidePermanentFinancing) -> Facts:
+    cohort = checks.cohort(view, cmd.cohort_id)
     checks.case_ref(cmd.case_ref)
     if any(t.ref and t.since == cmd.effective_from for t in cohort.permanent):
         raise err.AlreadyRecorded("permanent financing decision from", str(cmd.effective_from))
-    ws.record(
+    return [(
         f"cohort/{cmd.cohort_id}",
         ev.PermanentFinancingDecided(
             cohort_id=cmd.cohort_id,
@@ -202,4 +202,4 @@ def decide_permanent_financing(ws: Workspace, cmd: c.DecidePermanentFinancing) -
             case_ref=cmd.case_ref,
             effective_from=cmd.effective_from,
         ),
-    )
+    )]

@@ -6,15 +6,15 @@ from domain import checks
 from domain import commands as c
 from domain import errors as err
 from domain import events as ev
-from domain.workspace import REGISTRY, Workspace
+from domain.view import REGISTRY, Facts, View
 
 
-def register_health_trust(ws: Workspace, cmd: c.RegisterHealthTrust) -> None:
+def register_health_trust(view: View, cmd: c.RegisterHealthTrust) -> Facts:
     checks.slug("health trust id", cmd.hf_id)
     checks.slug("regional health authority id", cmd.rhf_id)
-    if cmd.hf_id in ws.registry().trusts:
+    if cmd.hf_id in view.registry().trusts:
         raise err.AlreadyRecorded("health trust", cmd.hf_id)
-    ws.record(
+    return [(
         REGISTRY,
         ev.HealthTrustRegistered(
             hf_id=cmd.hf_id,
@@ -23,29 +23,29 @@ def register_health_trust(ws: Workspace, cmd: c.RegisterHealthTrust) -> None:
             rhf_name=checks.text("RHF name", cmd.rhf_name),
             registered_on=cmd.registered_on,
         ),
-    )
+    )]
 
 
-def register_company(ws: Workspace, cmd: c.RegisterCompany) -> None:
+def register_company(view: View, cmd: c.RegisterCompany) -> Facts:
     checks.slug("company id", cmd.company_id)
-    if ws.company(cmd.company_id).exists:
+    if view.company(cmd.company_id).exists:
         raise err.AlreadyRecorded("company", cmd.company_id)
-    ws.record(
+    return [(
         f"company/{cmd.company_id}",
         ev.CompanyRegistered(
             company_id=cmd.company_id,
             name=checks.text("company name", cmd.name),
             registered_on=cmd.registered_on,
         ),
-    )
+    )]
 
 
-def register_drug(ws: Workspace, cmd: c.RegisterDrug) -> None:
+def register_drug(view: View, cmd: c.RegisterDrug) -> Facts:
     checks.slug("drug id", cmd.drug_id)
-    if ws.drug(cmd.drug_id).exists:
+    if view.drug(cmd.drug_id).exists:
         raise err.AlreadyRecorded("drug", cmd.drug_id)
-    checks.company(ws, cmd.company_id)
-    ws.record(
+    checks.company(view, cmd.company_id)
+    return [(
         f"drug/{cmd.drug_id}",
         ev.DrugRegistered(
             drug_id=cmd.drug_id,
@@ -54,27 +54,27 @@ def register_drug(ws: Workspace, cmd: c.RegisterDrug) -> None:
             company_id=cmd.company_id,
             registered_on=cmd.registered_on,
         ),
-    )
+    )]
 
 
-def set_price(ws: Workspace, cmd: c.SetPrice) -> None:
-    checks.drug(ws, cmd.drug_id)
+def set_price(view: View, cmd: c.SetPrice) -> Facts:
+    checks.drug(view, cmd.drug_id)
     if cmd.price_per_pack.amount <= 0:
         raise err.InvalidInput("a price per pack must be more than zero")
-    ws.record(
+    return [(
         f"drug/{cmd.drug_id}",
         ev.PriceSet(
             drug_id=cmd.drug_id, price_per_pack=cmd.price_per_pack, effective_from=cmd.effective_from
         ),
-    )
+    )]
 
 
-def record_introduction_decision(ws: Workspace, cmd: c.RecordIntroductionDecision) -> None:
-    drug = checks.drug(ws, cmd.drug_id)
+def record_introduction_decision(view: View, cmd: c.RecordIntroductionDecision) -> Facts:
+    drug = checks.drug(view, cmd.drug_id)
     checks.case_ref(cmd.case_ref)
     if any(d.case_ref == cmd.case_ref for d in drug.decisions):
         raise err.AlreadyRecorded("decision", cmd.case_ref)
-    ws.record(
+    return [(
         f"drug/{cmd.drug_id}",
         ev.IntroductionDecided(
             drug_id=cmd.drug_id,
@@ -83,18 +83,18 @@ def record_introduction_decision(ws: Workspace, cmd: c.RecordIntroductionDecisio
             indication=checks.text("indication", cmd.indication),
             decided_on=cmd.decided_on,
         ),
-    )
+    )]
 
 
-def sign_agreement(ws: Workspace, cmd: c.SignAgreement) -> None:
+def sign_agreement(view: View, cmd: c.SignAgreement) -> Facts:
     checks.slug("agreement id", cmd.agreement_id)
-    if ws.agreement(cmd.agreement_id).exists:
+    if view.agreement(cmd.agreement_id).exists:
         raise err.AlreadyRecorded("agreement", cmd.agreement_id)
-    checks.company(ws, cmd.company_id)
+    checks.company(view, cmd.company_id)
     checks.at_least("company coverage weeks", cmd.coverage_weeks, 1)
     if cmd.grant_per_patient.amount < 0:
         raise err.InvalidInput("the per-patient grant cannot be negative")
-    ws.record(
+    return [(
         f"agreement/{cmd.agreement_id}",
         ev.AgreementSigned(
             agreement_id=cmd.agreement_id,
@@ -103,18 +103,18 @@ def sign_agreement(ws: Workspace, cmd: c.SignAgreement) -> None:
             grant_per_patient=cmd.grant_per_patient,
             coverage_weeks=cmd.coverage_weeks,
         ),
-    )
+    )]
 
 
-def contribute_drug(ws: Workspace, cmd: c.ContributeDrug) -> None:
-    agreement = checks.agreement(ws, cmd.agreement_id)
-    drug = checks.drug(ws, cmd.drug_id)
+def contribute_drug(view: View, cmd: c.ContributeDrug) -> Facts:
+    agreement = checks.agreement(view, cmd.agreement_id)
+    drug = checks.drug(view, cmd.drug_id)
     if drug.company_id != agreement.company_id:
         raise err.DrugOfAnotherCompany(cmd.drug_id, drug.company_id, agreement.company_id)
     if cmd.drug_id in agreement.slots:
         raise err.AlreadyRecorded("contribution of drug", cmd.drug_id)
     checks.at_least("patient slots", cmd.patient_slots, 1)
-    ws.record(
+    return [(
         f"agreement/{cmd.agreement_id}",
         ev.DrugContributed(
             agreement_id=cmd.agreement_id,
@@ -122,11 +122,11 @@ def contribute_drug(ws: Workspace, cmd: c.ContributeDrug) -> None:
             patient_slots=cmd.patient_slots,
             effective_from=cmd.effective_from,
         ),
-    )
+    )]
 
 
-def amend_agreement(ws: Workspace, cmd: c.AmendAgreement) -> None:
-    agreement = checks.agreement(ws, cmd.agreement_id)
+def amend_agreement(view: View, cmd: c.AmendAgreement) -> Facts:
+    agreement = checks.agreement(view, cmd.agreement_id)
     reason = checks.reason("the amendment", cmd.reason)
     changes = (cmd.grant_per_patient, cmd.coverage_weeks, cmd.patient_slots)
     if all(x is None for x in changes):
@@ -150,7 +150,7 @@ def amend_agreement(ws: Workspace, cmd: c.AmendAgreement) -> None:
         raise err.DateOutOfOrder(
             "the amendment", cmd.effective_from, "the signing", agreement.signed_on
         )
-    ws.record(
+    return [(
         f"agreement/{cmd.agreement_id}",
         ev.AgreementAmended(
             agreement_id=cmd.agreement_id,
@@ -161,4 +161,4 @@ def amend_agreement(ws: Workspace, cmd: c.AmendAgreement) -> None:
             drug_id=cmd.drug_id,
             patient_slots=cmd.patient_slots,
         ),
-    )
+    )]

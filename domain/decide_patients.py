@@ -8,20 +8,20 @@ from domain import errors as err
 from domain import events as ev
 from domain import state as st
 from domain.values import EXPANSION, STAGE_LIMITS, DEFAULT_EXPANSION_SIZE
-from domain.workspace import Workspace
+from domain.view import Facts, View
 
 
-def enrol_patient(ws: Workspace, cmd: c.EnrolPatient) -> None:
+def enrol_patient(view: View, cmd: c.EnrolPatient) -> Facts:
     stream = f"patient/{checks.study_id(cmd.patient_id)}"
-    existing = ws.patient(cmd.patient_id)
+    existing = view.patient(cmd.patient_id)
     if existing.exists:
         raise err.AlreadyEnrolled(cmd.patient_id, existing.cohort_id)
-    cohort = checks.cohort(ws, cmd.cohort_id)
+    cohort = checks.cohort(view, cmd.cohort_id)
     if cohort.closed is not None:
         raise err.CohortClosed(cmd.cohort_id, cohort.closed.since)
     if cohort.opened_on and cmd.enrolled_on < cohort.opened_on:
         raise err.DateOutOfOrder("enrolment", cmd.enrolled_on, "the cohort's opening", cohort.opened_on)
-    checks.trust(ws, cmd.hf_id)
+    checks.trust(view, cmd.hf_id)
     stage = cohort.stage
     if stage == EXPANSION:
         limit = cohort.expansion_size or DEFAULT_EXPANSION_SIZE
@@ -31,13 +31,13 @@ def enrol_patient(ws: Workspace, cmd: c.EnrolPatient) -> None:
         taken = sum(1 for _, s in cohort.admitted if s <= stage)
     if taken >= limit:
         raise err.StageFull(cmd.cohort_id, stage, limit)
-    agreement = checks.agreement(ws, cohort.agreement_id)
+    agreement = checks.agreement(view, cohort.agreement_id)
     slots = agreement.slots.get(cohort.drug_id)
     if slots is None:
         raise err.DrugNotContributed(cohort.agreement_id, cohort.drug_id)
     if agreement.used.get(cohort.drug_id, 0) >= slots.value:
         raise err.SlotsUsedUp(cohort.agreement_id, cohort.drug_id, slots.value)
-    ws.record(
+    return [(
         stream,
         ev.PatientEnrolled(
             patient_id=cmd.patient_id,
@@ -48,14 +48,12 @@ def enrol_patient(ws: Workspace, cmd: c.EnrolPatient) -> None:
             hf_id=cmd.hf_id,
             enrolled_on=cmd.enrolled_on,
         ),
-    )
-    ws.record(
+    ), (
         f"cohort/{cmd.cohort_id}",
         ev.PatientAdmitted(
             cohort_id=cmd.cohort_id, patient_id=cmd.patient_id, stage=stage, enrolled_on=cmd.enrolled_on
         ),
-    )
-    ws.record(
+    ), (
         f"agreement/{cohort.agreement_id}",
         ev.PatientSlotUsed(
             agreement_id=cohort.agreement_id,
@@ -64,15 +62,15 @@ def enrol_patient(ws: Workspace, cmd: c.EnrolPatient) -> None:
             cohort_id=cmd.cohort_id,
             enrolled_on=cmd.enrolled_on,
         ),
-    )
+    )]
 
 
-def start_treatment(ws: Workspace, cmd: c.StartTreatment) -> None:
-    p = checks.patient(ws, cmd.patient_id)
+def start_treatment(view: View, cmd: c.StartTreatment) -> Facts:
+    p = checks.patient(view, cmd.patient_id)
     if p.started is not None:
         raise err.TreatmentAlreadyStarted(p.patient_id, p.started.since)
     _start_after_enrolment(p, cmd)
-    ws.record(_s(p), ev.TreatmentStarted(patient_id=p.patient_id, started_on=cmd.started_on))
+    return [(_s(p), ev.TreatmentStarted(patient_id=p.patient_id, started_on=cmd.started_on))]
 
 
 def _start_after_enrolment(p: st.Patient, cmd: c.StartTreatment | c.CorrectTreatmentStart) -> None:
@@ -85,9 +83,9 @@ def _start_after_enrolment(p: st.Patient, cmd: c.StartTreatment | c.CorrectTreat
         raise err.AssessmentBeforeStart(p.assessment.assessed_on, cmd.started_on)
 
 
-def transfer_patient(ws: Workspace, cmd: c.TransferPatient) -> None:
-    p = checks.patient(ws, cmd.patient_id)
-    checks.trust(ws, cmd.to_hf)
+def transfer_patient(view: View, cmd: c.TransferPatient) -> Facts:
+    p = checks.patient(view, cmd.patient_id)
+    checks.trust(view, cmd.to_hf)
     if cmd.to_hf == p.hf_id:
         raise err.SameHealthTrust(p.patient_id, cmd.to_hf)
     last = p.hf_periods[-1]
@@ -97,71 +95,72 @@ def transfer_patient(ws: Workspace, cmd: c.TransferPatient) -> None:
         )
     if p.ended is not None and cmd.effective_from > p.ended.ended_on:
         raise err.TreatmentAlreadyEnded(p.patient_id, p.ended.ended_on)
-    ws.record(
+    return [(
         _s(p),
         ev.PatientTransferred(
             patient_id=p.patient_id, from_hf=p.hf_id, to_hf=cmd.to_hf, effective_from=cmd.effective_from
         ),
-    )
+    )]
 
 
-def record_assessment(ws: Workspace, cmd: c.RecordAssessment) -> None:
-    p = checks.patient(ws, cmd.patient_id)
+def record_assessment(view: View, cmd: c.RecordAssessment) -> Facts:
+    p = checks.patient(view, cmd.patient_id)
     started = checks.started(p)
     if p.assessment is not None:
         raise err.AssessmentAlreadyRecorded(p.patient_id)
     if cmd.assessed_on < started.since:
         raise err.AssessmentBeforeStart(cmd.assessed_on, started.since)
-    ws.record(
+    return [(
         _s(p),
         ev.AssessmentRecorded(patient_id=p.patient_id, assessed_on=cmd.assessed_on, outcome=cmd.outcome),
-    )
+    )]
 
 
-def end_treatment(ws: Workspace, cmd: c.EndTreatment) -> None:
-    p = checks.patient(ws, cmd.patient_id)
+def end_treatment(view: View, cmd: c.EndTreatment) -> Facts:
+    p = checks.patient(view, cmd.patient_id)
     started = checks.started(p)
     if p.ended is not None:
         raise err.TreatmentAlreadyEnded(p.patient_id, p.ended.ended_on)
     if cmd.ended_on < started.since:
         raise err.EndBeforeStart(cmd.ended_on, started.since)
-    ws.record(_s(p), ev.TreatmentEnded(patient_id=p.patient_id, ended_on=cmd.ended_on, reason=cmd.reason))
+    return [(_s(p), ev.TreatmentEnded(patient_id=p.patient_id, ended_on=cmd.ended_on,
+                                      reason=cmd.reason))]
 
 
-def dispense_drug(ws: Workspace, cmd: c.DispenseDrug) -> None:
-    p = checks.patient(ws, cmd.patient_id)
+def dispense_drug(view: View, cmd: c.DispenseDrug) -> Facts:
+    p = checks.patient(view, cmd.patient_id)
     checks.at_least("packs dispensed", cmd.packs, 1)
     assert p.enrolled_on is not None
     if cmd.dispensed_on < p.enrolled_on:
         raise err.DateOutOfOrder("the dispensation", cmd.dispensed_on, "enrolment", p.enrolled_on)
-    ws.record(
+    return [(
         _s(p),
         ev.DrugDispensed(
             patient_id=p.patient_id, drug_id=p.drug_id, packs=cmd.packs, dispensed_on=cmd.dispensed_on
         ),
-    )
+    )]
 
 
 # --- corrections ----------------------------------------------------------------------------
 
 
-def correct_treatment_start(ws: Workspace, cmd: c.CorrectTreatmentStart) -> None:
-    p = checks.patient(ws, cmd.patient_id)
+def correct_treatment_start(view: View, cmd: c.CorrectTreatmentStart) -> Facts:
+    p = checks.patient(view, cmd.patient_id)
     started = checks.started(p)
     reason = checks.reason("the correction", cmd.reason)
     if cmd.started_on == started.since:
         raise err.NothingToCorrect("the treatment start")
     _start_after_enrolment(p, cmd)
-    ws.record(
+    return [(
         _s(p),
         ev.TreatmentStartCorrected(
             patient_id=p.patient_id, started_on=cmd.started_on, corrects=started.ref, reason=reason
         ),
-    )
+    )]
 
 
-def correct_assessment(ws: Workspace, cmd: c.CorrectAssessment) -> None:
-    p = checks.patient(ws, cmd.patient_id)
+def correct_assessment(view: View, cmd: c.CorrectAssessment) -> Facts:
+    p = checks.patient(view, cmd.patient_id)
     started = checks.started(p)
     reason = checks.reason("the correction", cmd.reason)
     if p.assessment is None:
@@ -170,7 +169,7 @@ def correct_assessment(ws: Workspace, cmd: c.CorrectAssessment) -> None:
         raise err.NothingToCorrect("the 16-week assessment")
     if cmd.assessed_on < started.since:
         raise err.AssessmentBeforeStart(cmd.assessed_on, started.since)
-    ws.record(
+    return [(
         _s(p),
         ev.AssessmentCorrected(
             patient_id=p.patient_id,
@@ -179,11 +178,11 @@ def correct_assessment(ws: Workspace, cmd: c.CorrectAssessment) -> None:
             corrects=p.assessment.ref,
             reason=reason,
         ),
-    )
+    )]
 
 
-def correct_treatment_end(ws: Workspace, cmd: c.CorrectTreatmentEnd) -> None:
-    p = checks.patient(ws, cmd.patient_id)
+def correct_treatment_end(view: View, cmd: c.CorrectTreatmentEnd) -> Facts:
+    p = checks.patient(view, cmd.patient_id)
     started = checks.started(p)
     reason = checks.reason("the correction", cmd.reason)
     if p.ended is None:
@@ -192,7 +191,7 @@ def correct_treatment_end(ws: Workspace, cmd: c.CorrectTreatmentEnd) -> None:
         raise err.NothingToCorrect("the end of treatment")
     if cmd.ended_on < started.since:
         raise err.EndBeforeStart(cmd.ended_on, started.since)
-    ws.record(
+    return [(
         _s(p),
         ev.TreatmentEndCorrected(
             patient_id=p.patient_id,
@@ -201,18 +200,18 @@ def correct_treatment_end(ws: Workspace, cmd: c.CorrectTreatmentEnd) -> None:
             corrects=p.ended.ref,
             reason=reason,
         ),
-    )
+    )]
 
 
-def correct_enrolment_hf(ws: Workspace, cmd: c.CorrectEnrolmentHf) -> None:
-    p = checks.patient(ws, cmd.patient_id)
+def correct_enrolment_hf(view: View, cmd: c.CorrectEnrolmentHf) -> Facts:
+    p = checks.patient(view, cmd.patient_id)
     reason = checks.reason("the correction", cmd.reason)
-    checks.trust(ws, cmd.hf_id)
+    checks.trust(view, cmd.hf_id)
     first = p.hf_periods[0]
     if cmd.hf_id == first.value:
         raise err.NothingToCorrect("the enrolling health trust")
     assert p.enrolled_on is not None and p.ref is not None
-    ws.record(
+    return [(
         _s(p),
         ev.EnrolmentHfCorrected(
             patient_id=p.patient_id,
@@ -221,11 +220,11 @@ def correct_enrolment_hf(ws: Workspace, cmd: c.CorrectEnrolmentHf) -> None:
             corrects=p.ref,
             reason=reason,
         ),
-    )
+    )]
 
 
-def correct_dispensation(ws: Workspace, cmd: c.CorrectDispensation) -> None:
-    p = checks.patient(ws, cmd.patient_id)
+def correct_dispensation(view: View, cmd: c.CorrectDispensation) -> Facts:
+    p = checks.patient(view, cmd.patient_id)
     reason = checks.reason("the correction", cmd.reason)
     found = next((d for d in p.dispensations if d.ref == cmd.dispensation), None)
     if found is None:
@@ -238,7 +237,7 @@ def correct_dispensation(ws: Workspace, cmd: c.CorrectDispensation) -> None:
     assert p.enrolled_on is not None
     if cmd.dispensed_on < p.enrolled_on:
         raise err.DateOutOfOrder("the dispensation", cmd.dispensed_on, "enrolment", p.enrolled_on)
-    ws.record(
+    return [(
         _s(p),
         ev.DispensationCorrected(
             patient_id=p.patient_id,
@@ -247,14 +246,14 @@ def correct_dispensation(ws: Workspace, cmd: c.CorrectDispensation) -> None:
             corrects=found.ref,
             reason=reason,
         ),
-    )
+    )]
 
 
 # --- grants ---------------------------------------------------------------------------------
 
 
-def invoice_grant(ws: Workspace, cmd: c.InvoiceGrant) -> None:
-    p = checks.patient(ws, cmd.patient_id)
+def invoice_grant(view: View, cmd: c.InvoiceGrant) -> Facts:
+    p = checks.patient(view, cmd.patient_id)
     if p.grant is None:
         raise err.GrantNotCommitted(p.patient_id)
     if p.grant.invoices:
@@ -262,7 +261,7 @@ def invoice_grant(ws: Workspace, cmd: c.InvoiceGrant) -> None:
     checks.text("invoice reference", cmd.invoice_ref, limit=100)
     if cmd.invoiced_on < p.grant.due_from:
         raise err.DateOutOfOrder("the invoice", cmd.invoiced_on, "the grant's due date", p.grant.due_from)
-    ws.record(
+    return [(
         _s(p),
         ev.GrantInvoiced(
             patient_id=p.patient_id,
@@ -270,11 +269,11 @@ def invoice_grant(ws: Workspace, cmd: c.InvoiceGrant) -> None:
             amount=p.grant.amount,
             invoiced_on=cmd.invoiced_on,
         ),
-    )
+    )]
 
 
-def record_grant_payment(ws: Workspace, cmd: c.RecordGrantPayment) -> None:
-    p = checks.patient(ws, cmd.patient_id)
+def record_grant_payment(view: View, cmd: c.RecordGrantPayment) -> Facts:
+    p = checks.patient(view, cmd.patient_id)
     if p.grant is None:
         raise err.GrantNotCommitted(p.patient_id)
     if not p.grant.invoices:
@@ -292,12 +291,12 @@ def record_grant_payment(ws: Workspace, cmd: c.RecordGrantPayment) -> None:
     invoiced_on = p.grant.invoices[0].invoiced_on
     if cmd.paid_on < invoiced_on:
         raise err.DateOutOfOrder("the payment", cmd.paid_on, "the invoice", invoiced_on)
-    ws.record(
+    return [(
         _s(p),
         ev.GrantPaid(
             patient_id=p.patient_id, payment_ref=cmd.payment_ref, amount=cmd.amount, paid_on=cmd.paid_on
         ),
-    )
+    )]
 
 
 def _s(p: st.Patient) -> str:

@@ -16,12 +16,12 @@ from domain import events as ev
 from domain.financing import Case, PayerKind, public_basis_on, timeline
 from domain.state import in_force
 from domain.values import EXPANSION, coverage_end
-from domain.workspace import Workspace
+from domain.view import Facts, View, patient_stream
 
 
-def case_of(ws: Workspace, patient_id: str) -> Case:
-    p = ws.patient(patient_id)
-    return Case(p, ws.cohort(p.cohort_id), ws.agreement(p.agreement_id), ws.registry())
+def case_of(view: View, patient_id: str) -> Case:
+    p = view.patient(patient_id)
+    return Case(p, view.cohort(p.cohort_id), view.agreement(p.agreement_id), view.registry())
 
 
 def follows(case: Case) -> list[ev.Event]:
@@ -96,33 +96,34 @@ def _signature(fact: ev.Event) -> tuple[object, ...]:
     return (fact.type, *(getattr(fact, f.name) for f in fields(fact) if f.name != "basis"))
 
 
-def reconcile(ws: Workspace, patient_id: str) -> None:
-    case = case_of(ws, patient_id)
+def reconcile(view: View, patient_id: str) -> Facts:
+    """The derived facts to record for one patient, as of the view's today: retractions of
+    those that no longer follow, then those that now follow and whose date has come."""
+    case = case_of(view, patient_id)
     p = case.patient
     if not p.exists:
-        return
+        return []
     wanted = follows(case)
     wanted_signatures = {_signature(f) for f in wanted}
     held = {_signature(f): r for r, f in p.derived}
-    stream = f"patient/{patient_id}"
+    stream = patient_stream(patient_id)
+    out: Facts = []
     for signature, held_ref in held.items():
         if signature not in wanted_signatures and signature[0] != "GrantCommitted":
-            ws.record(
-                stream,
-                ev.DerivedFactRetracted(
-                    patient_id=patient_id,
-                    retracts=held_ref,
-                    retracted_on=ws.today,
-                    reason="no longer follows from the recorded facts (see the basis)",
-                    basis=_current_basis(case),
-                ),
-            )
+            out.append((stream, ev.DerivedFactRetracted(
+                patient_id=patient_id,
+                retracts=held_ref,
+                retracted_on=view.today,
+                reason="no longer follows from the recorded facts (see the basis)",
+                basis=_current_basis(case),
+            )))
     for fact in wanted:
-        if _signature(fact) in held or not _due(fact, ws.today):
+        if _signature(fact) in held or not _due(fact, view.today):
             continue
         if isinstance(fact, ev.GrantCommitted) and p.grant is not None:
             continue  # a committed grant stands; a later change of terms does not re-commit it
-        ws.record(stream, fact)
+        out.append((stream, fact))
+    return out
 
 
 def _current_basis(case: Case) -> tuple[str, ...]:

@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any, Generic, TypeVar, overload
+from typing import Any, Generic, TypeAlias, TypeVar, cast, overload
 
 from domain import events as ev
 from domain.money import Money
@@ -303,14 +303,41 @@ class Patient:
         return current
 
 
+# --- the log's own history ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TreeHeads:
+    """The stream of signed tree heads (domain.tree.TREE_HEADS)."""
+
+    version: int = 0
+    last_size: int | None = None
+    last_ref: str | None = None
+
+
 # --- evolve ---------------------------------------------------------------------------------
 
+AnyState: TypeAlias = Registry | Company | Drug | Agreement | Cohort | Patient | TreeHeads
+State = TypeVar("State", bound=AnyState)
+E = TypeVar("E", bound=ev.Event)
+_HANDLERS: dict[type[ev.Event], Callable[[Any, Any, str], Any]] = {}
+"""Each fact type's handler; each type belongs to one kind of state (registered by `Fold.on`)."""
 
-def evolve(state: Any, event: ev.Event, ref: str) -> Any:
+
+class Fold(Generic[State]):
+    """The facts one kind of state is folded from: `on` registers a handler whose state and
+    fact types mypy checks against each other (a handler for the wrong state does not type)."""
+
+    def on(self, kind: type[E], handler: Callable[[State, E, str], State]) -> Fold[State]:
+        _HANDLERS[kind] = handler
+        return self
+
+
+def evolve(state: State, event: ev.Event, ref: str) -> State:
     """Apply one recorded fact. Never refuses: anything recorded is history."""
     handler = _HANDLERS.get(type(event))
     state = replace(state, version=state.version + 1)
-    return handler(state, event, ref) if handler else state
+    return cast(State, handler(state, event, ref)) if handler else state
 
 
 def _registry(s: Registry, e: ev.HealthTrustRegistered, r: str) -> Registry:
@@ -493,59 +520,55 @@ def _retracted(s: Patient, e: ev.DerivedFactRetracted, r: str) -> Patient:
     return replace(s, derived=tuple((x, f) for x, f in s.derived if x != e.retracts))
 
 
-@dataclass(frozen=True)
-class TreeHeads:
-    """The stream of signed tree heads (domain.tree.TREE_HEADS)."""
-
-    version: int = 0
-    last_size: int | None = None
-    last_ref: str | None = None
-
-
 def _tree_head(s: TreeHeads, e: ev.TreeHeadSigned, r: str) -> TreeHeads:
     return replace(s, last_size=e.tree_size, last_ref=r)
 
 
-_HANDLERS: dict[type, Any] = {
-    ev.HealthTrustRegistered: _registry,
-    ev.CompanyRegistered: _company,
-    ev.DrugRegistered: _drug,
-    ev.PriceSet: _price,
-    ev.IntroductionDecided: _introduction,
-    ev.AgreementSigned: _signed,
-    ev.DrugContributed: _contributed,
-    ev.AgreementAmended: _amended,
-    ev.PatientSlotUsed: _slot_used,
-    ev.CohortOpened: _cohort_opened,
-    ev.PatientAdmitted: _admitted,
-    ev.StageAdvanced: _advanced,
-    ev.CohortClosed: _closed,
-    ev.GroupExemptionGranted: _exemption_granted,
-    ev.GroupExemptionRevoked: _exemption_revoked,
-    ev.PermanentFinancingDecided: _permanent,
-    ev.PatientEnrolled: _enrolled,
-    ev.EnrolmentHfCorrected: _enrolment_hf_corrected,
-    ev.PatientTransferred: _transferred,
-    ev.TreatmentStarted: _started,
-    ev.TreatmentStartCorrected: _started,
-    ev.AssessmentRecorded: _assessed,
-    ev.AssessmentCorrected: _assessed,
-    ev.TreatmentEnded: _ended,
-    ev.TreatmentEndCorrected: _end_corrected,
-    ev.DrugDispensed: _dispensed,
-    ev.DispensationCorrected: _dispensation_corrected,
-    ev.GrantCommitted: _grant_committed,
-    ev.GrantInvoiced: _grant_invoiced,
-    ev.GrantPaid: _grant_paid,
-    ev.CompanyCoverageEnded: _derived,
-    ev.PublicPayerTookOver: _derived,
-    ev.PublicPayerStopped: _derived,
-    ev.DerivedFactRetracted: _retracted,
-    ev.TreeHeadSigned: _tree_head,
-}
+(Fold[Registry]()
+    .on(ev.HealthTrustRegistered, _registry))
+(Fold[Company]()
+    .on(ev.CompanyRegistered, _company))
+(Fold[Drug]()
+    .on(ev.DrugRegistered, _drug)
+    .on(ev.PriceSet, _price)
+    .on(ev.IntroductionDecided, _introduction))
+(Fold[Agreement]()
+    .on(ev.AgreementSigned, _signed)
+    .on(ev.DrugContributed, _contributed)
+    .on(ev.AgreementAmended, _amended)
+    .on(ev.PatientSlotUsed, _slot_used))
+(Fold[Cohort]()
+    .on(ev.CohortOpened, _cohort_opened)
+    .on(ev.PatientAdmitted, _admitted)
+    .on(ev.StageAdvanced, _advanced)
+    .on(ev.CohortClosed, _closed)
+    .on(ev.GroupExemptionGranted, _exemption_granted)
+    .on(ev.GroupExemptionRevoked, _exemption_revoked)
+    .on(ev.PermanentFinancingDecided, _permanent))
+(Fold[Patient]()
+    .on(ev.PatientEnrolled, _enrolled)
+    .on(ev.EnrolmentHfCorrected, _enrolment_hf_corrected)
+    .on(ev.PatientTransferred, _transferred)
+    .on(ev.TreatmentStarted, _started)
+    .on(ev.TreatmentStartCorrected, _started)
+    .on(ev.AssessmentRecorded, _assessed)
+    .on(ev.AssessmentCorrected, _assessed)
+    .on(ev.TreatmentEnded, _ended)
+    .on(ev.TreatmentEndCorrected, _end_corrected)
+    .on(ev.DrugDispensed, _dispensed)
+    .on(ev.DispensationCorrected, _dispensation_corrected)
+    .on(ev.GrantCommitted, _grant_committed)
+    .on(ev.GrantInvoiced, _grant_invoiced)
+    .on(ev.GrantPaid, _grant_paid)
+    .on(ev.CompanyCoverageEnded, _derived)
+    .on(ev.PublicPayerTookOver, _derived)
+    .on(ev.PublicPayerStopped, _derived)
+    .on(ev.DerivedFactRetracted, _retracted))
+(Fold[TreeHeads]()
+    .on(ev.TreeHeadSigned, _tree_head))
 
 
-STREAM_KINDS: dict[str, Callable[[str], Any]] = {
+STREAM_KINDS: dict[str, Callable[[str], AnyState]] = {
     "registry": lambda _id: Registry(),
     "company": Company,
     "drug": Drug,
@@ -556,7 +579,7 @@ STREAM_KINDS: dict[str, Callable[[str], Any]] = {
 }
 
 
-def empty(stream: str) -> Any:
+def empty(stream: str) -> AnyState:
     """The state of a stream before its first fact, e.g. empty('patient/IMP-0042')."""
     kind, _, identifier = stream.partition("/")
     return STREAM_KINDS[kind](identifier)

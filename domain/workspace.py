@@ -1,7 +1,8 @@
 """A command's view of the ledger: the streams it reads, and the facts it is about to record.
 
 The workspace reads streams through a loader (the event store in production, a list in tests),
-folds them with `evolve`, and keeps the new facts in memory. Nothing reaches the store unless
+folds them with `evolve`, and keeps the new facts in memory. It is the `View` deciders read;
+`domain.decide.execute` records what they return into it. Nothing reaches the store unless
 the whole command succeeds: a refused command is simply dropped with its workspace.
 """
 
@@ -10,11 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, cast
+from typing import cast
 
 from domain import state as st
 from domain.events import Event
 from domain.values import ref
+from domain.view import REGISTRY, Facts
+
+__all__ = ["REGISTRY", "Loader", "Pending", "Workspace", "stream_of"]
 
 Loader = Callable[[str], Iterable[tuple[int, Event]]]
 """Given a stream name, its recorded facts as (version, event) in version order."""
@@ -28,17 +32,17 @@ class Pending:
 
 
 class Workspace:
-    def __init__(self, load: Loader, today: date, *, stored: Callable[[str], Any] | None = None
-                 ) -> None:
+    def __init__(self, load: Loader, today: date, *,
+                 stored: Callable[[str], object] | None = None) -> None:
         """`load` gives a stream's facts; `stored`, if given, gives its folded state instead
         (the ledger's cache of folded states, which spares folding long streams per command)."""
         self._load = load
         self._stored = stored
         self.today = today
-        self._states: dict[str, Any] = {}
+        self._states: dict[str, st.AnyState] = {}
         self.pending: list[Pending] = []
 
-    def get(self, stream: str) -> Any:
+    def get(self, stream: str) -> st.AnyState:
         if stream not in self._states:
             self._states[stream] = self._fold_stored(stream)
         return self._states[stream]
@@ -50,6 +54,10 @@ class Workspace:
         self._states[stream] = st.evolve(current, event, ref(stream, version))
         self.pending.append(Pending(stream, version, event))
         return ref(stream, version)
+
+    def record_all(self, facts: Facts) -> None:
+        for stream, event in facts:
+            self.record(stream, event)
 
     def one_command(self, run: Callable[[], None]) -> None:
         """Run one command of a batch so that, while it runs, `pending` holds only its own
@@ -81,9 +89,9 @@ class Workspace:
                     self._states[p.stream], p.event, ref(p.stream, p.version)
                 )
 
-    def _fold_stored(self, stream: str) -> Any:
+    def _fold_stored(self, stream: str) -> st.AnyState:
         if self._stored is not None:
-            return self._stored(stream)
+            return cast(st.AnyState, self._stored(stream))
         state = st.empty(stream)
         for version, event in self._load(stream):
             state = st.evolve(state, event, ref(stream, version))
@@ -117,8 +125,6 @@ class Workspace:
     def patient(self, patient_id: str) -> st.Patient:
         return cast(st.Patient, self.get(f"patient/{patient_id}"))
 
-
-REGISTRY = "registry/health-trusts"
 
 
 def stream_of(kind: str, identifier: str) -> str:
