@@ -45,6 +45,7 @@ from application.demo_story import (
     GRANT_PAPERS,
     HF_CORRECTED,
     LATE_ASSESSMENT,
+    PACKS,
     PRICE_RECORDED,
     PRICES,
     REGIMENS,
@@ -169,7 +170,7 @@ def _parties() -> Iterator[Ranked]:
             on = PRICE_RECORDED.get((drug.drug_id, effective), GO_LIVE.isoformat())
             yield _at(on, PROCUREMENT, c.SetPrice(
                 drug_id=drug.drug_id, price_per_pack=fictional_nok(price),
-                effective_from=d(effective)))
+                effective_from=d(effective), pack=PACKS[drug.drug_id]))
     for drug_id, decision, case_ref, indication, decided_on in DECISIONS:
         yield _at(max(GO_LIVE + timedelta(days=1), d(decided_on)), FORUM,
                   c.RecordIntroductionDecision(drug_id=drug_id, decision=decision,
@@ -270,8 +271,13 @@ def _course(k: Course) -> list[Ranked]:
 
 
 def _assessed_on(k: Course, start: date) -> date:
-    """The 16-week scan: start + 107..110 days, varying by study number."""
-    return start + timedelta(days=110 - int(k.pid[4:]) % 4)
+    """The 16-week scan: start + 107..110 days, varying by study number. A patient whose
+    treatment ended before the scan is assessed (not evaluable) on the last day of treatment:
+    an assessment is never dated after the end (ADR 0014)."""
+    scan = start + timedelta(days=110 - int(k.pid[4:]) % 4)
+    if k.ended is not None and start + timedelta(days=k.ended[0]) < scan:
+        return start + timedelta(days=k.ended[0])
+    return scan
 
 
 def _end(k: Course, start: date) -> tuple[date | None, EndReason | None]:

@@ -62,6 +62,15 @@ PRICES: dict[str, tuple[tuple[str, str], ...]] = {
     "jemperli": (("2024-06-01", "65 432.00"),),
     "zejula": (("2024-06-01", "38 765.00"),),
 }
+PACKS = {  # drug_id: what one pack is (strength x count); the price is per pack
+    "alecensa": "150 mg x 224", "cotellic": "20 mg x 63", "erivedge": "150 mg x 28",
+    "phesgo": "600 mg/600 mg x 1", "rozlytrek": "200 mg x 90", "tecentriq": "1200 mg x 1",
+    "tecentriq-avastin": "1200 mg/400 mg x 1", "zelboraf": "240 mg x 56",
+    "mekinist": "2 mg x 30", "tafinlar": "75 mg x 120", "piqray": "150 mg x 56",
+    "tabrecta": "200 mg x 120", "zykadia": "150 mg x 150", "imatinib": "400 mg x 30",
+    "lynparza": "150 mg x 56", "retsevmo": "80 mg x 56", "jemperli": "500 mg x 1",
+    "zejula": "100 mg x 56",
+}
 PRICE_RECORDED = {("lynparza", "2023-04-01"): "2023-03-20", ("retsevmo", "2023-06-01"): "2023-05-22",
                   ("retsevmo", "2024-07-01"): "2024-06-17", ("jemperli", "2024-06-01"): "2024-05-21",
                   ("zejula", "2024-06-01"): "2024-05-21"}

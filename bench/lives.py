@@ -22,7 +22,7 @@ OUTCOMES = ((0.10, Outcome.OBJECTIVE_RESPONSE), (0.35, Outcome.STABLE_DISEASE),
 
 
 def start(w: World, p: Patient) -> None:
-    p.started_on = w.today
+    p.started_on = p.last_seen = w.today
     w.emit(c.StartTreatment(patient_id=p.pid, started_on=w.today))
     if p.stage < 3:
         p.grant = w.grants[p.cohort.agreement_id]
@@ -43,19 +43,24 @@ def start(w: World, p: Patient) -> None:
 def dispense(w: World, p: Patient) -> None:
     if p.ended:
         return
+    p.last_seen = w.today
     w.emit(c.DispenseDrug(patient_id=p.pid, packs=w.draw(1, 3), dispensed_on=w.today))
     w.at(28, lambda: dispense(w, p))
 
 
 def correct_start(w: World, p: Patient) -> None:
     assert p.started_on is not None
-    moved = p.started_on + timedelta(days=w.rng.choice((-3, -2, -1, 1, 2, 3)))
+    # Earlier only: the first dispensation was on the recorded start, and a start after a
+    # dispensation is refused.
+    moved = p.started_on + timedelta(days=w.rng.choice((-3, -2, -1)))
     moved = max(moved, p.enrolled_on)
     if moved == p.started_on or p.ended or moved > w.today:
         return
     w.emit(c.CorrectTreatmentStart(patient_id=p.pid, started_on=moved,
                                    reason="the start was recorded wrong"))
     p.started_on = moved
+    if p.grant is not None:  # the grant follows the start: the terms in force on it
+        p.grant = w.grant_on(p.cohort.agreement_id, moved)
 
 
 def transfer(w: World, p: Patient) -> None:
@@ -64,6 +69,7 @@ def transfer(w: World, p: Patient) -> None:
     to = w.rng.choice([h for h in w.hfs if h != p.hf])
     w.emit(c.TransferPatient(patient_id=p.pid, to_hf=to, effective_from=w.today))
     p.hf = to
+    p.last_seen = w.today
 
 
 def assess(w: World, p: Patient, late: int) -> None:
@@ -72,6 +78,7 @@ def assess(w: World, p: Patient, late: int) -> None:
     roll = w.rng.random()
     p.outcome = next(o for limit, o in OUTCOMES if roll < limit)
     assessed_on = w.today - timedelta(days=late)
+    p.last_seen = max(p.last_seen, assessed_on)
     w.emit(c.RecordAssessment(patient_id=p.pid, assessed_on=assessed_on, outcome=p.outcome))
     w.resolve(p, p.outcome.is_benefit)
     if w.rng.random() < 0.05:
@@ -98,7 +105,8 @@ def end(w: World, p: Patient, reason: EndReason, *, late: int) -> None:
     if p.ended:
         return
     assert p.started_on is not None
-    ended_on = max(w.today - timedelta(days=late), p.started_on)
+    # not before anything recorded on treatment (a dispensation, a transfer, the assessment)
+    ended_on = max(w.today - timedelta(days=late), p.started_on, p.last_seen)
     w.emit(c.EndTreatment(patient_id=p.pid, ended_on=ended_on, reason=reason))
     p.ended = True
     if p.outcome is None:

@@ -82,6 +82,7 @@ class Patient:
     outcome: Outcome | None = None
     ended: bool = False
     grant: Money | None = None
+    last_seen: date = date.min  # the latest fact dated on treatment: an end is not before it
 
 
 class World:
@@ -101,6 +102,7 @@ class World:
         self.companies = list(dict.fromkeys(self.drugs.values()))
         self.agreements: dict[str, str] = {}  # company -> agreement of the current period
         self.grants: dict[str, Money] = {}  # agreement -> grant per patient now
+        self.grant_terms: dict[str, list[tuple[date, Money]]] = {}  # agreement -> (from, grant)
         self.cohorts: dict[str, list[Cohort]] = {d: [] for d in self.drugs}
         self.serial = 0
         self.rejected: dict[str, date] = {}  # drug -> date of a "no" from Beslutningsforum
@@ -189,6 +191,7 @@ class World:
                                            patient_slots=self.target, effective_from=self.today),
                           PROCUREMENT)
             self.agreements[company], self.grants[agreement] = agreement, grant
+            self.grant_terms[agreement] = [(self.today, grant)]
 
     def amend_agreements(self) -> None:
         first, second = (self.agreements[x] for x in self.companies[:2])
@@ -200,6 +203,12 @@ class World:
                                    reason="grant raised from 2022", grant_per_patient=grant),
                   PROCUREMENT)
         self.grants[second] = grant
+        self.grant_terms[second].append((self.today, grant))
+
+    def grant_on(self, agreement: str, on: date) -> Money:
+        """The grant in force on a date (the first term before the first date, as the ledger)."""
+        terms = self.grant_terms[agreement]
+        return next((g for since, g in reversed(terms) if since <= on), terms[0][1])
 
     # --- cohorts --------------------------------------------------------------------------
 

@@ -120,7 +120,7 @@ def emit(payload: Any, as_json: bool, table: Callable[[], None]) -> None:
 def init(database: DatabaseOption = None) -> None:
     """Create the ledger's tables and register the 17 health trusts (idempotent)."""
     with open_ledger(database) as ledger:
-        receipt = ledger.install_reference(cli_actor("system"), date.today())
+        receipt = ledger.install_reference(cli_actor("system"), ledger.clock())
         typer.echo(f"ledger ready; {len(receipt.facts)} facts recorded; log head {receipt.position}")
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -47,7 +46,7 @@ def serve(
     # Set up once in this process, so the workers never race on DDL.
     ledger = Ledger.open(settings.database_url, create_tables=True)
     try:
-        ledger.install_reference(cli_actor("system"), date.today())
+        ledger.install_reference(cli_actor("system"), ledger.clock())
         create_app(settings, ledger, configure_logging=False)  # checks the configuration
     finally:
         ledger.close()
@@ -105,7 +104,7 @@ def import_file(
     settings = _settings(database)
     ledger = Ledger.open(settings.database_url, create_tables=settings.create_tables)
     try:
-        ledger.install_reference(cli_actor("system"), date.today())
+        ledger.install_reference(cli_actor("system"), ledger.clock())
         service = Service(ledger, IdempotencyIndex(ledger.log, create_table=settings.create_tables))
         recorded, lines = imports.run(service, text, cli_actor(MIGRATION))
     except imports.ImportFailed as failed:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from domain import errors as err
 from domain import state as st
@@ -11,6 +12,7 @@ from domain.view import View
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 _CASE_REF = re.compile(r"^ID\d{4}_\d{3}$")
+_PACK = re.compile(r"^(?P<strength>\S(?:.*\S)?)\s*[x\u00d7]\s*(?P<count>[1-9]\d{0,4})$")
 
 
 def slug(what: str, value: str) -> str:
@@ -31,6 +33,24 @@ def case_ref(value: str) -> str:
     if not _CASE_REF.match(value):
         raise err.InvalidCaseReference(value)
     return value
+
+
+def happened(view: View, what: str, on: date) -> date:
+    """A fact about something that has happened cannot be dated after the day it is recorded
+    (Oslo time). Facts that take effect later (prices, terms, exemptions) are not checked."""
+    if on > view.today:
+        raise err.DatedInTheFuture(what, on, view.today)
+    return on
+
+
+def pack(value: str | None) -> str | None:
+    """What one pack is, strength x count ('150 mg x 56'), written the same way every time."""
+    if value is None:
+        return None
+    found = _PACK.match(value.strip())
+    if found is None or len(value) > 100:
+        raise err.InvalidPackDescription(value)
+    return f"{found['strength']} x {found['count']}"
 
 
 def text(what: str, value: str, *, limit: int = 500) -> str:
@@ -99,3 +119,32 @@ def started(p: st.Patient) -> st.Dated[None]:
     if p.started is None:
         raise err.TreatmentNotStarted(p.patient_id)
     return p.started
+
+
+def slot_for(agreement: st.Agreement, drug_id: str, on: date) -> None:
+    """An enrolment on a date needs a slot of the agreement's terms for the drug: at every
+    date from it on, the patients enrolled by then (this one included) fit in the slots in
+    force then. Any subset of a history that fits fits too, so the order in which enrolments
+    are recorded cannot change which are accepted (ADR 0014)."""
+    windows = agreement.slot_windows(drug_id)
+    if not any(term.since <= on for term, _ in windows):
+        since = windows[0][0].since if windows else None
+        raise err.DrugNotContributed(agreement.agreement_id, drug_id, on, since)
+    ahead = [(term, until) for term, until in windows if until is None or until > on]
+    used = agreement.used.get(drug_id, 0)
+    if all(used < term.value for term, _ in ahead):
+        return  # the common case: even counting every enrolment, there is room
+    dates = list(agreement.enrolled.get(drug_id, ()))
+    for term, until in ahead:
+        enrolled = sum(1 for d in dates if until is None or d < until)
+        if enrolled >= term.value:
+            raise err.SlotsUsedUp(agreement.agreement_id, drug_id, term.value, max(on, term.since))
+
+
+def contributed_on(agreement: st.Agreement, drug_id: str, on: date) -> None:
+    """The agreement contributes the drug on a date (a cohort opens under its terms)."""
+    windows = agreement.slot_windows(drug_id)
+    if not any(term.since <= on for term, _ in windows):
+        since = windows[0][0].since if windows else None
+        raise err.DrugNotContributed(agreement.agreement_id, drug_id, on if windows else None,
+                                     since)

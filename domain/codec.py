@@ -113,3 +113,9 @@ def _assessment_result_to_outcome(data: dict[str, Any]) -> dict[str, Any]:
     if key not in _RECIST:
         raise ValueError(f"AssessmentRecorded v1: {text!r} is not a RECIST response")
     return data | {"outcome": _RECIST[key]}
+
+
+@upcaster("PriceSet", 1)
+def _price_without_pack(data: dict[str, Any]) -> dict[str, Any]:
+    """v1 did not record what a pack is; v2 says so, or None when it was not recorded."""
+    return data | {"pack": None}

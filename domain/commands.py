@@ -44,9 +44,12 @@ class RegisterDrug(Command):
 
 @dataclass(frozen=True, kw_only=True)
 class SetPrice(Command):
+    """`pack` says what one pack is, strength x count, e.g. '150 mg x 56'."""
+
     drug_id: str
     price_per_pack: Money
     effective_from: date
+    pack: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from domain import commands as c
-from domain import decide_cohorts, decide_parties, decide_patients
+from domain import decide_cohorts, decide_grants, decide_parties, decide_patients
 from domain.derive import reconcile
 from domain.identity import find_national_id
 from domain import errors as err
@@ -46,8 +46,8 @@ DECIDERS: dict[type[c.Command], Callable[[View, Any], Facts]] = {
     c.CorrectTreatmentEnd: decide_patients.correct_treatment_end,
     c.CorrectEnrolmentHf: decide_patients.correct_enrolment_hf,
     c.CorrectDispensation: decide_patients.correct_dispensation,
-    c.InvoiceGrant: decide_patients.invoice_grant,
-    c.RecordGrantPayment: decide_patients.record_grant_payment,
+    c.InvoiceGrant: decide_grants.invoice_grant,
+    c.RecordGrantPayment: decide_grants.record_grant_payment,
 }
 
 

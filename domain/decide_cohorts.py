@@ -1,5 +1,10 @@
 """Cohorts: opening, stage decisions against the recorded 16-week assessments, closing,
-group exemptions and permanent financing."""
+group exemptions and permanent financing.
+
+A cohort's stage history is dated: a stage decision takes effect on its date, and a closure on
+its date. Both are judged against the enrolments already recorded (ADR 0014): neither may be
+dated on or before an enrolment it would have changed, since an enrolment cannot be re-dated.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +26,7 @@ from domain.values import (
     STAGE_LIMITS,
     Decision,
 )
-from domain.view import Facts, View
+from domain.view import Facts, View, cohort_stream
 
 
 def open_cohort(view: View, cmd: c.OpenCohort) -> Facts:
@@ -30,8 +35,8 @@ def open_cohort(view: View, cmd: c.OpenCohort) -> Facts:
         raise err.AlreadyRecorded("cohort", cmd.cohort_id)
     agreement = checks.agreement(view, cmd.agreement_id)
     checks.drug(view, cmd.drug_id)
-    if cmd.drug_id not in agreement.slots:
-        raise err.DrugNotContributed(cmd.agreement_id, cmd.drug_id)
+    checks.happened(view, "the cohort's opening", cmd.opened_on)
+    checks.contributed_on(agreement, cmd.drug_id, cmd.opened_on)
     stage = STAGE_1
     if cmd.evidence_ref is not None:
         checks.text("the partner trial's evidence reference", cmd.evidence_ref)
@@ -40,7 +45,7 @@ def open_cohort(view: View, cmd: c.OpenCohort) -> Facts:
     if cmd.expansion_size is not None:
         checks.at_least("the expansion cohort's size", cmd.expansion_size, 1)
     return [(
-        f"cohort/{cmd.cohort_id}",
+        cohort_stream(cmd.cohort_id),
         ev.CohortOpened(
             cohort_id=cmd.cohort_id,
             drug_id=cmd.drug_id,
@@ -66,11 +71,20 @@ def ensure_may_expand(view: View, drug_id: str, on: date) -> None:
 
 
 def advance_stage(view: View, cmd: c.AdvanceStage) -> Facts:
-    cohort = open_(view, cmd.cohort_id, cmd.decided_on)
+    cohort = open_on(view, cmd.cohort_id, "the stage decision", cmd.decided_on)
+    last = cohort.stages[-1]
+    if cmd.decided_on < last.since:
+        raise err.DateOutOfOrder("the stage decision", cmd.decided_on,
+                                 "the cohort's last stage decision", last.since)
     if cmd.to_stage != cohort.stage + 1 and not (cmd.to_stage == EXPANSION and cmd.evidence_ref):
         raise err.InvalidStageTransition(cmd.cohort_id, cohort.stage, cmd.to_stage)
     if cmd.to_stage not in (STAGE_2, EXPANSION) or cohort.stage >= cmd.to_stage:
         raise err.InvalidStageTransition(cmd.cohort_id, cohort.stage, cmd.to_stage)
+    later = [a for a in cohort.admissions if a.enrolled_on >= cmd.decided_on]
+    if later:
+        raise err.StageDecisionBeforeEnrolments(
+            cmd.cohort_id, cmd.decided_on, cohort.stage,
+            [f"{a.patient_id} (enrolled {a.enrolled_on})" for a in later])
     if cmd.expansion_size is not None:
         checks.at_least("the expansion cohort's size", cmd.expansion_size, 1)
     if cmd.to_stage == EXPANSION:
@@ -81,14 +95,14 @@ def advance_stage(view: View, cmd: c.AdvanceStage) -> Facts:
     else:
         benefit, assessed, basis = _count_benefit(view, cohort, cmd.decided_on)
         needed, of = (STAGE_2_RULE, 8) if cmd.to_stage == STAGE_2 else (EXPANSION_RULE, 24)
-        enrolled = sum(1 for _, s in cohort.admitted if s < cmd.to_stage)
+        enrolled = sum(1 for a in cohort.admissions if a.stage < cmd.to_stage)
         limit = STAGE_LIMITS[cohort.stage]
         if enrolled < limit:
             raise err.StageNotFull(cmd.cohort_id, cohort.stage, enrolled, limit)
         if benefit < needed:
             raise err.StageRuleNotMet(cmd.cohort_id, cmd.to_stage, needed, of, benefit)
     return [(
-        f"cohort/{cmd.cohort_id}",
+        cohort_stream(cmd.cohort_id),
         ev.StageAdvanced(
             cohort_id=cmd.cohort_id,
             to_stage=cmd.to_stage,
@@ -107,7 +121,9 @@ def advance_stage(view: View, cmd: c.AdvanceStage) -> Facts:
 def _count_benefit(
     view: View, cohort: st.Cohort, decided_on: date
 ) -> tuple[int, int, tuple[str, ...]]:
-    """The first 8 or 24 patients' 16-week assessments recorded by the decision date."""
+    """The first 8 or 24 patients' 16-week assessments dated on or before the decision, as
+    recorded when the decision is recorded (what was known then; a later fact does not undo
+    a decision, which stays history)."""
     benefit, assessed, basis = 0, 0, []
     for patient_id, stage in cohort.admitted:
         if stage > cohort.stage:
@@ -122,19 +138,30 @@ def _count_benefit(
     return benefit, assessed, tuple(basis)
 
 
-def open_(view: View, cohort_id: str, on: date) -> st.Cohort:
+def open_on(view: View, cohort_id: str, what: str, on: date) -> st.Cohort:
+    """The cohort, open on a date: opened by then, not closed by then; the fact has happened."""
     cohort = checks.cohort(view, cohort_id)
-    if cohort.closed is not None:
-        raise err.CohortClosed(cohort_id, cohort.closed.since)
+    checks.happened(view, what, on)
     if cohort.opened_on and on < cohort.opened_on:
-        raise err.DateOutOfOrder("the decision", on, "the cohort's opening", cohort.opened_on)
+        raise err.DateOutOfOrder(what, on, "the cohort's opening", cohort.opened_on)
+    if cohort.closed is not None and on >= cohort.closed.since:
+        raise err.CohortClosed(cohort_id, cohort.closed.since, what, on)
     return cohort
 
 
 def close_cohort(view: View, cmd: c.CloseCohort) -> Facts:
-    open_(view, cmd.cohort_id, cmd.closed_on)
+    cohort = checks.cohort(view, cmd.cohort_id)
+    if cohort.closed is not None:
+        raise err.CohortClosed(cmd.cohort_id, cohort.closed.since)
+    open_on(view, cmd.cohort_id, "the closure", cmd.closed_on)
+    later = [f"{a.patient_id} enrolled {a.enrolled_on}" for a in cohort.admissions
+             if a.enrolled_on >= cmd.closed_on]
+    later += [f"the stage decision of {t.since}" for t in cohort.stages[1:]
+              if t.since >= cmd.closed_on]
+    if later:
+        raise err.ClosureBeforeRecordedFacts(cmd.cohort_id, cmd.closed_on, later)
     return [(
-        f"cohort/{cmd.cohort_id}",
+        cohort_stream(cmd.cohort_id),
         ev.CohortClosed(
             cohort_id=cmd.cohort_id,
             closed_on=cmd.closed_on,
@@ -147,6 +174,7 @@ def grant_group_exemption(view: View, cmd: c.GrantGroupExemption) -> Facts:
     cohort = checks.cohort(view, cmd.cohort_id)
     checks.text("exemption reference", cmd.exemption_ref, limit=100)
     drug = checks.drug(view, cohort.drug_id)
+    checks.happened(view, "the group exemption's decision", cmd.decided_on)
     introduced = [d for d in drug.decisions if d.decision == Decision.INTRODUCED]
     if not any(d.decided_on <= cmd.decided_on for d in introduced):
         raise err.DrugNotIntroduced(cohort.drug_id)
@@ -157,7 +185,7 @@ def grant_group_exemption(view: View, cmd: c.GrantGroupExemption) -> Facts:
             "the exemption's effective date", cmd.effective_from, "its decision", cmd.decided_on
         )
     return [(
-        f"cohort/{cmd.cohort_id}",
+        cohort_stream(cmd.cohort_id),
         ev.GroupExemptionGranted(
             cohort_id=cmd.cohort_id,
             exemption_ref=cmd.exemption_ref,
@@ -179,7 +207,7 @@ def revoke_group_exemption(view: View, cmd: c.RevokeGroupExemption) -> Facts:
             "the revocation", cmd.effective_from, "the exemption's start", exemption.effective_from
         )
     return [(
-        f"cohort/{cmd.cohort_id}",
+        cohort_stream(cmd.cohort_id),
         ev.GroupExemptionRevoked(
             cohort_id=cmd.cohort_id,
             exemption_ref=cmd.exemption_ref,
@@ -195,7 +223,7 @@ def decide_permanent_financing(view: View, cmd: c.DecidePermanentFinancing) -> F
     if any(t.ref and t.since == cmd.effective_from for t in cohort.permanent):
         raise err.AlreadyRecorded("permanent financing decision from", str(cmd.effective_from))
     return [(
-        f"cohort/{cmd.cohort_id}",
+        cohort_stream(cmd.cohort_id),
         ev.PermanentFinancingDecided(
             cohort_id=cmd.cohort_id,
             decision=cmd.decision,

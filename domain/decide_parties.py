@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from domain import checks
 from domain import commands as c
 from domain import errors as err
 from domain import events as ev
+from domain import state as st
 from domain.view import REGISTRY, Facts, View
 
 
@@ -21,7 +24,7 @@ def register_health_trust(view: View, cmd: c.RegisterHealthTrust) -> Facts:
             name=checks.text("name", cmd.name),
             rhf_id=cmd.rhf_id,
             rhf_name=checks.text("RHF name", cmd.rhf_name),
-            registered_on=cmd.registered_on,
+            registered_on=checks.happened(view, "the registration", cmd.registered_on),
         ),
     )]
 
@@ -35,7 +38,7 @@ def register_company(view: View, cmd: c.RegisterCompany) -> Facts:
         ev.CompanyRegistered(
             company_id=cmd.company_id,
             name=checks.text("company name", cmd.name),
-            registered_on=cmd.registered_on,
+            registered_on=checks.happened(view, "the registration", cmd.registered_on),
         ),
     )]
 
@@ -52,7 +55,7 @@ def register_drug(view: View, cmd: c.RegisterDrug) -> Facts:
             brand=checks.text("brand name", cmd.brand),
             generic=checks.text("generic name", cmd.generic),
             company_id=cmd.company_id,
-            registered_on=cmd.registered_on,
+            registered_on=checks.happened(view, "the registration", cmd.registered_on),
         ),
     )]
 
@@ -64,7 +67,8 @@ def set_price(view: View, cmd: c.SetPrice) -> Facts:
     return [(
         f"drug/{cmd.drug_id}",
         ev.PriceSet(
-            drug_id=cmd.drug_id, price_per_pack=cmd.price_per_pack, effective_from=cmd.effective_from
+            drug_id=cmd.drug_id, price_per_pack=cmd.price_per_pack,
+            effective_from=cmd.effective_from, pack=checks.pack(cmd.pack),
         ),
     )]
 
@@ -81,7 +85,7 @@ def record_introduction_decision(view: View, cmd: c.RecordIntroductionDecision) 
             decision=cmd.decision,
             case_ref=cmd.case_ref,
             indication=checks.text("indication", cmd.indication),
-            decided_on=cmd.decided_on,
+            decided_on=checks.happened(view, "Beslutningsforum's decision", cmd.decided_on),
         ),
     )]
 
@@ -99,7 +103,7 @@ def sign_agreement(view: View, cmd: c.SignAgreement) -> Facts:
         ev.AgreementSigned(
             agreement_id=cmd.agreement_id,
             company_id=cmd.company_id,
-            signed_on=cmd.signed_on,
+            signed_on=checks.happened(view, "the signing", cmd.signed_on),
             grant_per_patient=cmd.grant_per_patient,
             coverage_weeks=cmd.coverage_weeks,
         ),
@@ -144,7 +148,7 @@ def amend_agreement(view: View, cmd: c.AmendAgreement) -> Facts:
     if cmd.drug_id is not None and cmd.patient_slots is not None:
         if cmd.drug_id not in agreement.slots:
             raise err.DrugNotContributed(cmd.agreement_id, cmd.drug_id)
-        used = agreement.used.get(cmd.drug_id, 0)
+        used = _enrolled_while_in_force(agreement, cmd.drug_id, cmd.effective_from)
         checks.at_least(f"patient slots (already used: {used})", cmd.patient_slots, max(used, 1))
     if agreement.signed_on and cmd.effective_from < agreement.signed_on:
         raise err.DateOutOfOrder(
@@ -162,3 +166,12 @@ def amend_agreement(view: View, cmd: c.AmendAgreement) -> Facts:
             patient_slots=cmd.patient_slots,
         ),
     )]
+
+
+def _enrolled_while_in_force(agreement: st.Agreement, drug_id: str, since: date) -> int:
+    """The patients enrolled by the last day a term from `since` would be in force (until the
+    next term already recorded): the slots it sets must hold them all."""
+    until = next((t.since for t, _ in agreement.slot_windows(drug_id) if t.since > since), None)
+    if until is None:
+        return agreement.used.get(drug_id, 0)
+    return sum(1 for d in agreement.enrolled.get(drug_id, ()) if d < until)

@@ -3,7 +3,10 @@ grant committed. Each names the facts it rests on.
 
 `reconcile` compares what follows from the recorded facts with what the ledger has already
 derived, and records only the difference: new derived facts whose date has come, and
-retractions of derived facts that no longer follow (after a correction). Running it twice
+retractions of derived facts that no longer follow (after a late fact or a correction), each
+saying what no longer follows, what follows now and which facts changed. Every derived fact
+follows its basis, the per-patient grant included (ADR 0014: a corrected start, enrolling
+health trust or terms re-commit it; its invoices and payments stay with it). Running it twice
 records nothing the second time, whatever the order of late facts and ticks.
 """
 
@@ -42,7 +45,7 @@ def follows(case: Case) -> list[ev.Event]:
                     hf_id=hf.value,
                     amount=grant.value,
                     due_from=start,
-                    basis=_refs(p.ref, p.started.ref, grant.ref),
+                    basis=_refs(p.ref, p.started.ref, hf.ref, grant.ref),
                 )
             )
         return out
@@ -105,37 +108,72 @@ def reconcile(view: View, patient_id: str) -> Facts:
         return []
     wanted = follows(case)
     wanted_signatures = {_signature(f) for f in wanted}
-    held = {_signature(f): r for r, f in p.derived}
+    held = {_signature(f): (r, f) for r, f in p.derived}
     stream = patient_stream(patient_id)
     out: Facts = []
-    for signature, held_ref in held.items():
-        if signature not in wanted_signatures and signature[0] != "GrantCommitted":
-            out.append((stream, ev.DerivedFactRetracted(
-                patient_id=patient_id,
-                retracts=held_ref,
-                retracted_on=view.today,
-                reason="no longer follows from the recorded facts (see the basis)",
-                basis=_current_basis(case),
-            )))
+    for signature, (held_ref, fact) in held.items():
+        if signature not in wanted_signatures:
+            out.append((stream, _retraction(case, held_ref, fact, wanted, view.today)))
     for fact in wanted:
-        if _signature(fact) in held or not _due(fact, view.today):
-            continue
-        if isinstance(fact, ev.GrantCommitted) and p.grant is not None:
-            continue  # a committed grant stands; a later change of terms does not re-commit it
-        out.append((stream, fact))
+        if _signature(fact) not in held and _due(fact, view.today):
+            out.append((stream, fact))
     return out
 
 
-def _current_basis(case: Case) -> tuple[str, ...]:
-    p = case.patient
-    return _refs(
-        p.ref,
-        p.started.ref if p.started else None,
-        p.assessment.ref if p.assessment else None,
-        p.ended.ref if p.ended else None,
-        *(x.ref for x in case.cohort.exemptions),
-        *(x.revoked_ref for x in case.cohort.exemptions),
+def _retraction(case: Case, held_ref: str, fact: ev.Event, wanted: list[ev.Event],
+                today: date) -> ev.DerivedFactRetracted:
+    """Names what no longer follows, what follows instead (if anything of its kind), and the
+    facts it did not rest on that the answer rests on now: those that changed it."""
+    now = next((f for f in wanted if f.type == fact.type), None)
+    old_basis = set(getattr(fact, "basis", ()))
+    current = _current_basis(case)
+    changed = [(label, r) for label, r in current if r not in old_basis]
+    instead = f"; now: {describe(now)}" if now is not None else ""
+    why = ", ".join(f"{label} ({r})" for label, r in changed) or "the facts it rested on"
+    return ev.DerivedFactRetracted(
+        patient_id=case.patient.patient_id,
+        retracts=held_ref,
+        retracted_on=today,
+        reason=f"{describe(fact)} no longer follows{instead}; changed: {why}",
+        basis=_refs(*(r for _, r in changed)) or _refs(*(r for _, r in current)),
     )
+
+
+def describe(fact: ev.Event) -> str:
+    """A derived fact in the words of a statement."""
+    if isinstance(fact, ev.GrantCommitted):
+        return f"a grant of {fact.amount} to {fact.hf_id}, due from {fact.due_from}"
+    if isinstance(fact, ev.CompanyCoverageEnded):
+        return f"company coverage through {fact.last_covered_on} ({fact.coverage_weeks} weeks)"
+    if isinstance(fact, ev.PublicPayerTookOver):
+        return f"the public payer's takeover from {fact.from_date}"
+    if isinstance(fact, ev.PublicPayerStopped):
+        return f"the public payer's stop after {fact.last_day}"
+    return fact.type
+
+
+def _current_basis(case: Case) -> list[tuple[str, str]]:
+    """Every fact a patient's derived facts can rest on, with what it is."""
+    p = case.patient
+    out: list[tuple[str, str | None]] = [("the enrolment", p.ref)]
+    out += [("the change of health trust", x.ref) for x in p.hf_periods[1:]]
+    if p.started is not None:
+        start = p.started.since
+        grant = in_force(case.agreement.grants, start)
+        coverage = in_force(case.agreement.coverage, start)
+        out += [("the treatment start", p.started.ref),
+                ("the agreement's grant in force", grant.ref if grant else None),
+                ("the agreement's coverage in force", coverage.ref if coverage else None)]
+    out += [("the 16-week assessment", p.assessment.ref if p.assessment else None),
+            ("the end of treatment", p.ended.ref if p.ended else None)]
+    out += [("the group exemption", x.ref) for x in case.cohort.exemptions]
+    out += [("the exemption's revocation", x.revoked_ref) for x in case.cohort.exemptions]
+    out += [("the permanent financing decision", x.ref) for x in case.cohort.permanent]
+    seen: dict[str, str] = {}
+    for label, r in out:
+        if r and r not in seen:
+            seen[r] = label
+    return [(label, r) for r, label in seen.items()]
 
 
 def _refs(*refs: str | None) -> tuple[str, ...]:

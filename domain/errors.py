@@ -58,6 +58,13 @@ class InvalidQuantity(InvalidInput):
         super().__init__(f"{what} must be at least {minimum}, got {value}")
 
 
+class InvalidPackDescription(InvalidInput):
+    def __init__(self, value: str) -> None:
+        super().__init__(
+            f"'{value[:100]}' does not say what a pack is: write strength x count, "
+            "e.g. '150 mg x 56'")
+
+
 class ReasonRequired(InvalidInput):
     def __init__(self, what: str) -> None:
         super().__init__(f"{what} needs a reason: say why the recorded fact was wrong")
@@ -157,54 +164,152 @@ class DrugOfAnotherCompany(Conflict):
 
 
 class DrugNotContributed(Conflict):
-    def __init__(self, agreement_id: str, drug_id: str) -> None:
-        super().__init__(f"agreement '{agreement_id}' does not contribute drug '{drug_id}'")
+    def __init__(self, agreement_id: str, drug_id: str, on: date | None = None,
+                 since: date | None = None) -> None:
+        when = f" on {on}" if on is not None else ""
+        start = f" (its contribution applies from {since})" if since is not None else ""
+        super().__init__(
+            f"agreement '{agreement_id}' does not contribute drug '{drug_id}'{when}{start}")
 
 
 class DateBefore(Conflict):
     """A date lies before the fact it depends on."""
 
     def __init__(self, what: str, when: date, other: str, other_date: date) -> None:
-        super().__init__(f"{what} ({when}) cannot be before {other} ({other_date})")
+        super().__init__(f"{what} is dated {when}, before {other} on {other_date}")
+
+
+class DateAfter(Conflict):
+    """A date lies after a fact that must come later."""
+
+    def __init__(self, what: str, when: date, other: str, other_date: date) -> None:
+        super().__init__(f"{what} is dated {when}, after {other} on {other_date}")
 
 
 class StartBeforeEnrolment(DateBefore):
     def __init__(self, started_on: date, enrolled_on: date) -> None:
-        super().__init__("treatment start", started_on, "enrolment", enrolled_on)
+        super().__init__("the treatment start", started_on, "the enrolment", enrolled_on)
 
 
 class EndBeforeStart(DateBefore):
     def __init__(self, ended_on: date, started_on: date) -> None:
-        super().__init__("end of treatment", ended_on, "treatment start", started_on)
+        super().__init__("the end of treatment", ended_on, "the treatment start", started_on)
 
 
 class AssessmentBeforeStart(DateBefore):
     def __init__(self, assessed_on: date, started_on: date) -> None:
-        super().__init__("the 16-week assessment", assessed_on, "treatment start", started_on)
+        super().__init__("the 16-week assessment", assessed_on, "the treatment start", started_on)
+
+
+class DispensationBeforeStart(DateBefore):
+    def __init__(self, dispensed_on: date, started_on: date) -> None:
+        super().__init__("the dispensation", dispensed_on, "the treatment start", started_on)
+
+
+class EndBeforeAssessment(DateBefore):
+    def __init__(self, ended_on: date, assessed_on: date) -> None:
+        super().__init__("the end of treatment", ended_on, "the 16-week assessment",
+                         assessed_on)
+
+
+class EndBeforeDispensation(DateBefore):
+    def __init__(self, ended_on: date, dispensed_on: date) -> None:
+        super().__init__("the end of treatment", ended_on, "a dispensation", dispensed_on)
+
+
+class EndBeforeTransfer(DateBefore):
+    def __init__(self, ended_on: date, transferred_on: date) -> None:
+        super().__init__("the end of treatment", ended_on,
+                         "the patient's transfer to another health trust", transferred_on)
 
 
 class DateOutOfOrder(DateBefore):
     pass
 
 
+class AssessmentAfterEnd(DateAfter):
+    def __init__(self, assessed_on: date, ended_on: date) -> None:
+        super().__init__("the 16-week assessment", assessed_on, "the end of treatment", ended_on)
+
+
+class DispensationAfterEnd(DateAfter):
+    def __init__(self, dispensed_on: date, ended_on: date) -> None:
+        super().__init__("the dispensation", dispensed_on, "the end of treatment", ended_on)
+
+
+class StartAfterDispensation(DateAfter):
+    def __init__(self, started_on: date, dispensed_on: date) -> None:
+        super().__init__("the treatment start", started_on, "a dispensation", dispensed_on)
+
+
+class DatedInTheFuture(Conflict):
+    """A fact about something that has happened, dated after the day it is recorded."""
+
+    def __init__(self, what: str, when: date, today: date) -> None:
+        super().__init__(
+            f"{what} is dated {when}, after today ({today}, the day it is recorded): a fact "
+            "about something that has happened cannot be dated in the future")
+
+
+def _listed(items: list[str], most: int = 24) -> str:
+    shown = ", ".join(items[:most])
+    return shown + (f" and {len(items) - most} more" if len(items) > most else "")
+
+
 class CohortClosed(Conflict):
-    def __init__(self, cohort_id: str, closed_on: date) -> None:
-        super().__init__(f"cohort '{cohort_id}' was closed on {closed_on}: no more enrolments")
+    def __init__(self, cohort_id: str, closed_on: date, what: str = "",
+                 when: date | None = None) -> None:
+        if when is None:
+            super().__init__(f"cohort '{cohort_id}' was already closed on {closed_on}")
+        else:
+            super().__init__(
+                f"{what} is dated {when}, on or after the closure of cohort '{cohort_id}' on "
+                f"{closed_on}: a closed cohort takes no enrolments or stage decisions from "
+                "that day")
+
+
+class ClosureBeforeRecordedFacts(Conflict):
+    def __init__(self, cohort_id: str, closed_on: date, facts: list[str]) -> None:
+        super().__init__(
+            f"the closure of cohort '{cohort_id}' is dated {closed_on}, but facts dated on or "
+            f"after that day are recorded: {_listed(facts)}. An enrolment's date cannot be "
+            "corrected: close the cohort from a later date")
+        self.facts = facts
+
+
+class StageDecisionBeforeEnrolments(Conflict):
+    def __init__(self, cohort_id: str, decided_on: date, stage: int,
+                 enrolments: list[str]) -> None:
+        super().__init__(
+            f"the stage decision for cohort '{cohort_id}' is dated {decided_on}, but patients "
+            f"enrolled on or after that day are already recorded in stage {stage}: "
+            f"{_listed(enrolments)}. An enrolment's date cannot be corrected: date the "
+            "decision after them, or record it before enrolling its patients")
+        self.enrolments = enrolments
 
 
 class StageFull(Conflict):
-    def __init__(self, cohort_id: str, stage: int, limit: int) -> None:
+    def __init__(self, cohort_id: str, stage: int, limit: int, on: date | None = None,
+                 patients: list[str] | None = None, until: date | None = None) -> None:
         label = "the expansion cohort" if stage == 3 else f"stage {stage}"
-        super().__init__(
-            f"{label} of cohort '{cohort_id}' is full ({limit} patients): "
-            "a stage decision is needed before more patients can be enrolled"
-        )
+        filled = f": {_listed(patients)}" if patients else ""
+        if until is not None:
+            after = (f"; the enrolment is dated {on}, when the cohort was in {label} (until "
+                     f"the stage decision of {until}), and its places are taken")
+        else:
+            after = ": a stage decision is needed before more patients can be enrolled"
+        super().__init__(f"{label} of cohort '{cohort_id}' is full ({limit} patients{filled})"
+                         + after)
+        self.patients = patients or []
 
 
 class SlotsUsedUp(Conflict):
-    def __init__(self, agreement_id: str, drug_id: str, slots: int) -> None:
+    def __init__(self, agreement_id: str, drug_id: str, slots: int, on: date | None = None
+                 ) -> None:
+        when = f" in force on {on}" if on is not None else ""
         super().__init__(
-            f"all {slots} patient slots for '{drug_id}' under agreement '{agreement_id}' are used"
+            f"all {slots} patient slots{when} for '{drug_id}' under agreement '{agreement_id}' "
+            "are used"
         )
 
 

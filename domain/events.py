@@ -64,12 +64,17 @@ class DrugRegistered(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class PriceSet(Event):
-    """A price per pack (ex. VAT) applies from a date; it applies to IMPRESS patients too."""
+    """A price per pack (ex. VAT) applies from a date; it applies to IMPRESS patients too.
+
+    Schema 2 adds `pack`, what one pack is (strength x count, "150 mg x 56"); schema 1 facts
+    did not say, and `domain.codec` reads them with `pack` None."""
 
     about: ClassVar[str] = "effective_from"
+    schema: ClassVar[int] = 2
     drug_id: str
     price_per_pack: Money
     effective_from: date
+    pack: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

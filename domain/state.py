@@ -6,7 +6,7 @@ Every remembered fact keeps its reference (stream@version), so answers can name 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, Generic, TypeAlias, TypeVar, cast, overload
@@ -87,6 +87,7 @@ class Drug:
     generic: str = ""
     company_id: str = ""
     prices: tuple[Dated[Money], ...] = ()
+    packs: dict[str, str] = field(default_factory=dict)  # price ref -> what a pack is
     decisions: tuple[IntroductionDecision, ...] = ()
 
     @property
@@ -94,9 +95,17 @@ class Drug:
         return self.ref is not None
 
     def price_on(self, on: date) -> Dated[Money] | None:
-        """The price in force on a date; none before the first price's effective date."""
-        current = [p for p in self.prices if p.since <= on]
-        return max(current, key=lambda p: p.since) if current else None
+        """The price in force on a date: the latest by effective date (of two for the same day,
+        the one recorded last); none before the first price's effective date."""
+        chosen = None
+        for price in self.prices:
+            if price.since <= on and (chosen is None or price.since >= chosen.since):
+                chosen = price
+        return chosen
+
+    def pack_of(self, price: Dated[Money] | None) -> str | None:
+        """What a pack is at a price ("150 mg x 56"); None if it was not recorded with it."""
+        return self.packs.get(price.ref) if price is not None else None
 
 
 class Grown(Sequence[T]):
@@ -166,13 +175,25 @@ class Agreement:
     signed_on: date | None = None
     grants: tuple[Dated[Money], ...] = ()
     coverage: tuple[Dated[int], ...] = ()
-    slots: dict[str, Dated[int]] = field(default_factory=dict)
+    slots: dict[str, Dated[int]] = field(default_factory=dict)  # per drug, the latest term
+    slot_terms: dict[str, tuple[Dated[int], ...]] = field(default_factory=dict)  # every term
     used: dict[str, int] = field(default_factory=dict)
     patients: Grown[str] = field(default_factory=Grown)
+    enrolled: dict[str, Grown[date]] = field(default_factory=dict)  # per drug, enrolment dates
 
     @property
     def exists(self) -> bool:
         return self.ref is not None
+
+    def slot_windows(self, drug_id: str) -> list[tuple[Dated[int], date | None]]:
+        """The drug's slot terms in effective order, each with the day its successor takes
+        over (None: the last); of two terms from the same day, the one recorded last."""
+        terms: dict[date, Dated[int]] = {}
+        for term in self.slot_terms.get(drug_id, ()):
+            terms[term.since] = term
+        ordered = [terms[d] for d in sorted(terms)]
+        return [(t, ordered[i + 1].since if i + 1 < len(ordered) else None)
+                for i, t in enumerate(ordered)]
 
 
 # --- cohorts --------------------------------------------------------------------------------
@@ -192,6 +213,23 @@ class Exemption:
 
 
 @dataclass(frozen=True)
+class StageTerm:
+    """The stage a cohort is in from a date: its opening, then each stage decision."""
+
+    since: date
+    stage: int
+    ref: str
+
+
+@dataclass(frozen=True)
+class Admission:
+    patient_id: str
+    stage: int  # as recorded at enrolment
+    enrolled_on: date
+    ref: str
+
+
+@dataclass(frozen=True)
 class Cohort:
     cohort_id: str
     version: int = 0
@@ -201,12 +239,13 @@ class Cohort:
     indication: str = ""
     molecular_profile: str = ""
     opened_on: date | None = None
-    stage: int = 0
+    stage: int = 0  # the current stage: the latest decision's
     stage_refs: tuple[str, ...] = ()
+    stages: tuple[StageTerm, ...] = ()  # the stage history, by date
     expansion_size: int | None = None
     evidence_ref: str | None = None
     closed: Dated[str] | None = None
-    admitted: tuple[tuple[str, int], ...] = ()
+    admissions: tuple[Admission, ...] = ()
     exemptions: tuple[Exemption, ...] = ()
     permanent: tuple[Dated[Decision], ...] = ()
 
@@ -214,8 +253,22 @@ class Cohort:
     def exists(self) -> bool:
         return self.ref is not None
 
-    def count_in_stage(self, stage: int) -> int:
-        return sum(1 for _, s in self.admitted if s == stage)
+    @property
+    def admitted(self) -> tuple[tuple[str, int], ...]:
+        """(patient, stage) of every admission, in recording order."""
+        return tuple((a.patient_id, a.stage) for a in self.admissions)
+
+    def stage_on(self, on: date) -> StageTerm | None:
+        """The stage the cohort was in on a date (None before it opened): stage decisions
+        take effect on their date."""
+        current = None
+        for term in self.stages:
+            if term.since <= on:
+                current = term
+        return current
+
+    def next_stage_change(self, on: date) -> date | None:
+        return next((t.since for t in self.stages if t.since > on), None)
 
     def exemption(self, exemption_ref: str) -> Exemption | None:
         return next((e for e in self.exemptions if e.exemption_ref == exemption_ref), None)
@@ -249,23 +302,59 @@ class Dispensation:
 
 @dataclass(frozen=True)
 class Grant:
-    amount: Money
+    """A patient's per-patient grant: what is owed now, and every invoice and payment recorded
+    for it. When what it rests on changes (a corrected start, enrolling health trust), the ledger
+    retracts the commitment and commits the grant that now follows; the invoices and payments
+    stay with the grant (money that moved never vanishes), so `outstanding` and `to_invoice`
+    show what is left to settle, below zero when more was invoiced or paid than is owed now."""
+
+    amount: Money  # owed now; zero once withdrawn
     due_from: date
     hf_id: str
-    ref: str
+    ref: str  # the GrantCommitted in force (or the last one, once withdrawn)
     invoices: tuple[ev.GrantInvoiced, ...] = ()
+    invoiced_to: tuple[str, ...] = ()  # per invoice, the health trust the grant went to then
     payments: tuple[ev.GrantPaid, ...] = ()
+    earlier: tuple[str, ...] = ()  # commitments retracted before this one
+    withdrawn: bool = False  # retracted, and no grant follows any more
 
     @property
     def paid(self) -> Money:
-        total = Money.of(0, self.amount.currency)
-        for p in self.payments:
-            total = total + p.amount
-        return total
+        return _total((p.amount for p in self.payments), self.amount.currency)
+
+    @property
+    def invoiced(self) -> Money:
+        return _total((i.amount for i in self.invoices), self.amount.currency)
 
     @property
     def outstanding(self) -> Money:
         return self.amount - self.paid
+
+    @property
+    def to_invoice(self) -> Money:
+        return self.amount - self.invoiced
+
+    def settlement(self) -> str:
+        """What must be settled by hand after a change of the grant's basis; '' if nothing."""
+        notes = []
+        moved = sorted({hf for hf in self.invoiced_to if hf != self.hf_id})
+        if moved:
+            notes.append(f"invoiced by {', '.join(moved)}, but the grant is now owed to "
+                         f"{self.hf_id}")
+        if self.withdrawn and self.invoices:
+            notes.append("no grant is owed any more")
+        if self.invoiced.amount > self.amount.amount:
+            notes.append(f"invoiced {self.invoiced - self.amount} more than is owed")
+        if self.paid.amount > self.amount.amount:
+            notes.append(f"paid {self.paid - self.amount} more than is owed")
+        return "; ".join(notes)
+
+
+def _total(amounts: Iterable[Money], currency: str) -> Money:
+    total = Money.zero(currency)
+    for m in amounts:
+        total = total + m
+    return total
 
 
 @dataclass(frozen=True)
@@ -354,7 +443,8 @@ def _drug(s: Drug, e: ev.DrugRegistered, r: str) -> Drug:
 
 
 def _price(s: Drug, e: ev.PriceSet, r: str) -> Drug:
-    return replace(s, prices=(*s.prices, Dated(e.effective_from, e.price_per_pack, r)))
+    packs = {**s.packs, r: e.pack} if e.pack else s.packs
+    return replace(s, prices=(*s.prices, Dated(e.effective_from, e.price_per_pack, r)), packs=packs)
 
 
 def _introduction(s: Drug, e: ev.IntroductionDecided, r: str) -> Drug:
@@ -374,7 +464,16 @@ def _signed(s: Agreement, e: ev.AgreementSigned, r: str) -> Agreement:
 
 
 def _contributed(s: Agreement, e: ev.DrugContributed, r: str) -> Agreement:
-    return replace(s, slots={**s.slots, e.drug_id: Dated(e.effective_from, e.patient_slots, r)})
+    return _slot_term(s, e.drug_id, Dated(e.effective_from, e.patient_slots, r))
+
+
+def _slot_term(s: Agreement, drug_id: str, term: Dated[int]) -> Agreement:
+    terms = (*s.slot_terms.get(drug_id, ()), term)
+    latest = s.slots.get(drug_id)
+    if latest is None or term.since >= latest.since:
+        latest = term
+    return replace(s, slots={**s.slots, drug_id: latest},
+                   slot_terms={**s.slot_terms, drug_id: terms})
 
 
 def _amended(s: Agreement, e: ev.AgreementAmended, r: str) -> Agreement:
@@ -383,13 +482,15 @@ def _amended(s: Agreement, e: ev.AgreementAmended, r: str) -> Agreement:
     if e.coverage_weeks is not None:
         s = replace(s, coverage=(*s.coverage, Dated(e.effective_from, e.coverage_weeks, r)))
     if e.drug_id is not None and e.patient_slots is not None:
-        s = replace(s, slots={**s.slots, e.drug_id: Dated(e.effective_from, e.patient_slots, r)})
+        s = _slot_term(s, e.drug_id, Dated(e.effective_from, e.patient_slots, r))
     return s
 
 
 def _slot_used(s: Agreement, e: ev.PatientSlotUsed, r: str) -> Agreement:
     used = {**s.used, e.drug_id: s.used.get(e.drug_id, 0) + 1}
-    return replace(s, used=used, patients=s.patients.plus(e.patient_id))
+    dates = s.enrolled.get(e.drug_id, Grown[date]()).plus(e.enrolled_on)
+    return replace(s, used=used, patients=s.patients.plus(e.patient_id),
+                   enrolled={**s.enrolled, e.drug_id: dates})
 
 
 def _cohort_opened(s: Cohort, e: ev.CohortOpened, r: str) -> Cohort:
@@ -403,21 +504,24 @@ def _cohort_opened(s: Cohort, e: ev.CohortOpened, r: str) -> Cohort:
         opened_on=e.opened_on,
         stage=e.stage,
         stage_refs=(r,),
+        stages=(StageTerm(e.opened_on, e.stage, r),),
         evidence_ref=e.evidence_ref,
         expansion_size=e.expansion_size,
     )
 
 
 def _admitted(s: Cohort, e: ev.PatientAdmitted, r: str) -> Cohort:
-    return replace(s, admitted=(*s.admitted, (e.patient_id, e.stage)))
+    admission = Admission(e.patient_id, e.stage, e.enrolled_on, r)
+    return replace(s, admissions=(*s.admissions, admission))
 
 
 def _advanced(s: Cohort, e: ev.StageAdvanced, r: str) -> Cohort:
     size = e.expansion_size if e.expansion_size is not None else s.expansion_size
     evidence = e.evidence_ref or s.evidence_ref
-    return replace(
-        s, stage=e.to_stage, stage_refs=(*s.stage_refs, r), expansion_size=size, evidence_ref=evidence
-    )
+    term = StageTerm(e.decided_on, e.to_stage, r)
+    stages = tuple(sorted((*s.stages, term), key=lambda t: t.since))  # stable: ties keep order
+    return replace(s, stage=stages[-1].stage, stage_refs=(*s.stage_refs, r), stages=stages,
+                   expansion_size=size, evidence_ref=evidence)
 
 
 def _closed(s: Cohort, e: ev.CohortClosed, r: str) -> Cohort:
@@ -497,13 +601,20 @@ def _dispensation_corrected(s: Patient, e: ev.DispensationCorrected, r: str) -> 
 
 
 def _grant_committed(s: Patient, e: ev.GrantCommitted, r: str) -> Patient:
-    return replace(s, grant=Grant(e.amount, e.due_from, e.hf_id, r), derived=(*s.derived, (r, e)))
+    grant = Grant(e.amount, e.due_from, e.hf_id, r)
+    if s.grant is not None:  # re-committed after a change of basis: the money stays with it
+        g = s.grant
+        grant = replace(grant, invoices=g.invoices, invoiced_to=g.invoiced_to,
+                        payments=g.payments, earlier=(*g.earlier, g.ref))
+    return replace(s, grant=grant, derived=(*s.derived, (r, e)))
 
 
 def _grant_invoiced(s: Patient, e: ev.GrantInvoiced, r: str) -> Patient:
     if s.grant is None:
         return s
-    return replace(s, grant=replace(s.grant, invoices=(*s.grant.invoices, e)))
+    g = s.grant
+    return replace(s, grant=replace(g, invoices=(*g.invoices, e),
+                                    invoiced_to=(*g.invoiced_to, g.hf_id)))
 
 
 def _grant_paid(s: Patient, e: ev.GrantPaid, r: str) -> Patient:
@@ -517,7 +628,10 @@ def _derived(s: Patient, e: ev.Event, r: str) -> Patient:
 
 
 def _retracted(s: Patient, e: ev.DerivedFactRetracted, r: str) -> Patient:
-    return replace(s, derived=tuple((x, f) for x, f in s.derived if x != e.retracts))
+    grant = s.grant
+    if grant is not None and grant.ref == e.retracts:
+        grant = replace(grant, amount=Money.zero(grant.amount.currency), withdrawn=True)
+    return replace(s, grant=grant, derived=tuple((x, f) for x, f in s.derived if x != e.retracts))
 
 
 def _tree_head(s: TreeHeads, e: ev.TreeHeadSigned, r: str) -> TreeHeads:

@@ -33,9 +33,9 @@ READS = frozenset({"patient", "cohort", "agreement", "registry"})
 # do not read these fields.)
 _BOOKKEEPING = {
     "patient": ("version", "dispensations", "grant", "derived"),
-    "cohort": ("version", "admitted", "stage", "stage_refs", "expansion_size", "evidence_ref",
-               "closed"),
-    "agreement": ("version", "used", "patients"),
+    "cohort": ("version", "admissions", "stage", "stage_refs", "stages", "expansion_size",
+               "evidence_ref", "closed"),
+    "agreement": ("version", "used", "patients", "enrolled"),
 }
 
 
@@ -53,7 +53,7 @@ SKIPPED_TYPES = frozenset({
     # patient/: they change only dispensations, grant or derived
     "DrugDispensed", "DispensationCorrected", "GrantCommitted", "GrantInvoiced", "GrantPaid",
     "CompanyCoverageEnded", "PublicPayerTookOver", "PublicPayerStopped", "DerivedFactRetracted",
-    # agreement/: used and patients only; cohort/: admitted, stage or closed only
+    # agreement/: used, patients and enrolled only; cohort/: admissions, stage(s) or closed only
     "PatientSlotUsed", "PatientAdmitted", "StageAdvanced", "CohortClosed",
     # log/: the signed heads of the Merkle tree (ADR 0019)
     "TreeHeadSigned",

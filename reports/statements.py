@@ -246,6 +246,7 @@ class Priced:
     packs: int
     payer: Payer
     price: Dated[Money] | None
+    pack: str | None = None  # what one pack is at that price ("150 mg x 56"), if recorded
 
     @property
     def value(self) -> Money | None:
@@ -261,7 +262,7 @@ def priced(known: Known, case: Case, period: Period, scope: Scope) -> list[Price
         payer = payer_on(case, d.dispensed_on)
         price = known.price_on(d.drug_id, d.dispensed_on)
         out.append(Priced(case.patient.patient_id, d.ref, d.last_ref, d.drug_id, d.dispensed_on,
-                          d.packs, payer, price))
+                          d.packs, payer, price, known.drug(d.drug_id).pack_of(price)))
     return out
 
 

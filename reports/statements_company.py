@@ -142,7 +142,8 @@ class CompanyStatement:
             for d in p.dispensations:
                 out.append(Line("dispensation", (d.ref,),
                                 {"patient": d.patient_id, "dispensed on": text(d.on),
-                                 "packs": text(d.packs), "price": text(d.price and d.price.value),
+                                 "packs": text(d.packs), "pack": text(d.pack),
+                                 "price": text(d.price and d.price.value),
                                  "value": text(d.value)}, frozenset({p.patient_id})))
             if p.grant is not None:
                 out.append(Line("grant", (p.patient_id,),
@@ -249,7 +250,7 @@ def _patient_dict(p: PatientLine) -> dict[str, Any]:
 
 def dispensation_dict(d: Priced) -> dict[str, Any]:
     return {"ref": d.ref, "in_force": d.last_ref, "dispensed_on": d.on.isoformat(),
-            "drug_id": d.drug_id, "packs": d.packs, "payer": d.payer.kind.value,
+            "drug_id": d.drug_id, "packs": d.packs, "pack": d.pack, "payer": d.payer.kind.value,
             "party": d.payer.party, "hf_id": d.payer.hf_id,
             "price_per_pack": money_dict(d.price.value if d.price else None),
             "price_ref": d.price.ref if d.price else None, "value": money_dict(d.value)}
@@ -281,10 +282,10 @@ def _patient_sheet(s: CompanyStatement) -> Sheet:
 
 def _dispensation_sheet(s: CompanyStatement) -> Sheet:
     columns = (Column("Patient"), Column("Dispensed on", Kind.DATE), Column("Drug"),
-               Column("Treating HF"), Column("Packs", Kind.INT, total=True),
+               Column("Treating HF"), Column("Packs", Kind.INT, total=True), Column("Pack"),
                Column("Price per pack", Kind.MONEY), Column("Value", Kind.MONEY, total=True),
                Column("Currency", Kind.CURRENCY), Column("Fact"))
-    rows = tuple((d.patient_id, d.on, d.drug_id, d.payer.hf_id, d.packs,
+    rows = tuple((d.patient_id, d.on, d.drug_id, d.payer.hf_id, d.packs, d.pack,
                   d.price.value.amount if d.price else None,
                   d.value.amount if d.value else None,
                   d.price.value.currency if d.price else None, d.last_ref)

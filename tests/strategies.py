@@ -168,6 +168,8 @@ def play_step(played: Played, step: Step) -> None:
         book.tick(played.clock + timedelta(days=step.offset))
         return
     pid, command = command_for(book, step, played.clock)
+    # Nothing that happened is recorded before its day: the clock moves on to it (ADR 0014).
+    played.clock = max(played.clock, happened_on(command) or played.clock)
     before = list(book.log)
     try:
         book.run(command, today=played.clock)
@@ -183,6 +185,20 @@ def play_step(played: Played, step: Step) -> None:
         for asked in (about, played.clock):
             answer = payer_on(book.case(pid), asked)
             played.answers.append((len(book.log), pid, asked, answer))
+
+
+TAKES_EFFECT_LATER = (c.RevokeGroupExemption, c.DecidePermanentFinancing, c.AmendAgreement,
+                      c.SetPrice, c.ContributeDrug)
+
+
+def happened_on(command: c.Command) -> date | None:
+    """The date of what a command says has happened (the earliest day it can be recorded);
+    None for facts that may take effect later."""
+    if isinstance(command, c.GrantGroupExemption):
+        return command.decided_on
+    if isinstance(command, TAKES_EFFECT_LATER):
+        return None
+    return command_date(command)
 
 
 def command_date(command: c.Command) -> date:

@@ -19,6 +19,7 @@ from api.schemas.responses import (
     LogFactOut,
     PatientOut,
     PayerOut,
+    PriceOut,
     SlotsOut,
 )
 from api.schemas.types import MoneyOut
@@ -36,8 +37,8 @@ def company_out(c: st.Company) -> CompanyOut:
 def drug_out(d: st.Drug) -> DrugOut:
     return DrugOut(
         drug_id=d.drug_id, brand=d.brand, generic=d.generic, company_id=d.company_id, ref=d.ref,
-        prices=[DatedMoneyOut(since=p.since, value=MoneyOut.of(p.value), ref=p.ref)
-                for p in d.prices],
+        prices=[PriceOut(since=p.since, value=MoneyOut.of(p.value), ref=p.ref,
+                         pack=d.packs.get(p.ref)) for p in d.prices],
         decisions=[DecisionOut(decision=x.decision.value, case_ref=x.case_ref,
                                indication=x.indication, decided_on=x.decided_on, ref=x.ref)
                    for x in d.decisions],

@@ -7,9 +7,9 @@ the URL (and that a bulk import line carries in its `args` instead).
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
-from pydantic import create_model
+from pydantic import Field, StringConstraints, create_model
 
 from api.schemas.types import (
     CaseRef,
@@ -67,9 +67,12 @@ class PriceIn(Body):
     COMMAND = c.SetPrice
     PATH = {"drug_id": Slug}
     model_config = examples({"price_per_pack": {"amount": "42000.00", "currency": "NOK"},
-                             "effective_from": "2021-01-04"})
+                             "effective_from": "2021-01-04", "pack": "150 mg x 56"})
     price_per_pack: MoneyIn
     effective_from: Day
+    pack: Annotated[str, StringConstraints(min_length=1, max_length=100),
+                    Field(description="What one pack is: strength x count.",
+                          examples=["150 mg x 56"])] | None = None
 
 
 class IntroductionDecisionIn(Body):

@@ -183,6 +183,12 @@ class DatedMoneyOut(Out):
     ref: str
 
 
+class PriceOut(DatedMoneyOut):
+    pack: str | None = Field(default=None, description="What one pack is: strength x count; "
+                             "null if it was not recorded with the price.",
+                             examples=["150 mg x 56"])
+
+
 class DatedIntOut(Out):
     since: date
     value: int
@@ -203,7 +209,7 @@ class DrugOut(Out):
     generic: str
     company_id: str
     ref: str | None
-    prices: list[DatedMoneyOut]
+    prices: list[PriceOut]
     decisions: list[DecisionOut]
 
 

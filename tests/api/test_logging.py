@@ -15,7 +15,7 @@ SECRET = "reason-only-the-body-holds"
 def test_each_request_logs_actor_route_outcome_latency_and_no_payload(api: Api) -> None:
     with capture_logs() as logs:
         api.post("/v1/patients/IMP-0042/corrections/treatment-start", "trial_office",
-                 {"started_on": "2023-06-13", "reason": SECRET},
+                 {"started_on": "2023-06-11", "reason": SECRET},
                  headers={"X-Request-ID": "req-abc-1"})
         api.get("/v1/patients/IMP-0042/payer?on=2023-10-02&known_at=2024-01-01T00:00:00Z",
                 "rhf_finance")

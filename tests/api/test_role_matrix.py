@@ -151,7 +151,7 @@ MATRIX: list[Endpoint] = [
                                                "outcome": "stable_disease"}),
     ep("POST", f"{I42}/dispensations", {TRIAL}, {"packs": 1, "dispensed_on": "2023-07-10"}),
     ep("POST", f"{I42}/corrections/treatment-start", {TRIAL},
-       {"started_on": "2023-06-13", "reason": "first dose was on the 13th"}),
+       {"started_on": "2023-06-11", "reason": "first dose was on the 11th"}),
     ep("POST", f"{I42}/corrections/assessment", {TRIAL},
        {"assessed_on": "2023-09-28", "outcome": "objective_response", "reason": "report revised"}),
     ep("POST", "/v1/patients/IMP-0044/corrections/treatment-end", {TRIAL},

@@ -108,10 +108,11 @@ def setup(book: LedgerBook, s: Setup) -> None:
                           agreement_id="nordlys-impress", indication="solid tumours",
                           molecular_profile="biallelic BRCA1/2 inactivation",
                           opened_on=d("2022-01-10"), evidence_ref="DRUP: first 24 patients"))
-    if s.exemption_from is not None:
+    if s.exemption_from is not None:  # decided on its day at the earliest (ADR 0014)
         book.run(c.GrantGroupExemption(cohort_id=EXPANSION_COHORT, exemption_ref="BF-2022-IMPRESS",
                                        effective_from=on(s.exemption_from),
-                                       decided_on=on(s.exemption_from)))
+                                       decided_on=on(s.exemption_from)),
+                 today=max(BASE, on(s.exemption_from)))
     book.run(c.OpenCohort(cohort_id=STAGE_COHORT, drug_id="lynparza",
                           agreement_id="nordlys-impress", indication="prostate cancer",
                           molecular_profile="ATM loss", opened_on=on(-400)))

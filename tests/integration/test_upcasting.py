@@ -1,7 +1,8 @@
 """Event schema versioning: facts stored in an older shape give the same answers as today's.
 
 `AssessmentRecorded` schema 1 stored the response as typed, a RECIST abbreviation in `result`
-("SD", " pr", "Stable disease"); schema 2 stores `outcome`, an Outcome. The fixture
+("SD", " pr", "Stable disease"); schema 2 stores `outcome`, an Outcome. `PriceSet` schema 1 did
+not say what a pack is; schema 2 has `pack` (None when not recorded). The fixture
 tests/fixtures/old_events/assessments-v1.jsonl holds a whole small history as schema 1 wrote
 it; it is appended through the EventLog as stored (schema 1 rows included), and compared with
 the same story recorded today by commands (schema 2). Who pays, for every patient on every
@@ -24,7 +25,7 @@ import pytest
 from domain import codec
 from domain import commands as c
 from application.ledger import Ledger
-from domain.events import AssessmentRecorded
+from domain.events import AssessmentRecorded, PriceSet
 from domain.money import Money
 from eventstore import EventLog, NewEvent, StoredFact
 from domain.values import Actor, Decision, EndReason, Outcome
@@ -47,6 +48,7 @@ PATIENTS = [
     ("IMP-0105", "helse-stavanger", date(2023, 4, 3), "NE", Outcome.NOT_EVALUABLE),
 ]
 MONTH_ENDS = [date(2023, m, 28) for m in range(1, 13)]
+ENDED = date(2023, 8, 1)  # IMP-0103's end of treatment: no dispensation after it
 
 
 def record_story(ledger: Ledger) -> None:
@@ -79,9 +81,10 @@ def record_story(ledger: Ledger) -> None:
         ledger.execute(c.EnrolPatient(patient_id=pid, cohort_id="olaparib-brca", hf_id=hf,
                                       enrolled_on=start), OFFICE)
         ledger.execute(c.StartTreatment(patient_id=pid, started_on=start), OFFICE)
-        for week in range(0, 32, 4):  # every four weeks
-            ledger.execute(c.DispenseDrug(patient_id=pid, packs=2, dispensed_on=date.fromordinal(
-                start.toordinal() + 7 * week)), OFFICE)
+        for week in range(0, 32, 4):  # every four weeks, while on treatment
+            on = date.fromordinal(start.toordinal() + 7 * week)
+            if pid != "IMP-0103" or on <= ENDED:
+                ledger.execute(c.DispenseDrug(patient_id=pid, packs=2, dispensed_on=on), OFFICE)
     for pid, _, start, _, outcome in PATIENTS:
         assessed = date.fromordinal(start.toordinal() + 110)
         ledger.execute(c.RecordAssessment(patient_id=pid, assessed_on=assessed, outcome=outcome),
@@ -89,7 +92,7 @@ def record_story(ledger: Ledger) -> None:
     ledger.execute(c.CorrectAssessment(patient_id="IMP-0104", assessed_on=date(2023, 7, 8),
                                        outcome=Outcome.PROGRESSIVE_DISEASE,
                                        reason="the scan was re-read"), OFFICE)
-    ledger.execute(c.EndTreatment(patient_id="IMP-0103", ended_on=date(2023, 8, 1),
+    ledger.execute(c.EndTreatment(patient_id="IMP-0103", ended_on=ENDED,
                                   reason=EndReason.PROGRESSION), OFFICE)
     for today in MONTH_ENDS:
         ledger.tick(today)
@@ -102,7 +105,11 @@ def stored_row(f: StoredFact) -> dict[str, Any]:
 
 
 def as_schema_1(row: dict[str, Any]) -> dict[str, Any]:
-    """How schema 1 stored an assessment: the RECIST text as the trial office typed it."""
+    """How schema 1 stored an assessment: the RECIST text as the trial office typed it; and a
+    price: without what a pack is."""
+    if row["type"] == "PriceSet":
+        data = {k: v for k, v in row["data"].items() if k != "pack"}
+        return row | {"schema": 1, "data": data}
     if row["type"] != "AssessmentRecorded":
         return row
     typed = next(text for pid, _, _, text, _ in PATIENTS if pid == row["data"]["patient_id"])
@@ -145,6 +152,9 @@ def test_the_fixture_holds_assessments_in_the_old_shape_and_today_writes_the_new
     assert all(r["schema"] == 1 and "result" in r["data"] and "outcome" not in r["data"]
                for r in old)
     assert {r["data"]["result"] for r in old} == {text for *_, text, _ in PATIENTS}
+    prices = [r for r in rows if r["type"] == "PriceSet"]
+    assert prices and all(r["schema"] == 1 and "pack" not in r["data"] for r in prices)
+    assert PriceSet.schema == 2
 
 
 def test_old_facts_read_as_today_s_and_are_never_rewritten(
@@ -157,6 +167,9 @@ def test_old_facts_read_as_today_s_and_are_never_rewritten(
         assert codec.decode(o.type, o.schema, o.data) == codec.decode(n.type, n.schema, n.data)
         if o.type == "AssessmentRecorded":
             assert (o.schema, n.schema) == (1, 2) and "result" in o.data
+        if o.type == "PriceSet":  # schema 1 did not say what a pack is: read as not recorded
+            assert (o.schema, n.schema) == (1, 2) and "pack" not in o.data
+            assert codec.decode(o.type, o.schema, o.data).pack is None  # type: ignore[attr-defined]
     assert verify(old.log).ok  # reading upcasts in memory: the stored rows and chain stand
     assert all("result" in f.data for f in old.log.read(types=["AssessmentRecorded"]))
 

@@ -263,3 +263,127 @@ def test_a_closed_cohort_cannot_be_closed_again() -> None:
     book.run(c.CloseCohort(cohort_id=COHORT, closed_on=d("2021-09-01"), reason="no benefit"))
     refused(book, c.CloseCohort(cohort_id=COHORT, closed_on=d("2021-09-02"), reason="again"),
             err.CohortClosed)
+
+
+# --- judged on the fact's own date (ADR 0014) ------------------------------------------------
+
+
+def expanded_on_evidence(on: str = "2021-06-01") -> Book:
+    """Stage 1 with IMP-0001..3 enrolled in April, then an expansion on DRUP's evidence."""
+    book = stage_book()
+    fill_stage(book, [None] * 3, on="2021-04-01", start="2021-04-12")
+    book.run(advance(3, on=on, evidence_ref="DRUP: first 24 patients", expansion_size=40))
+    return book
+
+
+def test_an_enrolment_recorded_after_a_stage_decision_but_dated_before_it_is_in_the_earlier_stage(
+        ) -> None:
+    book = expanded_on_evidence()
+    (enrolled, admitted, _) = book.run(enrolment("IMP-0004", on="2021-05-20"))
+    assert enrolled.stage == admitted.stage == 1
+    enrol(book, "IMP-0005", cohort=COHORT, on="2021-06-01", start=None)
+    assert book.case("IMP-0005").patient.stage == 3  # on the decision's day: the new stage
+
+
+def test_a_stage_decision_takes_effect_on_its_date_for_later_enrolments() -> None:
+    book = expanded_on_evidence(on="2021-06-01")
+    cohort = book.workspace().cohort(COHORT)
+    assert [(t.since, t.stage) for t in cohort.stages] == [(d("2021-03-01"), 1),
+                                                          (d("2021-06-01"), 3)]
+    assert cohort.stage_on(d("2021-05-31")).stage == 1  # type: ignore[union-attr]
+    assert cohort.stage == 3
+
+
+def test_a_late_enrolment_into_a_stage_full_on_its_date_is_refused_naming_who_filled_it() -> None:
+    book = stage_2_book()  # IMP-0001..8 in stage 1, stage 2 from 2021-09-01
+    problem = refused(book, enrolment("IMP-0009", on="2021-08-15"), err.StageFull)
+    assert isinstance(problem, err.StageFull)
+    assert problem.patients[0] == "IMP-0001 (2021-04-01)" and len(problem.patients) == 8
+    assert ("the enrolment is dated 2021-08-15, when the cohort was in stage 1 (until the stage "
+            "decision of 2021-09-01)") in str(problem)
+    enrol(book, "IMP-0009", cohort=COHORT, on="2021-09-01", start=None)  # stage 2 has room
+
+
+def test_an_enrolment_dated_before_the_closure_is_accepted_when_recorded_after_it() -> None:
+    book = stage_book()
+    fill_stage(book, [None] * 3)
+    book.run(c.CloseCohort(cohort_id=COHORT, closed_on=d("2021-09-01"), reason="sponsor stop"))
+    (enrolled, _, _) = book.run(enrolment("IMP-0004", on="2021-08-31"))
+    assert enrolled.stage == 1
+
+
+def test_an_enrolment_dated_on_or_after_the_closure_is_refused_with_both_dates() -> None:
+    book = stage_book()
+    book.run(c.CloseCohort(cohort_id=COHORT, closed_on=d("2021-09-01"), reason="sponsor stop"))
+    problem = refused(book, enrolment("IMP-0001", on="2021-09-01"), err.CohortClosed)
+    assert str(problem).startswith("the enrolment is dated 2021-09-01, on or after the closure "
+                                   "of cohort 'lynparza-prostate' on 2021-09-01")
+
+
+def test_a_closure_dated_before_recorded_enrolments_is_refused_naming_them() -> None:
+    book = stage_book()
+    fill_stage(book, [None] * 2, on="2021-09-05", start="2021-09-06")
+    problem = refused(book, c.CloseCohort(cohort_id=COHORT, closed_on=d("2021-09-01"),
+                                          reason="sponsor stop"), err.ClosureBeforeRecordedFacts)
+    assert "IMP-0001 enrolled 2021-09-05, IMP-0002 enrolled 2021-09-05" in str(problem)
+    book.run(c.CloseCohort(cohort_id=COHORT, closed_on=d("2021-09-06"), reason="sponsor stop"))
+
+
+def test_a_closure_dated_before_a_recorded_stage_decision_is_refused() -> None:
+    book = expanded_on_evidence(on="2021-06-01")
+    problem = refused(book, c.CloseCohort(cohort_id=COHORT, closed_on=d("2021-05-15"),
+                                          reason="x"), err.ClosureBeforeRecordedFacts)
+    assert "the stage decision of 2021-06-01" in str(problem)
+
+
+def test_a_stage_decision_dated_before_the_closure_is_accepted_when_recorded_after_it() -> None:
+    book = stage_book()
+    fill_stage(book, [SD] * 8)
+    book.run(c.CloseCohort(cohort_id=COHORT, closed_on=d("2021-12-01"), reason="sponsor stop"))
+    (advanced,) = book.run(advance(2, on="2021-09-01"))
+    assert advanced.to_stage == 2
+
+
+def test_a_stage_decision_dated_before_recorded_enrolments_is_refused_naming_them() -> None:
+    book = stage_book()
+    fill_stage(book, [None] * 3, on="2021-04-01")
+    fill_stage(book, [None], first=4, on="2021-06-10", start="2021-06-11")
+    problem = refused(book, advance(3, on="2021-06-01", evidence_ref="DRUP"),
+                      err.StageDecisionBeforeEnrolments)
+    assert "IMP-0004 (enrolled 2021-06-10)" in str(problem)
+    assert "already recorded in stage 1" in str(problem)
+
+
+def test_a_stage_decision_dated_before_the_last_stage_decision_is_refused() -> None:
+    book = stage_2_book()  # stage 2 from 2021-09-01
+    refused(book, advance(3, on="2021-08-01", evidence_ref="DRUP"), err.DateOutOfOrder)
+
+
+def test_a_stage_decision_counts_only_the_assessments_recorded_when_it_is_recorded() -> None:
+    book = stage_book()
+    ids = fill_stage(book, [None] * 8)  # started 2021-04-12, no assessment recorded yet
+    refused(book, advance(2), err.StageRuleNotMet)
+    book.run(c.RecordAssessment(patient_id=ids[0], assessed_on=d("2021-08-02"), outcome=SD))
+    (advanced,) = book.run(advance(2))
+    assert (advanced.benefit_count, advanced.assessed_count) == (1, 1)
+    # a later assessment, dated before the decision, leaves the recorded decision as it was
+    book.run(c.RecordAssessment(patient_id=ids[1], assessed_on=d("2021-08-03"), outcome=OR))
+    assert book.workspace().cohort(COHORT).stage == 2
+
+
+def test_an_enrolment_before_the_agreement_contributes_the_drug_is_refused() -> None:
+    book = with_company_and_drug(with_reference(Book()))
+    book.run(c.RegisterDrug(drug_id="zejula", brand="Zejula", generic="niraparib",
+                            company_id="nordlys", registered_on=d("2021-01-01")))
+    book.run(c.ContributeDrug(agreement_id="nordlys-impress", drug_id="zejula", patient_slots=5,
+                              effective_from=d("2021-06-01")))
+    problem = refused(book, c.OpenCohort(cohort_id="zejula-x", drug_id="zejula",
+                                         agreement_id="nordlys-impress", indication="x",
+                                         molecular_profile="y", opened_on=d("2021-05-01")),
+                      err.DrugNotContributed)
+    assert "on 2021-05-01 (its contribution applies from 2021-06-01)" in str(problem)
+
+
+def test_a_cohort_opening_dated_after_the_day_it_is_recorded_is_refused() -> None:
+    refused(with_company_and_drug(with_reference(Book())), open_on_evidence(),
+            err.DatedInTheFuture, today=d("2022-01-09"))

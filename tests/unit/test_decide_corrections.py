@@ -18,11 +18,11 @@ SD, PD = Outcome.STABLE_DISEASE, Outcome.PROGRESSIVE_DISEASE
 
 def full_book() -> Book:
     """Enrolled 2023-06-01 at Helse Stavanger, started 2023-06-12, assessed (stable disease)
-    2023-10-01, ended 2024-03-01, one dispensation of 3 packs on 2023-06-12."""
+    2023-10-01, ended 2024-03-01, one dispensation of 3 packs on 2023-06-20."""
     book = expansion_book()
     enrol(book, PID, on="2023-06-01", start="2023-06-12", outcome=SD, assessed="2023-10-01")
     book.run(c.EndTreatment(patient_id=PID, ended_on=d("2024-03-01"), reason=EndReason.COMPLETED))
-    book.run(c.DispenseDrug(patient_id=PID, packs=3, dispensed_on=d("2023-06-12")))
+    book.run(c.DispenseDrug(patient_id=PID, packs=3, dispensed_on=d("2023-06-20")))
     return book
 
 
@@ -40,7 +40,7 @@ CORRECTIONS = {
     "enrolment-hf": lambda b, why: c.CorrectEnrolmentHf(patient_id=PID, hf_id="helse-bergen",
                                                         reason=why),
     "dispensation": lambda b, why: c.CorrectDispensation(
-        patient_id=PID, dispensation=dispensation(b), packs=2, dispensed_on=d("2023-06-12"),
+        patient_id=PID, dispensation=dispensation(b), packs=2, dispensed_on=d("2023-06-20"),
         reason=why),
 }
 SUPERSEDED = {
@@ -80,7 +80,7 @@ NO_OPS = {
     "enrolment-hf": lambda b: c.CorrectEnrolmentHf(patient_id=PID, hf_id="helse-stavanger",
                                                    reason="x"),
     "dispensation": lambda b: c.CorrectDispensation(patient_id=PID, dispensation=dispensation(b),
-                                                    packs=3, dispensed_on=d("2023-06-12"),
+                                                    packs=3, dispensed_on=d("2023-06-20"),
                                                     reason="x"),
 }
 
@@ -161,7 +161,7 @@ def test_corrected_enrolment_hf_must_be_a_known_health_trust() -> None:
 
 def test_correcting_an_unknown_dispensation_is_refused() -> None:
     refused(full_book(), c.CorrectDispensation(patient_id=PID, dispensation="patient/IMP-0042@1",
-                                               packs=1, dispensed_on=d("2023-06-12"), reason="x"),
+                                               packs=1, dispensed_on=d("2023-06-20"), reason="x"),
             err.UnknownDispensation)
 
 
@@ -169,24 +169,69 @@ def test_a_voided_dispensation_cannot_be_corrected_again() -> None:
     book = full_book()
     original = dispensation(book)
     book.run(c.CorrectDispensation(patient_id=PID, dispensation=original, packs=0,
-                                   dispensed_on=d("2023-06-12"), reason="never handed out"))
+                                   dispensed_on=d("2023-06-20"), reason="never handed out"))
     refused(book, c.CorrectDispensation(patient_id=PID, dispensation=original, packs=1,
-                                        dispensed_on=d("2023-06-12"), reason="x"),
+                                        dispensed_on=d("2023-06-20"), reason="x"),
             err.DispensationVoided)
 
 
 def test_corrected_dispensation_refused_with_negative_packs() -> None:
     book = full_book()
     refused(book, c.CorrectDispensation(patient_id=PID, dispensation=dispensation(book),
-                                        packs=-1, dispensed_on=d("2023-06-12"), reason="x"),
+                                        packs=-1, dispensed_on=d("2023-06-20"), reason="x"),
             err.InvalidQuantity)
 
 
-def test_corrected_dispensation_refused_before_enrolment() -> None:
+def test_corrected_dispensation_refused_before_the_start() -> None:
+    book = full_book()
+    problem = refused(book, c.CorrectDispensation(
+        patient_id=PID, dispensation=dispensation(book), packs=3, dispensed_on=d("2023-06-11"),
+        reason="x"), err.DispensationBeforeStart)
+    assert str(problem) == ("the dispensation is dated 2023-06-11, before the treatment start "
+                            "on 2023-06-12")
+
+
+def test_corrected_dispensation_refused_after_the_end() -> None:
     book = full_book()
     refused(book, c.CorrectDispensation(patient_id=PID, dispensation=dispensation(book),
-                                        packs=3, dispensed_on=d("2023-05-01"), reason="x"),
-            err.DateOutOfOrder)
+                                        packs=3, dispensed_on=d("2024-03-02"), reason="x"),
+            err.DispensationAfterEnd)
+
+
+def test_a_dispensation_voided_after_the_end_is_accepted() -> None:
+    book = full_book()
+    book.run(c.CorrectDispensation(patient_id=PID, dispensation=dispensation(book), packs=0,
+                                   dispensed_on=d("2024-03-05"), reason="never handed out"))
+    assert book.case(PID).patient.dispensations[0].packs == 0
+
+
+def test_corrected_start_refused_after_a_dispensation() -> None:
+    problem = refused(full_book(), c.CorrectTreatmentStart(
+        patient_id=PID, started_on=d("2023-06-21"), reason="x"), err.StartAfterDispensation)
+    assert str(problem) == ("the treatment start is dated 2023-06-21, after a dispensation on "
+                            "2023-06-20")
+
+
+def test_corrected_end_refused_before_the_assessment() -> None:
+    problem = refused(full_book(), c.CorrectTreatmentEnd(
+        patient_id=PID, ended_on=d("2023-09-30"), ended_reason=EndReason.DEATH, reason="x"),
+        err.EndBeforeAssessment)
+    assert str(problem) == ("the end of treatment is dated 2023-09-30, before the 16-week "
+                            "assessment on 2023-10-01")
+
+
+def test_corrected_assessment_refused_after_the_end() -> None:
+    problem = refused(full_book(), c.CorrectAssessment(
+        patient_id=PID, assessed_on=d("2024-03-02"), outcome=PD, reason="x"),
+        err.AssessmentAfterEnd)
+    assert str(problem) == ("the 16-week assessment is dated 2024-03-02, after the end of "
+                            "treatment on 2024-03-01")
+
+
+def test_a_correction_dated_after_the_day_it_is_recorded_is_refused() -> None:
+    refused(full_book(), c.CorrectTreatmentEnd(patient_id=PID, ended_on=d("2024-04-01"),
+                                               ended_reason=EndReason.DEATH, reason="x"),
+            err.DatedInTheFuture, today=d("2024-03-20"))
 
 
 # --- corrections change who pays; the wrong fact stays in the log --------------------------

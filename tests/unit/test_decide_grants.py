@@ -111,3 +111,55 @@ def test_a_grant_in_eur_is_invoiced_and_paid_in_eur() -> None:
     refused(book, pay(nok(5000)), err.CurrencyDiffers)
     book.run(pay(Money.of(5000, "EUR")))
     assert book.case(PID).patient.grant.outstanding == Money.of(0, "EUR")
+
+
+# --- a grant follows its basis; money already invoiced or paid stays with it (ADR 0014) -----
+
+
+def raised_from(on: str) -> c.AmendAgreement:
+    return c.AmendAgreement(agreement_id="nordlys-impress", effective_from=d(on),
+                            reason="grant raised", grant_per_patient=nok(60000))
+
+
+def test_a_grant_recommitted_higher_is_invoiced_for_the_difference_only() -> None:
+    book = committed_book()  # 50 000 invoiced (INV-2021-7)
+    book.run(raised_from("2021-04-01"))  # the terms in force on the start change, late
+    grant = book.case(PID).patient.grant
+    assert (grant.amount, grant.invoiced, grant.to_invoice) == (nok(60000), nok(50000),
+                                                                 nok(10000))
+    (second,) = book.run(invoice("INV-2021-7b", on="2021-06-01"))
+    assert second.amount == nok(10000)
+    refused(book, invoice("INV-2021-7c", on="2021-06-02"), err.GrantAlreadyInvoiced)
+
+
+def test_a_paid_grant_moved_to_another_hf_keeps_its_money_and_says_what_to_settle() -> None:
+    book = committed_book()
+    book.run(pay(nok(50000)))
+    book.run(c.CorrectEnrolmentHf(patient_id=PID, hf_id="helse-bergen",
+                                  reason="enrolled at Haukeland"))
+    grant = book.case(PID).patient.grant
+    assert (grant.hf_id, grant.amount, grant.invoiced, grant.paid, grant.outstanding) == (
+        "helse-bergen", nok(50000), nok(50000), nok(50000), nok(0))
+    assert len(grant.earlier) == 1
+    assert grant.settlement() == "invoiced by ous, but the grant is now owed to helse-bergen"
+
+
+def test_money_paid_above_a_grant_lowered_later_shows_as_paid_more_than_is_owed() -> None:
+    book = stage_book(grant=nok(50000))
+    book.run(c.AmendAgreement(agreement_id="nordlys-impress", effective_from=d("2021-04-13"),
+                              reason="grant lowered", grant_per_patient=nok(40000)))
+    enrol(book, PID, cohort="lynparza-prostate", on="2021-04-01", start="2021-04-12")
+    book.run(invoice())
+    book.run(pay(nok(50000)))
+    book.run(c.CorrectTreatmentStart(patient_id=PID, started_on=d("2021-04-14"),
+                                     reason="first dose postponed"))
+    grant = book.case(PID).patient.grant
+    assert (grant.amount, grant.paid, grant.outstanding) == (nok(40000), nok(50000), nok(-10000))
+    assert grant.settlement() == ("invoiced NOK 10000.00 more than is owed; "
+                                  "paid NOK 10000.00 more than is owed")
+    refused(book, pay(nok(1), "PAY-2"), err.Overpayment)
+
+
+def test_an_invoice_dated_after_the_day_it_is_recorded_is_refused() -> None:
+    refused(committed_book(invoiced=False), invoice(on="2021-05-01"), err.DatedInTheFuture,
+            today=d("2021-04-30"))

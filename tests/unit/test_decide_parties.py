@@ -90,6 +90,49 @@ def test_price_of_zero_is_refused() -> None:
                                          effective_from=d("2022-01-01")), err.InvalidInput)
 
 
+@pytest.mark.parametrize("typed, recorded", [("150 mg x 56", "150 mg x 56"),
+                                              ("150 mg × 56", "150 mg x 56"),
+                                              (" 100 mg/ml x1 ", "100 mg/ml x 1")])
+def test_a_price_records_what_a_pack_is(typed: str, recorded: str) -> None:
+    book = book_with_drug(price=None)
+    (price,) = book.run(c.SetPrice(drug_id="lynparza", price_per_pack=nok(42000),
+                                   effective_from=d("2021-01-01"), pack=typed))
+    assert price.pack == recorded
+    drug = book.workspace().drug("lynparza")
+    assert drug.pack_of(drug.price_on(d("2021-06-01"))) == recorded
+
+
+@pytest.mark.parametrize("typed", ["a box", "150 mg", "x 56", "150 mg x 0", ""])
+def test_a_pack_that_does_not_say_strength_x_count_is_refused(typed: str) -> None:
+    refused(book_with_drug(), c.SetPrice(drug_id="lynparza", price_per_pack=nok(42000),
+                                         effective_from=d("2022-01-01"), pack=typed),
+            err.InvalidPackDescription)
+
+
+def test_of_two_prices_from_the_same_day_the_one_recorded_last_applies() -> None:
+    book = book_with_drug(price=nok(42000))
+    book.run(c.SetPrice(drug_id="lynparza", price_per_pack=nok(39000),
+                        effective_from=d("2023-01-01")))
+    book.run(c.SetPrice(drug_id="lynparza", price_per_pack=nok(38000),
+                        effective_from=d("2023-01-01")))
+    assert book.workspace().drug("lynparza").price_on(d("2023-02-01")).value == nok(38000)
+
+
+def test_a_price_may_take_effect_after_the_day_it_is_recorded() -> None:
+    book = book_with_drug(price=nok(42000))
+    book.run(c.SetPrice(drug_id="lynparza", price_per_pack=nok(39000),
+                        effective_from=d("2031-01-01")), today=d("2030-01-01"))
+    assert book.workspace().drug("lynparza").price_on(d("2031-01-01")).value == nok(39000)
+
+
+def test_a_signing_dated_after_the_day_it_is_recorded_is_refused() -> None:
+    book = with_reference(Book())
+    book.run(c.RegisterCompany(company_id="nordlys", name="Nordlys", registered_on=d("2021-01-01")))
+    refused(book, c.SignAgreement(agreement_id="nordlys-2", company_id="nordlys",
+                                  signed_on=d("2021-03-01"), grant_per_patient=nok(50000)),
+            err.DatedInTheFuture, today=d("2021-02-28"))
+
+
 def test_a_new_price_applies_from_its_date() -> None:
     book = book_with_drug(price=nok(42000))
     book.run(c.SetPrice(drug_id="lynparza", price_per_pack=nok(39000),
@@ -186,12 +229,44 @@ def test_enrolment_refused_when_the_agreements_slots_are_used_up() -> None:
                                  hf_id="ous", enrolled_on=d("2021-04-02")), err.SlotsUsedUp)
 
 
-def test_amended_slots_let_more_patients_in() -> None:
+def test_amended_slots_let_more_patients_in_from_the_amendments_date() -> None:
     book = stage_book(slots=1)
     enrol(book, "IMP-0001", cohort="lynparza-prostate", on="2021-04-01", start=None)
-    book.run(amend(drug_id="lynparza", patient_slots=3))
-    enrol(book, "IMP-0002", cohort="lynparza-prostate", on="2021-04-01", start=None)
+    book.run(amend(drug_id="lynparza", patient_slots=3))  # from 2022-01-01
+    enrol(book, "IMP-0002", cohort="lynparza-prostate", on="2022-01-03", start=None)
     assert book.workspace().agreement(AGREEMENT).used == {"lynparza": 2}
+
+
+def test_an_enrolment_dated_before_more_slots_apply_is_judged_by_the_slots_then() -> None:
+    book = stage_book(slots=1)
+    enrol(book, "IMP-0001", cohort="lynparza-prostate", on="2021-04-01", start=None)
+    book.run(amend(drug_id="lynparza", patient_slots=3))  # from 2022-01-01
+    problem = refused(book, c.EnrolPatient(patient_id="IMP-0002", cohort_id="lynparza-prostate",
+                                           hf_id="ous", enrolled_on=d("2021-12-31")),
+                      err.SlotsUsedUp)
+    assert "all 1 patient slots in force on 2021-12-31" in str(problem)
+
+
+def test_late_enrolments_within_the_slots_of_their_dates_are_accepted_in_any_order() -> None:
+    # 1 slot until 2022-01-01, 3 from then: one enrolment before, two after, recorded last first
+    book = stage_book(slots=1)
+    book.run(amend(drug_id="lynparza", patient_slots=3))
+    for pid, on in (("IMP-0003", "2022-03-01"), ("IMP-0002", "2022-02-01"),
+                    ("IMP-0001", "2021-04-01")):
+        enrol(book, pid, cohort="lynparza-prostate", on=on, start=None)
+    refused(book, c.EnrolPatient(patient_id="IMP-0004", cohort_id="lynparza-prostate",
+                                 hf_id="ous", enrolled_on=d("2021-05-01")), err.SlotsUsedUp)
+
+
+def test_slots_cannot_be_cut_below_the_patients_enrolled_while_they_apply() -> None:
+    book = stage_book(slots=3)
+    enrol(book, "IMP-0001", cohort="lynparza-prostate", on="2021-04-01", start=None)
+    enrol(book, "IMP-0002", cohort="lynparza-prostate", on="2022-02-01", start=None)
+    book.run(amend(drug_id="lynparza", patient_slots=5, effective_from=d("2022-01-15")))
+    # 1 slot from 2021-06-01 to 2022-01-14 holds IMP-0001; the term from 2022-01-15 holds both
+    book.run(amend(drug_id="lynparza", patient_slots=1, effective_from=d("2021-06-01")))
+    refused(book, amend(drug_id="lynparza", patient_slots=1, effective_from=d("2022-01-20")),
+            err.InvalidQuantity)
 
 
 def test_amendment_records_only_the_changed_terms() -> None:

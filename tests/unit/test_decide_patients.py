@@ -227,9 +227,98 @@ def test_dispensing_refused_without_packs() -> None:
                                            dispensed_on=d("2023-06-12")), err.InvalidQuantity)
 
 
-def test_dispensing_refused_before_enrolment() -> None:
-    refused(started_book(), c.DispenseDrug(patient_id=PID, packs=1,
-                                           dispensed_on=d("2023-05-31")), err.DateOutOfOrder)
+def test_dispensing_refused_before_the_treatment_start() -> None:
+    problem = refused(started_book(), c.DispenseDrug(patient_id=PID, packs=1,
+                                                     dispensed_on=d("2023-06-11")),
+                      err.DispensationBeforeStart)
+    assert str(problem) == ("the dispensation is dated 2023-06-11, before the treatment start "
+                            "on 2023-06-12")
+
+
+def test_dispensing_refused_before_any_treatment_start_is_recorded() -> None:
+    refused(started_book(start=None), c.DispenseDrug(patient_id=PID, packs=1,
+                                                     dispensed_on=d("2023-06-12")),
+            err.TreatmentNotStarted)
+
+
+def test_dispensing_refused_after_the_end_of_treatment() -> None:
+    book = started_book()
+    book.run(c.EndTreatment(patient_id=PID, ended_on=d("2023-08-01"), reason=EndReason.DEATH))
+    problem = refused(book, c.DispenseDrug(patient_id=PID, packs=1, dispensed_on=d("2023-08-02")),
+                      err.DispensationAfterEnd)
+    assert str(problem) == ("the dispensation is dated 2023-08-02, after the end of treatment "
+                            "on 2023-08-01")
+
+
+def test_end_of_treatment_refused_before_a_recorded_dispensation() -> None:
+    book = started_book()
+    book.run(c.DispenseDrug(patient_id=PID, packs=1, dispensed_on=d("2023-07-10")))
+    refused(book, c.EndTreatment(patient_id=PID, ended_on=d("2023-07-09"),
+                                 reason=EndReason.TOXICITY), err.EndBeforeDispensation)
+
+
+def test_end_of_treatment_refused_before_a_recorded_transfer() -> None:
+    book = started_book()
+    book.run(c.TransferPatient(patient_id=PID, to_hf="ous", effective_from=d("2023-08-01")))
+    problem = refused(book, c.EndTreatment(patient_id=PID, ended_on=d("2023-07-31"),
+                                           reason=EndReason.TOXICITY), err.EndBeforeTransfer)
+    assert "transfer to another health trust on 2023-08-01" in str(problem)
+
+
+# --- nothing that happened is dated after the day it is recorded (ADR 0014) ----------------
+
+
+def test_a_dispensation_dated_in_2099_is_refused_as_dated_after_the_day_it_is_recorded() -> None:
+    problem = refused(started_book(), c.DispenseDrug(patient_id=PID, packs=1,
+                                                     dispensed_on=d("2099-01-05")),
+                      err.DatedInTheFuture, today=d("2024-05-02"))
+    assert str(problem) == (
+        "the dispensation is dated 2099-01-05, after today (2024-05-02, the day it is "
+        "recorded): a fact about something that has happened cannot be dated in the future")
+
+
+@pytest.mark.parametrize("command", [
+    c.EnrolPatient(patient_id="IMP-0043", cohort_id="olaparib-brca", hf_id="ous",
+                   enrolled_on=d("2024-05-03")),
+    c.StartTreatment(patient_id="IMP-0044", started_on=d("2024-05-03")),
+    c.RecordAssessment(patient_id=PID, assessed_on=d("2024-05-03"), outcome=Outcome.STABLE_DISEASE),
+    c.EndTreatment(patient_id=PID, ended_on=d("2024-05-03"), reason=EndReason.DEATH),
+    c.TransferPatient(patient_id=PID, to_hf="ous", effective_from=d("2024-05-03")),
+    c.CorrectTreatmentStart(patient_id=PID, started_on=d("2024-05-03"), reason="x"),
+], ids=["enrolment", "start", "assessment", "end", "transfer", "start-correction"])
+def test_a_fact_that_happened_is_refused_when_dated_after_the_day_it_is_recorded(
+        command: c.Command) -> None:
+    book = started_book()
+    enrol(book, "IMP-0044", on="2023-06-01", start=None)
+    refused(book, command, err.DatedInTheFuture, today=d("2024-05-02"))
+    recorded_on_its_day = book.run(command, today=d("2024-05-03"))
+    assert recorded_on_its_day
+
+
+def test_the_16_week_assessment_dated_after_the_end_of_treatment_is_refused() -> None:
+    book = started_book()
+    book.run(c.EndTreatment(patient_id=PID, ended_on=d("2024-04-30"), reason=EndReason.TOXICITY))
+    problem = refused(book, c.RecordAssessment(patient_id=PID, assessed_on=d("2024-05-02"),
+                                               outcome=Outcome.NOT_EVALUABLE),
+                      err.AssessmentAfterEnd)
+    assert str(problem) == ("the 16-week assessment is dated 2024-05-02, after the end of "
+                            "treatment on 2024-04-30")
+
+
+def test_an_end_of_treatment_dated_before_the_recorded_assessment_is_refused() -> None:
+    book = started_book()
+    book.run(c.RecordAssessment(patient_id=PID, assessed_on=d("2023-10-01"),
+                                outcome=Outcome.STABLE_DISEASE))
+    refused(book, c.EndTreatment(patient_id=PID, ended_on=d("2023-09-30"),
+                                 reason=EndReason.PROGRESSION), err.EndBeforeAssessment)
+
+
+def test_a_treatment_start_after_a_recorded_dispensation_cannot_exist() -> None:
+    # A dispensation needs a recorded start, and a start cannot be corrected past it.
+    book = started_book()
+    book.run(c.DispenseDrug(patient_id=PID, packs=1, dispensed_on=d("2023-06-12")))
+    refused(book, c.CorrectTreatmentStart(patient_id=PID, started_on=d("2023-06-13"),
+                                          reason="x"), err.StartAfterDispensation)
 
 
 def test_refusal_leaves_the_patients_answers_unchanged() -> None:

@@ -13,7 +13,8 @@ from domain import errors as err
 from domain.errors import NationalIdRefused
 
 # Groupings, never raised themselves: their concrete subclasses are.
-GROUPS = {err.Refused, err._Auto, err.NotFound, err.Conflict, err.DateBefore}  # noqa: SLF001
+GROUPS = {err.Refused, err._Auto, err.NotFound, err.Conflict, err.DateBefore,  # noqa: SLF001
+          err.DateAfter}
 
 REFUSALS = sorted(
     (cls for _, cls in inspect.getmembers(err, inspect.isclass)

@@ -40,8 +40,19 @@ def book_on(today: date, **kw: object) -> Book:
     return book
 
 
+def recorded_on(book: Book, on: date, command: c.Command) -> list[ev.Event]:
+    """Record a command on its own day at the earliest: nothing that happened is recorded
+    before it happened. The book's clock stays where it was for the ticks that follow."""
+    return book.run(command, today=max(book.today, on))
+
+
 def assess(book: Book, outcome: Outcome, on: date = LAST_COVERED) -> list[ev.Event]:
-    return book.run(c.RecordAssessment(patient_id=PID, assessed_on=on, outcome=outcome))
+    return recorded_on(book, on, c.RecordAssessment(patient_id=PID, assessed_on=on,
+                                                    outcome=outcome))
+
+
+def end(book: Book, on: date, reason: EndReason = EndReason.TOXICITY) -> list[ev.Event]:
+    return recorded_on(book, on, c.EndTreatment(patient_id=PID, ended_on=on, reason=reason))
 
 
 def revoke(book: Book, on: date) -> list[ev.Event]:
@@ -78,14 +89,14 @@ def test_company_coverage_ended_names_the_amended_terms_it_rests_on() -> None:
 def test_company_coverage_ended_is_not_recorded_when_treatment_ended_within_the_weeks() -> None:
     book = book_on(START)
     enrol(book, PID, start=str(START))
-    book.run(c.EndTreatment(patient_id=PID, ended_on=LAST_COVERED, reason=EndReason.TOXICITY))
+    end(book, LAST_COVERED)
     assert book.tick(d("2024-06-01")) == []
     assert held(book, PID) == []
 
 
 def test_company_coverage_ended_is_not_recorded_for_stage_patients() -> None:
     book = stage_book()
-    book.today = d("2021-04-01")
+    book.today = d("2021-04-12")
     enrol(book, PID, cohort="lynparza-prostate", on="2021-04-01", start="2021-04-12")
     book.tick(d("2022-06-01"))
     assert held(book, PID, ev.CompanyCoverageEnded) == []
@@ -204,7 +215,7 @@ def test_correcting_the_end_to_before_the_revocation_retracts_the_stop() -> None
     book = book_on(d("2024-06-01"))
     enrol(book, PID, start=str(START))
     assess(book, Outcome.STABLE_DISEASE)
-    book.run(c.EndTreatment(patient_id=PID, ended_on=d("2024-03-01"), reason=EndReason.COMPLETED))
+    end(book, d("2024-03-01"), EndReason.COMPLETED)
     revoke(book, d("2024-02-01"))
     stopped = held_ref(book, PID, ev.PublicPayerStopped)
     recorded = book.run(c.CorrectTreatmentEnd(patient_id=PID, ended_on=d("2024-01-20"),
@@ -258,12 +269,13 @@ def test_grant_committed_at_treatment_start_for_stage_patients_by_terms_in_force
     assert ref_of(book, ev.TreatmentStarted, "IMP-0002") in second.basis
 
 
-def test_grant_is_committed_when_the_start_day_comes_not_before() -> None:
+def test_grant_is_committed_by_the_start_it_rests_on_recorded_on_its_day() -> None:
     book = stage_book()
-    book.today = d("2021-04-01")
+    book.today = d("2021-04-12")
     enrol(book, PID, cohort="lynparza-prostate", on="2021-04-01", start="2021-04-12")
-    assert held(book, PID, ev.GrantCommitted) == []
-    assert [f.type for f in book.tick(d("2021-04-12"))] == ["GrantCommitted"]
+    (grant,) = held(book, PID, ev.GrantCommitted)
+    assert (grant.due_from, grant.hf_id) == (d("2021-04-12"), "helse-stavanger")
+    assert book.tick(d("2021-04-12")) == []
 
 
 def test_no_grant_for_expansion_patients() -> None:
@@ -272,11 +284,50 @@ def test_no_grant_for_expansion_patients() -> None:
     assert held(book, PID, ev.GrantCommitted) == []
 
 
-def test_a_committed_grant_stands_when_the_start_is_corrected() -> None:
+def test_correcting_the_start_recommits_the_grant_due_from_the_corrected_start() -> None:
     book = stage_book()
     enrol(book, PID, cohort="lynparza-prostate", on="2021-04-01", start="2021-04-12")
-    grant = held_ref(book, PID, ev.GrantCommitted)
+    wrong = held_ref(book, PID, ev.GrantCommitted)
     recorded = book.run(c.CorrectTreatmentStart(patient_id=PID, started_on=d("2021-04-14"),
                                                 reason="first dose postponed"))
-    assert recorded == of_type(recorded, ev.TreatmentStartCorrected)
-    assert held_ref(book, PID, ev.GrantCommitted) == grant
+    correction = ref_of(book, ev.TreatmentStartCorrected, PID)
+    (retraction,) = of_type(recorded, ev.DerivedFactRetracted)
+    (grant,) = of_type(recorded, ev.GrantCommitted)
+    assert retraction.retracts == wrong and retraction.basis == (correction,)
+    assert retraction.reason == (
+        "a grant of NOK 50000.00 to helse-stavanger, due from 2021-04-12 no longer follows; "
+        "now: a grant of NOK 50000.00 to helse-stavanger, due from 2021-04-14; changed: the "
+        f"treatment start ({correction})")
+    assert grant.due_from == d("2021-04-14") and correction in grant.basis
+    assert held(book, PID, ev.GrantCommitted) == [grant]
+
+
+def test_a_corrected_start_under_other_terms_recommits_the_grant_at_those_terms() -> None:
+    book = stage_book(grant=nok(50000))
+    book.run(c.AmendAgreement(agreement_id="nordlys-impress", effective_from=d("2021-04-13"),
+                              reason="grant raised", grant_per_patient=nok(60000)))
+    enrol(book, PID, cohort="lynparza-prostate", on="2021-04-01", start="2021-04-12")
+    book.run(c.CorrectTreatmentStart(patient_id=PID, started_on=d("2021-04-14"),
+                                     reason="first dose postponed"))
+    (grant,) = held(book, PID, ev.GrantCommitted)
+    assert grant.amount == nok(60000)
+    assert ref_of(book, ev.AgreementAmended) in grant.basis
+
+
+def test_correcting_the_enrolling_hf_recommits_the_grant_to_the_hf_that_treats() -> None:
+    book = stage_book()
+    enrol(book, PID, cohort="lynparza-prostate", hf="ous", on="2021-04-01", start="2021-04-12")
+    recorded = book.run(c.CorrectEnrolmentHf(patient_id=PID, hf_id="helse-bergen",
+                                             reason="enrolled at Haukeland, not Ullevål"))
+    (retraction,) = of_type(recorded, ev.DerivedFactRetracted)
+    assert retraction.basis == (ref_of(book, ev.EnrolmentHfCorrected, PID),)
+    (grant,) = held(book, PID, ev.GrantCommitted)
+    assert (grant.hf_id, grant.amount) == ("helse-bergen", nok(50000))
+
+
+def test_a_transfer_before_the_start_recorded_late_moves_the_grant_to_the_new_hf() -> None:
+    book = stage_book()
+    enrol(book, PID, cohort="lynparza-prostate", hf="ous", on="2021-04-01", start="2021-04-12")
+    book.run(c.TransferPatient(patient_id=PID, to_hf="unn", effective_from=d("2021-04-05")))
+    (grant,) = held(book, PID, ev.GrantCommitted)
+    assert grant.hf_id == "unn"
