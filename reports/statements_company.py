@@ -164,16 +164,16 @@ def company_statement(known: Known, period: Period, scope: Scope) -> CompanyStat
 
 
 def _agreement_lines(known: Known, period: Period, scope: Scope) -> list[AgreementLine]:
-    by_id = {c.patient.patient_id: c.patient for c in known.cases}
     out = []
     for agreement_id in known.agreement_ids:
         agreement = known.agreement(agreement_id)
         if not scope.sees_company(agreement.company_id):
             continue
         for drug_id, slots in sorted(agreement.slots.items()):
-            enrolled = [by_id[p] for p in agreement.patients if p in by_id
-                        and by_id[p].drug_id == drug_id and by_id[p].enrolled_on is not None
-                        and by_id[p].enrolled_on <= period.end]
+            # the patients themselves, so a restatement names a late enrolment as the cause
+            enrolled = [c.patient for c in known.cases if c.patient.agreement_id == agreement_id
+                        and c.patient.drug_id == drug_id and c.patient.enrolled_on is not None
+                        and c.patient.enrolled_on <= period.end]
             out.append(AgreementLine(
                 agreement_id, agreement.company_id, drug_id, slots.value,
                 tuple(p.patient_id for p in enrolled),

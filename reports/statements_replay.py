@@ -121,8 +121,10 @@ def _lines(states: dict[str, Any], patient_id: str, position: int, lines_of: Lin
            today: date) -> Any:
     """The lines about this patient alone, comparable."""
     ws = _Held(states, today)
-    if not ws.patient(patient_id).exists:
+    p = ws.patient(patient_id)
+    if not p.exists:
         return []
-    known = Known(position, (case_of(ws, patient_id),), ws, ())
+    # With its agreement, so that a late enrolment is named for the slots it used.
+    known = Known(position, (case_of(ws, patient_id),), ws, (p.agreement_id,))
     mine = [x for x in lines_of(known) if x.patients == frozenset({patient_id})]
     return sorted((x.section, x.key, sorted(x.values.items())) for x in mine)
