@@ -63,6 +63,7 @@ class GrantLine:
     invoiced: Money  # invoiced within the period
     paid: Money  # paid within the period
     outstanding: Money  # committed by the period's end, less paid by then
+    to_settle: str = ""  # after a change of the grant's basis (ADR 0014): what to settle
 
 
 @dataclass(frozen=True)
@@ -147,8 +148,8 @@ class CompanyStatement:
                                  "value": text(d.value)}, frozenset({p.patient_id})))
             if p.grant is not None:
                 out.append(Line("grant", (p.patient_id,),
-                                {c: text(getattr(p.grant, c)) for c in GRANT_COLUMNS},
-                                frozenset({p.patient_id})))
+                                {c: text(getattr(p.grant, c)) for c in GRANT_COLUMNS}
+                                | {"to settle": p.grant.to_settle}, frozenset({p.patient_id})))
         return out
 
 
@@ -212,7 +213,7 @@ def _grant_line(case: Case, grant: Grant, period: Period, scope: Scope) -> Grant
     if all(m.amount == 0 for m in (committed, invoiced, paid, outstanding)):
         return None
     return GrantLine(case.patient.patient_id, grant.hf_id, grant.due_from, committed, invoiced,
-                     paid, outstanding)
+                     paid, outstanding, grant.settlement())
 
 
 def _sum(amounts: Any, zero: Money) -> Money:
@@ -244,7 +245,7 @@ def _patient_dict(p: PatientLine) -> dict[str, Any]:
         "dispensations": [dispensation_dict(d) for d in p.dispensations],
         "grant": None if g is None else {
             "hf_id": g.hf_id, "due_from": g.due_from.isoformat(),
-            **{c: money_dict(getattr(g, c)) for c in GRANT_COLUMNS}},
+            **{c: money_dict(getattr(g, c)) for c in GRANT_COLUMNS}, "to_settle": g.to_settle},
     }
 
 
@@ -296,8 +297,9 @@ def _dispensation_sheet(s: CompanyStatement) -> Sheet:
 def _grant_sheet(s: CompanyStatement) -> Sheet:
     columns = (Column("Patient"), Column("Treating HF"), Column("Due from", Kind.DATE),
                *(Column(c.title(), Kind.MONEY, total=True) for c in GRANT_COLUMNS),
-               Column("Currency", Kind.CURRENCY))
+               Column("Currency", Kind.CURRENCY), Column("To settle"))
     rows = tuple((g.patient_id, g.hf_id, g.due_from,
-                  *(getattr(g, c).amount for c in GRANT_COLUMNS), g.committed.currency)
+                  *(getattr(g, c).amount for c in GRANT_COLUMNS), g.committed.currency,
+                  g.to_settle)
                  for g in s.grants)
     return Sheet("Grants", columns, rows)

@@ -16,9 +16,11 @@ patients) and CLOSING (stage 1; may close on a date, after its last enrolment).
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from random import Random
+from typing import Any
 
 from hypothesis import strategies as st
 
@@ -284,8 +286,10 @@ class _Payment:
 # --- recording a history in an order ----------------------------------------------------------
 
 
-def setup_book(weeks: int) -> Book:
-    book = with_company_and_drug(with_reference(Book(today=BASE)), weeks=weeks,
+def setup_book(weeks: int, book: Any = None) -> Any:
+    """The parties, the agreement and the three cohorts, recorded on day 0 (in a Book, or in
+    anything that runs commands as a Book does)."""
+    book = with_company_and_drug(with_reference(book or Book(today=BASE)), weeks=weeks,
                                  grant=GRANT)
     book.run(c.OpenCohort(cohort_id=EXPANDED, drug_id="lynparza", agreement_id=AGREEMENT,
                           indication="solid tumours", molecular_profile="biallelic BRCA1/2",
@@ -331,12 +335,12 @@ def _topological(history: History, rank: object) -> list[Fact]:
 
 @dataclass
 class Recorded:
-    book: Book
+    book: Any  # a Book, or anything with its run / tick / log / case
     refused: list[tuple[str, Refused]] = field(default_factory=list)
-    positions: dict[str, int] = field(default_factory=dict)  # fact key -> log length after it
 
 
-def record(history: History, order: list[Fact], book: Book | None = None) -> Recorded:
+def record(history: History, order: list[Fact], book: Any = None,
+           after_each: Callable[[Fact], None] | None = None) -> Recorded:
     """Record the facts in the order given; the clock reads each fact's day, or the day of the
     latest fact recorded before it (late facts are recorded after their day). Then the
     passage of time up to far in the future."""
@@ -346,23 +350,21 @@ def record(history: History, order: list[Fact], book: Book | None = None) -> Rec
     for fact in order:
         today = max(today, fact.day)
         command = _resolved(fact.command, done.book, refs)
+        before = len(done.book.log)
         try:
-            recorded = done.book.run(command, today=today)
+            done.book.run(command, today=today)
         except Refused as refusal:
             done.refused.append((fact.key, refusal))
             continue
-        refs[fact.key] = _first_ref(done.book, len(recorded))
-        done.positions[fact.key] = len(done.book.log)
+        stream, version = done.book.log[before][:2]
+        refs[fact.key] = f"{stream}@{version}"
+        if after_each is not None:
+            after_each(fact)
     done.book.tick(date(2030, 1, 1))
     return done
 
 
-def _first_ref(book: Book, count: int) -> str:
-    stream, version, _ = book.log[-count]
-    return f"{stream}@{version}"
-
-
-def _resolved(command: object, book: Book, refs: dict[str, str]) -> c.Command:
+def _resolved(command: object, book: Any, refs: dict[str, str]) -> c.Command:
     if isinstance(command, _Correction):
         return c.CorrectDispensation(
             patient_id=command.patient_id, dispensation=refs.get(command.dispensation, "?@0"),

@@ -34,6 +34,7 @@ from projections.store import TRACKING, Database
 from projections.whopays import WhoPaysView
 from tests.strategies import (BASE, EXPANSION_COHORT, HISTORY_SETTINGS, STAGE_COHORT, History,
                               Played, Setup, histories, on, play_step)
+from tests import late_histories as late
 from tests.support import d, with_company_and_drug, with_reference
 
 OFFICE = Actor(subject="trial-office-1", role="trial_office", organisation="ous")
@@ -210,3 +211,43 @@ def check_payer_on(view: WhoPaysView, ledger: Ledger, at: int) -> None:
                 assert found is not None
                 assert found.payer == payer_from_timeline(intervals, day)
                 assert found.payer == ledger.who_pays(pid, day, position=at).payer
+
+
+# --- late facts in any order (ADR 0014) --------------------------------------------------------
+
+
+@given(history=late.histories(max_patients=4), seed=st.integers(0, 2**32 - 1), data=st.data())
+@settings(PROPERTY_SETTINGS, max_examples=max(3, PROPERTY_SETTINGS.max_examples // 3))
+def test_late_facts_in_any_order_answer_at_every_position_what_a_replay_of_the_prefix_does(
+        database_url: str, tmp_path: Path, history: late.History, seed: int,
+        data: st.DataObject) -> None:
+    """A valid history recorded through the ledger in a shuffled order (late facts, judged on
+    their own dates): what the ledger answered right after each fact (from its cached states)
+    is what a replay of the log cut there answers, and so does the read model followed
+    afterwards, at every position."""
+    with fresh_database(database_url, tmp_path) as url:
+        ledger = Ledger(EventLog(url))
+        book = LedgerBook(ledger)
+        book.today = late.BASE
+        late.setup_book(history.weeks, book)
+        after_setup = ledger.log.head()
+        given_then: dict[int, dict[str, list[tuple[Any, ...]]]] = {}
+
+        def answered(_: late.Fact) -> None:
+            at = ledger.log.head()
+            given_then[at] = {pid: [(i.start, i.end, i.payer) for i in ledger.timeline(pid)]
+                              for pid in history.patients() if book.case(pid).patient.exists}
+
+        recorded = late.record(history, late.shuffled(history, seed), book, answered)
+        view = WhoPaysView(url)
+        try:
+            assert recorded.refused == []
+            for at, answers_then in given_then.items():
+                assert answers_then == replayed(ledger, at), at
+            follow(ledger, view.db, data.draw(st.lists(st.integers(0, ledger.log.head()),
+                                                       max_size=2), label="restarts"), [5])
+            for at in range(after_setup, ledger.log.head() + 1):
+                assert answers(view.intervals(known_at_position=at)) == replayed(ledger, at), at
+        finally:
+            view.close()
+            ledger.close()

@@ -7,6 +7,8 @@ The restatement needs recorded moments and actors, so it runs on a real Ledger (
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -21,6 +23,7 @@ from domain.errors import NotFound, Refused, UnknownCompany
 from domain.money import Money
 from eventstore import EventLog
 from domain.values import Actor, EndReason, Outcome
+from reports.export import write_csv
 from reports.statements import Known, Period, Scope, known_at
 from reports.statements_company import company_statement
 from reports.statements_lines import Line
@@ -117,6 +120,39 @@ def test_company_statement_counts_grants_within_the_period_and_outstanding_at_it
     assert g3 is not None
     assert (g3.committed, g3.invoiced, g3.paid, g3.outstanding) == (
         nok(0), nok(0), nok(30000), nok(0))
+
+
+def test_a_dispensation_line_says_what_a_pack_is_in_json_lines_and_the_csv_column() -> None:
+    book = stage_book(price=None, slots=10)
+    book.run(c.SetPrice(drug_id="lynparza", price_per_pack=PRICE, effective_from=d("2021-01-01"),
+                        pack="150 mg x 56"))
+    enrol(book, PID, cohort="lynparza-prostate", hf="ous", on="2021-04-01", start="2021-04-12")
+    dispense(book, "2021-04-12", 3)
+    s = company_statement(known_of(book), period("2021-Q2"), Scope.everything())
+    [dispensed] = s.dispensations
+    assert dispensed.pack == "150 mg x 56"
+    assert s.to_dict()["patients"][0]["dispensations"][0]["pack"] == "150 mg x 56"
+    [line] = [x for x in s.lines() if x.section == "dispensation"]
+    assert line.values["pack"] == "150 mg x 56"
+    sheet = next(x for x in s.sheets() if x.name == "Dispensations")
+    column = sheet.headers.index("Pack")
+    out = io.StringIO()
+    write_csv(sheet, out)
+    assert next(csv.reader(io.StringIO(out.getvalue().splitlines()[1])))[column] == "150 mg x 56"
+
+
+def test_a_grant_moved_to_another_hf_after_its_invoice_says_what_to_settle() -> None:
+    book = stage_story()  # invoiced by OUS in May, paid in June and July
+    book.run(c.CorrectEnrolmentHf(patient_id=PID, hf_id="helse-bergen",
+                                  reason="enrolled at Haukeland"))
+    q2 = company_statement(known_of(book), period("2021-Q2"), Scope.everything())
+    g = q2.patients[0].grant
+    assert g is not None
+    assert (g.hf_id, g.committed, g.invoiced, g.paid) == ("helse-bergen", nok(50000),
+                                                          nok(50000), nok(20000))
+    assert g.to_settle == "invoiced by ous, but the grant is now owed to helse-bergen"
+    sheet = next(x for x in q2.sheets() if x.name == "Grants")
+    assert sheet.rows[0][sheet.headers.index("To settle")] == g.to_settle
 
 
 def test_company_statement_counts_slots_used_by_the_end_of_the_period() -> None:
