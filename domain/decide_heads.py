@@ -13,12 +13,19 @@ from domain import errors as err
 from domain.events import TreeHeadSigned
 from domain.state import TreeHeads
 from domain.tree import TREE_HEADS, SignedHead
+from domain.view import Facts
 from domain.workspace import Workspace
 
 
-def record_tree_head(ws: Workspace, signed: SignedHead, public_key: str) -> str:
-    """Records the head; returns the reference of its fact."""
-    last = cast(TreeHeads, ws.get(TREE_HEADS)).last_size
+def decide_tree_head(heads: TreeHeads, signed: SignedHead, public_key: str) -> Facts:
+    """The signed head as a fact of the log's own history, after the last head recorded."""
+    last = heads.last_size
     if last is not None and signed.head.tree_size <= last:
         raise err.HeadNotNewer(signed.head.tree_size, last)
-    return ws.record(TREE_HEADS, TreeHeadSigned(**signed.to_fact(public_key)))
+    return [(TREE_HEADS, TreeHeadSigned(**signed.to_fact(public_key)))]
+
+
+def record_tree_head(ws: Workspace, signed: SignedHead, public_key: str) -> str:
+    """Records the head in the workspace; returns the reference of its fact."""
+    ((stream, fact),) = decide_tree_head(cast(TreeHeads, ws.get(TREE_HEADS)), signed, public_key)
+    return ws.record(stream, fact)
