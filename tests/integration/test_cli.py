@@ -326,7 +326,7 @@ def test_company_statement_as_xlsx_totals_each_currency_apart(sqlite_story: Stor
     grants = book["Grants"]
     grant_headers = [cell.value for cell in grants[1]]
     assert grant_headers == ["Patient", "Treating HF", "Due from", "Committed", "Invoiced", "Paid",
-                             "Outstanding", "Currency"]
+                             "Outstanding", "Currency", "To settle"]
     assert grants.cell(2, 7).value == pytest.approx(5000)
 
 
