@@ -126,11 +126,9 @@ def slot_for(agreement: st.Agreement, drug_id: str, on: date) -> None:
     date from it on, the patients enrolled by then (this one included) fit in the slots in
     force then. Any subset of a history that fits fits too, so the order in which enrolments
     are recorded cannot change which are accepted (ADR 0014)."""
-    windows = agreement.slot_windows(drug_id)
-    if not any(term.since <= on for term, _ in windows):
-        since = windows[0][0].since if windows else None
-        raise err.DrugNotContributed(agreement.agreement_id, drug_id, on, since)
-    ahead = [(term, until) for term, until in windows if until is None or until > on]
+    contributed_on(agreement, drug_id, on)
+    ahead = [(term, until) for term, until in agreement.slot_windows(drug_id)
+             if until is None or until > on]
     used = agreement.used.get(drug_id, 0)
     if all(used < term.value for term, _ in ahead):
         return  # the common case: even counting every enrolment, there is room

@@ -168,3 +168,25 @@ def test_a_concurrent_modification_is_409_and_safe_to_retry(tmp_path: Path) -> N
 def test_every_problem_names_its_request(api: Api) -> None:
     answer = api.get("/v1/patients/IMP-9999", "auditor")
     assert answer.json()["request_id"] == answer.headers["x-request-id"]
+
+
+def test_a_price_says_what_a_pack_is_and_a_pack_that_does_not_is_refused(api: Api) -> None:
+    answer = api.post("/v1/drugs/lynparza/prices", "procurement", {
+        "price_per_pack": {"amount": "41000.00", "currency": "NOK"},
+        "effective_from": "2024-01-01", "pack": "150 mg × 56"})
+    assert answer.status_code == 201, answer.text
+    prices = api.get("/v1/drugs/lynparza", "auditor").json()["prices"]
+    assert prices[-1]["pack"] == "150 mg x 56"
+    assert all("pack" in p for p in prices)
+    refused = api.post("/v1/drugs/lynparza/prices", "procurement", {
+        "price_per_pack": {"amount": "41000.00", "currency": "NOK"},
+        "effective_from": "2024-02-01", "pack": "one box"})
+    problem(refused, 422, "invalid-pack-description")
+
+
+def test_a_fact_dated_after_the_day_it_is_recorded_is_refused_with_its_own_type(
+        api: Api) -> None:
+    answer = api.post("/v1/patients/IMP-0042/dispensations", "trial_office",
+                      {"packs": 1, "dispensed_on": "2099-01-05"})
+    body = problem(answer, 409, "dated-in-the-future")
+    assert "dated 2099-01-05, after today" in body["detail"]
