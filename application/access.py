@@ -7,7 +7,10 @@ exactly as if it did not exist.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from typing import Any
 
 from domain import commands as c
 from domain import state as st
@@ -74,20 +77,38 @@ def may_record(actor: Actor, command: c.Command) -> bool:
 
 
 class View:
-    """What one actor may see, judged against a workspace (the ledger as known now)."""
+    """What one actor may see, judged against a workspace (the ledger as known now).
 
-    def __init__(self, actor: Actor, ws: Workspace) -> None:
+    The one tenancy rule (ADR 0016). Reads ask it whether a patient, company, agreement, cohort,
+    drug or fact reference is visible (`patient_id`, `company`, `sees_ref`, ...), and every
+    response that can name a patient or a company goes through `scrub` (structured values) or
+    `scrub_text` (rows of a sheet) before it leaves: what the actor may not see is withheld, and
+    withheld references in a list are counted (`<name>_withheld`), so an answer still says how
+    many facts it rests on.
+    """
+
+    def __init__(self, actor: Actor, ws: Workspace,
+                 company_ids: Callable[[], Iterable[str]] = tuple) -> None:
+        """`company_ids` lists every registered company (asked only to withhold other
+        companies' ids from a partner's text)."""
         self.actor = actor
         self.ws = ws
+        self._company_ids = company_ids
+        self._patients: dict[str, bool] = {}
+        self._others: list[str] | None = None
 
     @property
     def scoped(self) -> bool:
         return self.actor.role in (PARTNER, RHF_FINANCE)
 
+    @property
+    def sees_everything(self) -> bool:
+        return self.actor.role in (TRIAL_OFFICE, AUDITOR)
+
     def company(self, company_id: str) -> bool:
         if self.actor.role == PARTNER:
             return company_id == self.actor.organisation
-        return True
+        return self.actor.role != MIGRATION
 
     def drug(self, drug: st.Drug) -> bool:
         return self.company(drug.company_id)
@@ -111,12 +132,146 @@ class View:
         return True
 
     def patient_id(self, patient_id: str) -> bool:
-        return self.patient(self.ws.patient(patient_id))
+        if patient_id not in self._patients:
+            self._patients[patient_id] = self.patient(self.ws.patient(patient_id))
+        return self._patients[patient_id]
 
     def regions(self, patient: st.Patient) -> set[str]:
-        """Every RHF that has paid or may pay: the RHFs of all HFs that treated the patient."""
+        """Every RHF that has paid or may pay: the RHFs of all HFs that treated the patient,
+        before and after a transfer (ADR 0016)."""
         trusts = self.ws.registry().trusts
         return {trusts[p.value].rhf_id for p in patient.hf_periods if p.value in trusts}
 
     def patient_ids(self, patient_ids: Iterable[str]) -> list[str]:
         return [pid for pid in patient_ids if self.patient_id(pid)]
+
+    def fact(self, stream: str, data: dict[str, Any]) -> bool:
+        """Whether a recorded fact is visible at all: its stream, and the patient it names
+        (a cohort's admission of another region's patient is left out of its history)."""
+        patient_id = data.get("patient_id")
+        return self.sees_ref(stream) and (not isinstance(patient_id, str)
+                                          or self.patient_id(patient_id))
+
+    def sees_ref(self, reference: str) -> bool:
+        """Whether the actor may see the fact `stream@version` (or the stream) at all."""
+        kind, _, identifier = reference.partition("@")[0].partition("/")
+        if kind == "patient":
+            return self.patient_id(identifier)
+        if kind == "company":
+            return self.company(identifier)
+        if kind == "agreement":
+            return self.agreement(self.ws.agreement(identifier))
+        if kind == "cohort":
+            return self.cohort(self.ws.cohort(identifier))
+        if kind == "drug":
+            return self.drug(self.ws.drug(identifier))
+        return True
+
+    # --- redacting what leaves -----------------------------------------------------------
+
+    def redact(self, refs: Iterable[str]) -> Redacted:
+        shown, withheld = [], 0
+        for r in refs:
+            if self.sees_ref(r):
+                shown.append(r)
+            else:
+                withheld += 1
+        return Redacted(tuple(shown), withheld, self.why())
+
+    def why(self) -> str:
+        """Why something is withheld, in words a finance officer reads."""
+        if self.actor.role == RHF_FINANCE:
+            return f"about patients outside your region ({self.actor.organisation})"
+        if self.actor.role == PARTNER:
+            return f"about patients or companies outside your agreements ({self.actor.organisation})"
+        return f"about patients (the role {self.actor.role} sees no patient records)"
+
+    def scrub(self, value: Any) -> Any:
+        """`value` (JSON-like: dicts, lists, text) with everything the actor may not see
+        withheld: a hidden reference or id in a list is left out and counted in a sibling
+        `<key>_withheld` ({"count", "why"}); one standing alone, or inside text, is replaced by
+        WITHHELD."""
+        if self.sees_everything:
+            return value
+        return self._scrub(value)
+
+    def statement(self, statement: Any) -> Any:
+        """A statement (anything with `to_dict()` and `sheets()`) as this actor may see it."""
+        return statement if self.sees_everything else Scrubbed(statement, self)
+
+    def scrub_text(self, text: str) -> str:
+        if self.sees_everything or not isinstance(text, str):
+            return text
+        text = _REF_OR_PATIENT.sub(lambda m: m[0] if self._visible(m[0]) else WITHHELD, text)
+        for company_id in self._hidden_companies():
+            text = re.sub(rf"(?<![a-z0-9]){re.escape(company_id)}(?![a-z0-9])", WITHHELD, text)
+        return text
+
+    def _scrub(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.scrub_text(value)
+        if isinstance(value, (list, tuple)):
+            return [self._scrub(v) for v in value if not self._hidden(v)]
+        if isinstance(value, dict):
+            out: dict[str, Any] = {}
+            for key, item in value.items():
+                out[key] = self._scrub(item)
+                if isinstance(item, (list, tuple)):
+                    hidden = sum(1 for v in item if self._hidden(v))
+                    if hidden:
+                        out[f"{key}_withheld"] = {"count": hidden, "why": self.why()}
+            return out
+        return value
+
+    def _hidden(self, value: Any) -> bool:
+        """A value that is nothing but a reference or id the actor may not see."""
+        if not isinstance(value, str):
+            return False
+        if _REF_OR_PATIENT.fullmatch(value):
+            return not self._visible(value)
+        return value in self._hidden_companies()
+
+    def _visible(self, token: str) -> bool:
+        return self.patient_id(token) if token.startswith("IMP-") else self.sees_ref(token)
+
+    def _hidden_companies(self) -> list[str]:
+        if self._others is None:
+            self._others = ([c for c in self._company_ids() if not self.company(c)]
+                            if self.actor.role == PARTNER else [])
+        return self._others
+
+
+WITHHELD = "[withheld]"
+_REF_OR_PATIENT = re.compile(r"(?:company|drug|agreement|cohort|patient)/[a-z0-9A-Z-]+(?:@[0-9]+)?"
+                             r"|(?<![A-Za-z0-9/-])IMP-[0-9]{4,6}(?![0-9])")
+
+
+@dataclass(frozen=True)
+class Redacted:
+    """References an actor may see, and how many it may not (and why)."""
+
+    shown: tuple[str, ...]
+    withheld: int
+    why: str
+
+    def to_dict(self) -> dict[str, Any] | None:
+        return {"count": self.withheld, "why": self.why} if self.withheld else None
+
+
+class Scrubbed:
+    """A statement as one actor may see it: every id and fact reference it may not see is
+    withheld, in its JSON (`to_dict`) and in every cell of its sheets."""
+
+    def __init__(self, statement: Any, view: View) -> None:
+        self._statement, self._view = statement, view
+
+    def __getattr__(self, name: str) -> Any:  # title, period, scope, known: what exports read
+        return getattr(self._statement, name)
+
+    def to_dict(self) -> Any:
+        return self._view.scrub(self._statement.to_dict())
+
+    def sheets(self) -> list[Any]:
+        text = self._view.scrub_text
+        return [replace(s, rows=tuple(tuple(text(c) if isinstance(c, str) else c for c in row)
+                                      for row in s.rows)) for s in self._statement.sheets()]

@@ -136,9 +136,9 @@ def payers(service: Service, actor: Actor, on: date, at: int) -> list[PayerRow]:
 
 
 def _patients_visible(view: View, facts: list[StoredFact]) -> list[StoredFact]:
-    """Facts naming a patient the actor may not see are left out (an RHF sees its region)."""
-    return [f for f in facts
-            if not isinstance(f.data.get("patient_id"), str) or view.patient_id(f.data["patient_id"])]
+    """Facts the actor may not see at all are left out (another region's admission); what a
+    fact names that the actor may not see is withheld where it is shown (View.scrub)."""
+    return [f for f in facts if view.fact(f.stream, f.data)]
 
 
 def patient_history(service: Service, actor: Actor, patient_id: str) -> list[StoredFact]:

@@ -120,4 +120,7 @@ class Service:
     # --- reading --------------------------------------------------------------------------
 
     def view(self, actor: Actor) -> access.View:
-        return access.View(actor, self.ledger.workspace())
+        def companies() -> list[str]:
+            return [s.partition("/")[2] for s in self.ledger.log.streams("company/")]
+
+        return access.View(actor, self.ledger.workspace(), companies)

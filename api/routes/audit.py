@@ -18,6 +18,7 @@ from api.routes.whopays import KnownAt, Position
 from api.schemas.responses import Out
 from api.schemas.types import Day
 from domain import chain
+from domain.values import Actor
 from audit import verify as audit
 from audit import history as audit_history
 from audit.replay import replay
@@ -117,13 +118,15 @@ def get_verify(actor: Auditor, service: ServiceDep,
     return VerificationOut(**result)
 
 
-def _export(service: Any, subject: audit_history.Subject, identifier: str, fmt: str) -> Response:
+def _export(service: Any, actor: Actor, subject: audit_history.Subject, identifier: str,
+            fmt: str) -> Response:
     rows = audit_history.history(service.ledger.log, subject, identifier)
     out = io.StringIO()
     audit_history.write(rows, fmt, out)
+    text = service.view(actor).scrub_text(out.getvalue())  # the one tenancy rule, as everywhere
     media = NDJSON if fmt == "jsonl" else CSV
     name = f"{subject.value}-{identifier}-history.{fmt}"
-    return Response(out.getvalue(), media_type=media,
+    return Response(text, media_type=media,
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
@@ -134,7 +137,7 @@ def _export(service: Any, subject: audit_history.Subject, identifier: str, fmt: 
                         "`retracts`/`retracted_by`, `basis`. Data as stored, with its schema.")
 def patient_export(patient_id: PatientId, actor: Auditor, service: ServiceDep,
                    fmt: Format = "jsonl") -> Response:
-    return _export(service, audit_history.Subject.PATIENT, patient_id, fmt)
+    return _export(service, actor, audit_history.Subject.PATIENT, patient_id, fmt)
 
 
 @router.get("/v1/audit/cohorts/{cohort_id}/history", response_class=Response,
@@ -142,7 +145,7 @@ def patient_export(patient_id: PatientId, actor: Auditor, service: ServiceDep,
             summary="Export every fact about a cohort (JSON lines or CSV)")
 def cohort_export(cohort_id: CohortId, actor: Auditor, service: ServiceDep,
                   fmt: Format = "jsonl") -> Response:
-    return _export(service, audit_history.Subject.COHORT, cohort_id, fmt)
+    return _export(service, actor, audit_history.Subject.COHORT, cohort_id, fmt)
 
 
 @router.get("/v1/audit/agreements/{agreement_id}/history", response_class=Response,
@@ -150,7 +153,7 @@ def cohort_export(cohort_id: CohortId, actor: Auditor, service: ServiceDep,
             summary="Export every fact about an agreement (JSON lines or CSV)")
 def agreement_export(agreement_id: AgreementId, actor: Auditor, service: ServiceDep,
                      fmt: Format = "jsonl") -> Response:
-    return _export(service, audit_history.Subject.AGREEMENT, agreement_id, fmt)
+    return _export(service, actor, audit_history.Subject.AGREEMENT, agreement_id, fmt)
 
 
 @router.get("/v1/audit/replay", response_model=ReplayOut, responses=READ_PROBLEMS,
@@ -176,4 +179,4 @@ def get_replay(
     period = Period(start, end) if start is not None and end is not None and end >= start else None
     result = replay(ledger, at, moment=moment, on=on, statements=list(dict.fromkeys(
         statement or [])), period=period, by=by)
-    return ReplayOut(**result.to_dict())
+    return ReplayOut(**service.view(actor).scrub(result.to_dict()))

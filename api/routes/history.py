@@ -33,14 +33,14 @@ FactType = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Za-z]{1,63}$")]
 def patient_history(patient_id: PatientId, actor: PatientReader,
                     service: ServiceDep) -> HistoryOut:
     facts = queries.patient_history(service, actor, patient_id)
-    return HistoryOut(stream=f"patient/{patient_id}", facts=history_out(facts))
+    return HistoryOut(stream=f"patient/{patient_id}", facts=history_out(facts, service.view(actor)))
 
 
 @router.get("/v1/cohorts/{cohort_id}/history", response_model=HistoryOut,
             responses=READ_PROBLEMS, summary="Every recorded fact about a cohort")
 def cohort_history(cohort_id: CohortId, actor: PartiesReader, service: ServiceDep) -> HistoryOut:
     facts = queries.cohort_history(service, actor, cohort_id)
-    return HistoryOut(stream=f"cohort/{cohort_id}", facts=history_out(facts))
+    return HistoryOut(stream=f"cohort/{cohort_id}", facts=history_out(facts, service.view(actor)))
 
 
 @router.get("/v1/agreements/{agreement_id}/history", response_model=HistoryOut,
@@ -48,7 +48,7 @@ def cohort_history(cohort_id: CohortId, actor: PartiesReader, service: ServiceDe
 def agreement_history(agreement_id: AgreementId, actor: PartiesReader,
                       service: ServiceDep) -> HistoryOut:
     facts = queries.agreement_history(service, actor, agreement_id)
-    return HistoryOut(stream=f"agreement/{agreement_id}", facts=history_out(facts))
+    return HistoryOut(stream=f"agreement/{agreement_id}", facts=history_out(facts, service.view(actor)))
 
 
 @router.get("/v1/log", response_model=LogPageOut, responses=READ_PROBLEMS,
@@ -71,4 +71,4 @@ def raw_log(actor: Auditor, service: ServiceDep,
     more = len(facts) > limit
     facts = facts[:limit]
     return LogPageOut(head=log.head(), next_after=facts[-1].position if more else None,
-                      facts=[log_fact_out(f) for f in facts])
+                      facts=[log_fact_out(f, service.view(actor)) for f in facts])

@@ -21,8 +21,10 @@ from api.schemas.responses import (
     PayerOut,
     PriceOut,
     SlotsOut,
+    WithheldOut,
 )
 from api.schemas.types import MoneyOut
+from application.access import View
 from domain import codec
 from domain import state as st
 from domain.financing import Payer
@@ -100,9 +102,12 @@ def patient_out(p: st.Patient) -> PatientOut:
     )
 
 
-def payer_out(p: Payer) -> PayerOut:
-    return PayerOut(kind=p.kind.value, party=p.party, treating_hf=p.hf_id, reason=p.reason,
-                    basis=list(p.basis))
+def payer_out(p: Payer, view: View) -> PayerOut:
+    basis = view.redact(p.basis)
+    withheld = basis.to_dict()
+    return PayerOut(kind=p.kind.value, party=p.party, treating_hf=p.hf_id,
+                    reason=view.scrub_text(p.reason), basis=list(basis.shown),
+                    basis_withheld=WithheldOut(**withheld) if withheld else None)
 
 
 def actor_out(actor: dict[str, Any]) -> ActorOut:
@@ -110,14 +115,16 @@ def actor_out(actor: dict[str, Any]) -> ActorOut:
     return ActorOut(**{k: actor.get(k) for k in names})
 
 
-def history_out(facts: list[StoredFact]) -> list[HistoryFactOut]:
-    """Every fact with its actor and recorded time; corrections and retractions linked both ways."""
+def history_out(facts: list[StoredFact], view: View) -> list[HistoryFactOut]:
+    """Every fact with its actor and recorded time; corrections and retractions linked both ways.
+    What the actor may not see inside a fact (another region's patient in a stage decision's
+    basis) is withheld and counted (application.access)."""
     return [
         HistoryFactOut(
             ref=row.ref, position=row.fact.position,
             stream=row.fact.stream, version=row.fact.version, type=row.fact.type,
             valid_on=row.fact.valid_on, recorded_at=row.fact.recorded_at,
-            actor=actor_out(row.fact.actor), data=row.fact.data,
+            actor=actor_out(view.scrub(row.fact.actor)), data=view.scrub(row.fact.data),
             corrects=row.fact.data.get("corrects"), corrected_by=list(row.corrected_by),
             retracts=row.fact.data.get("retracts"), retracted_by=list(row.retracted_by),
         )
@@ -125,7 +132,7 @@ def history_out(facts: list[StoredFact]) -> list[HistoryFactOut]:
     ]
 
 
-def log_fact_out(f: StoredFact) -> LogFactOut:
+def log_fact_out(f: StoredFact, view: View) -> LogFactOut:
     return LogFactOut(position=f.position, stream=f.stream, version=f.version, type=f.type,
                       schema_version=f.schema, valid_on=f.valid_on, recorded_at=f.recorded_at,
-                      actor=f.actor, data=f.data)
+                      actor=view.scrub(f.actor), data=view.scrub(f.data))

@@ -47,6 +47,8 @@ def at(service: Any, known_at: Any, position: int | None) -> int:
 
 
 def answer(statement: Any, fmt: str | None, request: Request, name: str) -> Response:
+    # The one tenancy rule on everything the statement names (application.access, ADR 0016).
+    statement = request.app.state.service.view(request.state.actor).statement(statement)
     accept = request.headers.get("accept", "")
     fmt = fmt or ("xlsx" if XLSX in accept else "csv" if "text/csv" in accept else "json")
     if fmt == "json":

@@ -44,7 +44,8 @@ def who_pays(patient_id: PatientId, on: On, actor: PatientReader, service: Servi
     answer = queries.who_pays(service, actor, patient_id, on,
                               known_at=deps.moment(known_at, "known_at"), position=position)
     return WhoPaysOut(patient_id=patient_id, on=answer.on,
-                      known_at_position=answer.known_at_position, payer=payer_out(answer.payer))
+                      known_at_position=answer.known_at_position,
+                      payer=payer_out(answer.payer, service.view(actor)))
 
 
 @router.get("/v1/patients/{patient_id}/timeline", response_model=TimelineOut,
@@ -53,8 +54,9 @@ def payer_timeline(patient_id: PatientId, actor: PatientReader, service: Service
                    known_at: KnownAt = None, position: Position = None) -> TimelineOut:
     at = service.ledger.position(deps.moment(known_at, "known_at"), position)
     intervals = queries.timeline(service, actor, patient_id, at)
+    view = service.view(actor)
     return TimelineOut(patient_id=patient_id, known_at_position=at, intervals=[
-        IntervalOut(start=i.start, end=i.end, payer=payer_out(i.payer)) for i in intervals])
+        IntervalOut(start=i.start, end=i.end, payer=payer_out(i.payer, view)) for i in intervals])
 
 
 @router.get("/v1/payers", response_model=PayersOut, responses=READ_PROBLEMS,
@@ -63,7 +65,8 @@ def payer_timeline(patient_id: PatientId, actor: PatientReader, service: Service
 def payers(on: On, actor: PatientReader, service: ServiceDep, known_at: KnownAt = None,
            position: Position = None) -> PayersOut:
     at = service.ledger.position(deps.moment(known_at, "known_at"), position)
-    rows = [PayerRowOut(patient_id=r.patient_id, payer=payer_out(r.payer))
+    view = service.view(actor)
+    rows = [PayerRowOut(patient_id=r.patient_id, payer=payer_out(r.payer, view))
             for r in queries.payers(service, actor, on, at)]
     return PayersOut(on=on, known_at_position=at, patients=rows)
 

@@ -51,6 +51,11 @@ class ProblemOut(BaseModel):
 # --- who pays -------------------------------------------------------------------------------
 
 
+class WithheldOut(Out):
+    count: int = Field(examples=[2])
+    why: str = Field(examples=["about patients outside your region (helse-vest)"])
+
+
 class PayerOut(Out):
     kind: str = Field(description="company | public | treating_hf (financing gap) | pending | "
                       "nobody", examples=["public"])
@@ -58,8 +63,11 @@ class PayerOut(Out):
                               examples=["helse-vest"])
     treating_hf: str | None = Field(examples=["helse-stavanger"])
     reason: str
-    basis: list[str] = Field(description="The recorded facts the answer rests on.",
-                             examples=[["patient/IMP-0042@1", "cohort/olaparib-brca@2"]])
+    basis: list[str] = Field(description="The recorded facts the answer rests on that you may "
+                             "see.", examples=[["patient/IMP-0042@1", "cohort/olaparib-brca@2"]])
+    basis_withheld: WithheldOut | None = Field(
+        default=None, description="How many more facts the answer rests on that you may not "
+        "see (other regions' or companies' patients), and why; absent when none.")
 
 
 class WhoPaysOut(Out):

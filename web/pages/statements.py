@@ -62,11 +62,12 @@ def asked(service: Service, kind: str, start: str | None, end: str | None, by: s
 def build(service: Service, actor: Actor, a: Asked) -> Any:
     ledger, rhf, company, at = service.ledger, a.rhf or None, a.company or None, ledger_at(
         service, a.at)
+    view = service.view(actor)  # the one tenancy rule (application.access, ADR 0016)
     if a.kind == "company":
-        return reports.company_obligations(ledger, actor, a.start, a.end, rhf=rhf,
-                                           company=company, at=at)
-    return reports.public_cost_statement(ledger, actor, a.start, a.end, By(a.by), rhf=rhf,
-                                         company=company, at=at)
+        return view.statement(reports.company_obligations(ledger, actor, a.start, a.end,
+                                                          rhf=rhf, company=company, at=at))
+    return view.statement(reports.public_cost_statement(ledger, actor, a.start, a.end, By(a.by),
+                                                        rhf=rhf, company=company, at=at))
 
 
 def ledger_at(service: Service, at: int | None) -> int:
@@ -76,9 +77,9 @@ def ledger_at(service: Service, at: int | None) -> int:
 def restated(service: Service, actor: Actor, a: Asked) -> Any:
     if a.issued is None:
         return None
-    return reports.restatement(service.ledger, actor, StatementKind(a.kind), a.start, a.end,
-                               a.issued, By(a.by), rhf=a.rhf or None, company=a.company or None,
-                               at=ledger_at(service, a.at))
+    return service.view(actor).statement(reports.restatement(
+        service.ledger, actor, StatementKind(a.kind), a.start, a.end, a.issued, By(a.by),
+        rhf=a.rhf or None, company=a.company or None, at=ledger_at(service, a.at)))
 
 
 @router.get("/statements")
