@@ -11,7 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from application import access
-from application.idempotency import IdempotencyIndex, IdempotencyKeyReused, Used, fingerprint
+from application.idempotency import (
+    IdempotencyIndex,
+    IdempotencyKeyReused,
+    Used,
+    fingerprint,
+    principal,
+)
 from domain import commands as c
 from domain import errors as err
 from application.ledger import Ledger, Receipt, check_actor
@@ -65,9 +71,11 @@ class Service:
                 *, batch: bool) -> Recorded:
         check_actor(actor)
         fp = fingerprint(commands) if key else ""
+        ws = self.ledger.workspace()
+        # Role and tenancy first: a replay must answer only what the actor may record anew.
+        self._authorise_all(ws, commands, actor, batch=batch)
         if key and (replay := self._replay(actor, key, fp)):
             return replay
-        ws = self.ledger.workspace()
         refusals = self._decide(ws, commands, actor, batch=batch)
         if refusals:
             raise ImportRefused(refusals)
@@ -95,6 +103,19 @@ class Service:
                 refusals.append((index, refusal))
         return refusals
 
+    def _authorise_all(self, ws: Workspace, commands: list[c.Command], actor: Actor,
+                       *, batch: bool) -> None:
+        refusals = []
+        for index, command in enumerate(commands):
+            try:
+                self._authorise(ws, command, actor)
+            except err.Refused as refusal:
+                if not batch:
+                    raise
+                refusals.append((index, refusal))
+        if refusals:
+            raise ImportRefused(refusals)
+
     def _authorise(self, ws: Workspace, command: c.Command, actor: Actor) -> None:
         if not access.may_record(actor, command):
             raise Forbidden(f"the role {actor.role} may not record {type(command).__name__}")
@@ -105,22 +126,20 @@ class Service:
 
     def _append(self, ws: Workspace, actor: Actor, key: str | None, fp: str) -> Receipt:
         # The key travels with the facts, in their actor record: see application.idempotency.
-        keyed = {"idempotency_key": key, "fingerprint": fp} if key else None
+        keyed = {"idempotency_key": key, "fingerprint": fp, "key_owner": principal(actor)} \
+            if key else None
         return self.ledger.append(ws, actor, keyed)
 
     def _replay(self, actor: Actor, key: str, fp: str) -> Recorded | None:
-        used: Used | None = self.index.lookup(actor.subject, key)
+        used: Used | None = self.index.lookup(actor, key)
         if used is None:
             return None
         if used.fingerprint != fp:
             raise IdempotencyKeyReused()
-        facts = self.index.facts(actor.subject, key, used)
+        facts = self.index.facts(actor, key, used)
         return Recorded(Receipt(used.last_position, tuple(facts)), replayed=True)
 
     # --- reading --------------------------------------------------------------------------
 
     def view(self, actor: Actor) -> access.View:
-        def companies() -> list[str]:
-            return [s.partition("/")[2] for s in self.ledger.log.streams("company/")]
-
-        return access.View(actor, self.ledger.workspace(), companies)
+        return access.View(actor, self.ledger.workspace())

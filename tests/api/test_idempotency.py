@@ -93,6 +93,84 @@ def test_a_lost_index_is_rebuilt_from_the_log_without_recording_twice(any_db_api
     assert api.ledger.log.head() == head
 
 
+PAYMENT = {"payment_ref": "PAY-1", "amount": {"amount": "100.00", "currency": "NOK"},
+           "paid_on": "2022-05-01"}
+
+
+def as_partner(api: Api, org: str, path: str, body: Any, k: str) -> Any:
+    token = api.token("partner", org, subject="finance-office")  # the same subject for both
+    return api.client.post(path, json=body, headers={"Authorization": f"Bearer {token}", **key(k)})
+
+
+def test_two_partners_whose_tokens_share_a_subject_do_not_share_keys(api: Api) -> None:
+    first = as_partner(api, "astrazeneca", "/v1/patients/IMP-0050/grant/payments", PAYMENT, "pay")
+    assert first.status_code == 201
+    head = api.ledger.log.head()
+    # Another company's finance office, same subject, same key, same request: the patient is
+    # not theirs, so it does not exist for them; the key does not make it theirs.
+    theirs = as_partner(api, "roche-norge", "/v1/patients/IMP-0050/grant/payments", PAYMENT, "pay")
+    assert theirs.status_code == 404
+    assert "idempotent-replayed" not in theirs.headers
+    assert api.ledger.log.head() == head
+    # Their own request with the same key is theirs: recorded, not refused as a reused key.
+    invoice = {"invoice_ref": "RN-INV-1", "invoiced_on": "2023-03-01"}
+    assert api.post("/v1/patients/IMP-0007/grant/invoices", "trial_office", invoice).status_code == 201
+    head = api.ledger.log.head()
+    own = as_partner(api, "roche-norge", "/v1/patients/IMP-0007/grant/payments",
+                     {**PAYMENT, "payment_ref": "RN-1", "paid_on": "2023-04-01"}, "pay")
+    assert own.status_code == 201, own.text
+    assert "idempotent-replayed" not in own.headers
+    assert own.json()["position"] > head
+
+
+def later(api: Api) -> None:
+    """Another keyed request: the index reads past the first one's facts before it is lost."""
+    other = api.post(DISPENSE, "trial_office", {"packs": 3, "dispensed_on": "2023-07-11"},
+                     headers=key("k-later"))
+    assert other.status_code == 201
+
+
+def _retry_after(api: Api, loss: str) -> None:
+    first = api.post(DISPENSE, "trial_office", BODY, headers=key("k-lost"))
+    assert first.status_code == 201
+    later(api)
+    head = api.ledger.log.head()
+    with api.ledger.log.application.recorder.datastore.transaction(commit=True) as cur:
+        cur.execute(loss)
+    again = api.post(DISPENSE, "trial_office", BODY, headers=key("k-lost"))
+    assert (again.status_code, again.headers.get("idempotent-replayed")) == (201, "true")
+    assert again.json() == first.json()
+    assert api.ledger.log.head() == head  # one fact recorded, not two
+
+
+def test_a_dropped_index_table_is_rebuilt_before_a_retry(any_db_api: Api) -> None:
+    _retry_after(any_db_api, f"DROP TABLE {TABLE}")
+
+
+def test_a_lost_tracking_row_rebuilds_the_index_before_a_retry(any_db_api: Api) -> None:
+    _retry_after(any_db_api, f"DELETE FROM {TRACKING}")
+
+
+def test_a_dropped_index_is_rebuilt_by_the_next_process_too(tmp_path: Path,
+                                                            database_url: str) -> None:
+    first_process = Api(settings_for(tmp_path, database_url))
+    first_process.seed()
+    first = first_process.post(DISPENSE, "trial_office", BODY, headers=key("k-restart"))
+    assert first.status_code == 201
+    later(first_process)
+    head = first_process.ledger.log.head()
+    with first_process.ledger.log.application.recorder.datastore.transaction(commit=True) as cur:
+        cur.execute(f"DROP TABLE {TABLE}")
+    first_process.close()
+    restarted = Api(settings_for(tmp_path, database_url))  # creates the table again
+    try:
+        again = restarted.post(DISPENSE, "trial_office", BODY, headers=key("k-restart"))
+        assert again.json() == first.json()
+        assert restarted.ledger.log.head() == head
+    finally:
+        restarted.close()
+
+
 def test_the_key_is_stored_with_the_facts_it_produced(api: Api) -> None:
     api.post(DISPENSE, "trial_office", BODY, headers=key("k-4"))
     last = api.get("/v1/log?after=0&limit=1000", "auditor").json()["facts"][-1]
