@@ -68,7 +68,8 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None, *
     problems.install(app, settings.problem_base_uri)
     app.add_middleware(InputGuard, base_uri=settings.problem_base_uri,  # type: ignore[arg-type]
                        max_body=settings.max_body_bytes, max_import=settings.max_import_bytes)
-    app.add_middleware(request_logging.RequestLog)  # type: ignore[arg-type]
+    app.add_middleware(request_logging.RequestLog,  # type: ignore[arg-type]
+                       base_uri=settings.problem_base_uri)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -14,7 +14,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from api.problems import from_refusal
+from api.problems import CONTROL, from_refusal
+from api.schemas.types import CONTROL_CHARACTER
 from api.schemas import IMPORT_ARGS
 from application.service import ImportRefused, Recorded, Service
 from domain import commands as c
@@ -94,7 +95,8 @@ def _line(number: int, raw: str) -> tuple[str | None, c.Command | LineError]:
     except ValidationError as e:
         problems = "; ".join(f"{'.'.join(str(p) for p in x['loc']) or 'args'}: {x['msg']}"
                              for x in e.errors()[:5])
-        return name, LineError(number, name, "invalid-request", problems)
+        control = any(x["type"] == CONTROL_CHARACTER for x in e.errors())
+        return name, LineError(number, name, CONTROL if control else "invalid-request", problems)
     except ValueError as e:  # money that cannot be money
         return name, LineError(number, name, "invalid-request", str(e))
 

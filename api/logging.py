@@ -10,6 +10,8 @@ import logging
 import re
 import sys
 import time
+from pathlib import Path
+import traceback
 from typing import Any
 from uuid import uuid4
 
@@ -30,13 +32,36 @@ def configure(level: str = "INFO") -> None:
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info,
+            without_text,
             structlog.processors.JSONRenderer(),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
         logger_factory=structlog.PrintLoggerFactory(sys.stdout),
         cache_logger_on_first_use=False,
     )
+
+
+def without_text(logger: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
+    """A structlog processor: an exception is logged as its types and frames (file, line,
+    function), never its message or locals, which can quote what a client sent."""
+    exc_info = event.pop("exc_info", None)
+    if exc_info:
+        exc = exc_info[1] if isinstance(exc_info, tuple) else exc_info
+        if isinstance(exc, BaseException):
+            event.update(safe_exception(exc))
+    event.pop("exception", None)
+    return event
+
+
+def safe_exception(exc: BaseException) -> dict[str, Any]:
+    chain, frames = [], []
+    seen: BaseException | None = exc
+    while seen is not None and len(chain) < 5:
+        chain.append(type(seen).__name__)
+        seen = seen.__cause__ or seen.__context__
+    for frame in traceback.extract_tb(exc.__traceback__)[-15:]:
+        frames.append(f"{'/'.join(Path(frame.filename).parts[-2:])}:{frame.lineno}:{frame.name}")
+    return {"error": chain[0], "error_chain": chain, "frames": frames}
 
 
 def request_id_from(scope: Scope) -> str:
@@ -64,8 +89,9 @@ def _plain(path: str | None) -> str:
 class RequestLog:
     """Outermost middleware: gives each request its id, and logs it when it is answered."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, base_uri: str = "") -> None:
         self.app = app
+        self.base_uri = base_uri
         self.log = structlog.get_logger("impress.api")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -77,11 +103,12 @@ class RequestLog:
         state["request_id"] = request_id
         started = time.perf_counter()
         status = 500
+        started = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, started = message["status"], True
                 headers = list(message.get("headers", []))
                 headers.append((REQUEST_ID_HEADER, request_id.encode()))
                 message = {**message, "headers": headers}
@@ -89,8 +116,23 @@ class RequestLog:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception as exc:
+            # Answered already (500, problem+json) by api.problems; not raised on to the server,
+            # whose own log would print the exception's text, which can quote the request.
+            self.log.error("unhandled_error", request_id=request_id, **safe_exception(exc))
+            if not started:
+                await self._internal_error(scope, receive, send_with_id)
         finally:
             self._line(scope, state, status, started)
+
+    async def _internal_error(self, scope: Scope, receive: Receive, send: Send) -> None:
+        from starlette.requests import Request
+
+        from api.problems import Problem, response
+
+        problem = Problem(500, "internal-error",
+                          "the ledger failed to answer; nothing was recorded twice")
+        await response(problem, Request(scope), self.base_uri)(scope, receive, send)
 
     def _line(self, scope: Scope, state: dict[str, Any], status: int, started: float) -> None:
         route = scope.get("route")

@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.schemas.types import CONTROL_CHARACTER
 from domain import errors as err
 from domain.identity import NationalIdRefused as IdentityNationalIdRefused
 from domain.identity import looks_like_national_id
@@ -23,6 +24,7 @@ from eventstore import ConcurrentModification, StorageError
 
 PROBLEM_JSON = "application/problem+json"
 NATIONAL_ID = "national-identity-number"
+CONTROL = "control-character"
 
 _STATUS_OF_KIND = {"not_found": 404, "invalid": 422, "conflict": 409, "forbidden": 403}
 
@@ -42,6 +44,7 @@ _TITLES = {
     "unsupported-media-type": "Unsupported media type",
     "import-refused": "Import refused: nothing was recorded",
     "internal-error": "Internal error",
+    CONTROL: "Control character in text",
 }
 
 log = structlog.get_logger("impress.api")
@@ -134,6 +137,10 @@ def _from_validation(exc: RequestValidationError) -> Problem:
     if any(e["type"] == "json_invalid" for e in errors):
         return Problem(422, "malformed-json", "the request body is not valid JSON",
                        extra={"errors": errors})
+    controls = [e for e in errors if e["type"] == CONTROL_CHARACTER]
+    if controls:
+        where = ", ".join(".".join(e["loc"]) for e in controls[:5])
+        return Problem(422, CONTROL, f"{where}: {controls[0]['msg']}", extra={"errors": errors})
     summary = "; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors[:5])
     if looks_like_national_id(summary):
         summary = "see errors"
@@ -190,7 +197,8 @@ def install(app: FastAPI, base_uri: str) -> None:
         return answer(request, _from_http(exc))
 
     async def on_anything(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled_error", error=type(exc).__name__)
+        # Never the exception's text or a traceback with it: it can quote the request.
+        log.error("unhandled_error", error=type(exc).__name__)
         return answer(request, Problem(500, "internal-error",
                                        "the ledger failed to answer; nothing was recorded twice"))
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -177,6 +178,7 @@ def _xlsx_sheet(ws: Any, sheet: Sheet) -> None:
         cell.font = bold
     for row in sheet.rows:
         ws.append([_xlsx_value(v) for v in row])
+        _as_text(ws[ws.max_row], row)
     last_data_row = ws.max_row
     for total in sheet.totals():
         ws.append([_xlsx_value(v) for v in total])
@@ -193,9 +195,25 @@ def _xlsx_sheet(ws: Any, sheet: Sheet) -> None:
 
 def _xlsx_value(value: Any) -> Any:
     # openpyxl writes Decimal as a number; tuples and enums become text.
-    if value is None or isinstance(value, (int, Decimal, date, str)):
+    if value is None or isinstance(value, (int, Decimal, date)):
         return value
-    return str(value)
+    return _printable(str(value))
+
+
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def _printable(text: str) -> str:
+    """XLSX (XML) cannot hold most control characters: stored text that has them is shown
+    with them escaped (\\x07), never refused, so an export of old facts cannot fail."""
+    return _UNPRINTABLE.sub(lambda m: f"\\x{ord(m[0]):02x}", text)
+
+
+def _as_text(cells: Any, row: tuple[Any, ...]) -> None:
+    # openpyxl takes text starting with "=" for a formula: stored text is text, never run.
+    for cell, value in zip(cells, row):
+        if isinstance(value, str) and value.startswith("="):
+            cell.data_type = "s"
 
 
 def _number_format(kind: Kind) -> str:

@@ -7,6 +7,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -15,6 +16,8 @@ from pydantic import (
     StringConstraints,
     WithJsonSchema,
 )
+
+from pydantic_core import PydanticCustomError
 
 from domain.money import CURRENCIES, Money
 
@@ -55,12 +58,35 @@ Day = Annotated[date, BeforeValidator(_iso_date_text), Field(ge=FIRST_DAY, le=LA
 
 def Count(low: int, high: int, example: int) -> Any:  # noqa: N802 - reads like a type
     return Annotated[StrictInt, Field(ge=low, le=high, examples=[example])]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
-Text = Annotated[str, StringConstraints(min_length=1, max_length=500)]
-ShortText = Annotated[str, StringConstraints(min_length=1, max_length=100)]
-Reason = Annotated[str, StringConstraints(min_length=1, max_length=500),
-                   Field(description="Why: kept with the fact forever.",
-                         examples=["date taken from the wrong visit"])]
+# Control characters (C0, DEL, C1), line and paragraph separators and bidirectional overrides
+# have no place in a name or a reason: they break exports and can disguise text. Refused with
+# their own problem type (`control-character`), never stored.
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+PRINTABLE_PATTERN = "^[^\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]*$"
+CONTROL_CHARACTER = "control_character"
+
+
+def _printable(value: str) -> str:
+    found = CONTROL.search(value)
+    if found:
+        raise PydanticCustomError(
+            CONTROL_CHARACTER, "holds a control character (U+{code}): tabs, line breaks and "
+            "other invisible characters are not stored; write plain text",
+            {"code": f"{ord(found[0]):04X}"})
+    return value
+
+
+def _text(low: int, high: int, **field: Any) -> Any:
+    return Annotated[str, StringConstraints(min_length=low, max_length=high),
+                     AfterValidator(_printable),
+                     Field(json_schema_extra={"pattern": PRINTABLE_PATTERN}, **field)]
+
+
+Name = _text(1, 200)
+Text = _text(1, 500)
+ShortText = _text(1, 100)
+Reason = _text(1, 500, description="Why: kept with the fact forever.",
+               examples=["date taken from the wrong visit"])
 Currency = Literal[tuple(sorted(CURRENCIES))]  # type: ignore[valid-type]
 
 

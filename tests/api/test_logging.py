@@ -54,3 +54,45 @@ def test_the_log_lines_are_json(capsys: object) -> None:
     out = capsys.readouterr().out.strip().splitlines()[-1]  # type: ignore[attr-defined]
     assert json.loads(out)["route"] == "/health"
     structlog.reset_defaults()
+
+
+def test_an_unexpected_error_quoting_the_request_leaves_no_client_text_in_any_log(
+        api: Api, monkeypatch: object, capsys: object) -> None:
+    import application.service as service_module
+    from fastapi.testclient import TestClient
+
+    def fails(ws: object, command: object) -> None:
+        raise RuntimeError(f"could not decide {command!r}")  # quotes the reason
+
+    monkeypatch.setattr(service_module, "execute", fails)  # type: ignore[attr-defined]
+    configure()  # the JSON lines production writes
+    strict = TestClient(api.app, raise_server_exceptions=True)
+    try:
+        with capture_logs() as logs:
+            answer = strict.post("/v1/patients/IMP-0042/corrections/treatment-start",
+                                 json={"started_on": "2023-06-13", "reason": SECRET},
+                                 headers=api.auth("trial_office"))
+        # Answered, and not raised on to the server, whose own log would print the text.
+        assert answer.status_code == 500
+        assert answer.json()["type"].endswith("/internal-error")
+        assert SECRET not in answer.text
+        error = next(e for e in logs if e["event"] == "unhandled_error")
+        assert error["error"] == "RuntimeError"
+        assert any("service.py" in frame for frame in error["frames"])
+        assert SECRET not in json.dumps(logs, default=str)
+        structlog_out = capsys.readouterr()  # type: ignore[attr-defined]
+        assert SECRET not in structlog_out.out + structlog_out.err
+    finally:
+        import structlog
+
+        structlog.reset_defaults()
+
+
+def test_a_logged_exception_is_rendered_without_its_message() -> None:
+    from api.logging import without_text
+
+    try:
+        raise ValueError(f"bad input {SECRET}")
+    except ValueError as e:
+        event = without_text(None, "error", {"event": "x", "exc_info": (type(e), e, e.__traceback__)})
+    assert event["error"] == "ValueError" and SECRET not in json.dumps(event)
