@@ -12,6 +12,7 @@ from urllib.parse import parse_qsl, unquote
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.imports import lines_of
 from api.problems import Problem, national_id, response
 from domain.identity import find_national_id, looks_like_national_id
 
@@ -72,7 +73,7 @@ class InputGuard:
             return
         text = body.decode("utf-8", errors="replace")
         if scope.get("path") == IMPORT_PATH:
-            for number, line in enumerate(text.splitlines(), start=1):
+            for number, line in enumerate(lines_of(text), start=1):
                 self._check_json_text(line, f"line {number}")
         else:
             self._check_json_text(text, "the body")

@@ -17,12 +17,17 @@ from pydantic import ValidationError
 from api.problems import CONTROL, from_refusal
 from api.schemas.types import CONTROL_CHARACTER
 from api.schemas import IMPORT_ARGS
+from application.idempotency import fingerprint
 from application.service import ImportRefused, Recorded, Service
 from domain import commands as c
 from domain.identity import find_national_id
 from domain.values import Actor
 
 MAX_LINES = 100_000
+LISTED = 100
+"""At most this many bad lines are listed (the answer counts them all): a file of 110 000 bad
+lines must not answer with megabytes."""
+BOM = "\ufeff"
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,24 @@ class ImportFailed(Exception):
         super().__init__(f"{len(errors)} of {lines} lines refused; nothing was recorded")
         self.errors = errors
         self.lines = lines
+
+    @property
+    def listed(self) -> list[LineError]:
+        return self.errors[:LISTED]
+
+    def summary(self) -> str:
+        more = f"; the first {LISTED} are listed" if len(self.errors) > LISTED else ""
+        return f"{len(self.errors)} bad lines of {self.lines}{more}; nothing was recorded"
+
+
+class AlreadyImported(Exception):
+    """The same commands (the same fingerprint) were imported before: nothing is recorded."""
+
+    def __init__(self, first_position: int, last_position: int) -> None:
+        super().__init__(f"this file was imported already (log positions {first_position} to "
+                         f"{last_position}); nothing was recorded")
+        self.first_position = first_position
+        self.last_position = last_position
 
 
 @dataclass(frozen=True)
@@ -55,7 +78,9 @@ def parse(text: str) -> Parsed:
     names: list[str] = []
     errors: list[LineError] = []
     count = 0
-    for number, raw in enumerate(text.splitlines(), start=1):
+    # Lines end at line feeds only: U+2028, U+0085 and the like are text inside a JSON string
+    # (str.splitlines would cut there). A byte-order mark before line 1 is not part of it.
+    for number, raw in enumerate(lines_of(text), start=1):
         if not raw.strip():
             continue
         count += 1
@@ -71,6 +96,10 @@ def parse(text: str) -> Parsed:
             numbers.append(number)
             names.append(name or "")
     return Parsed(commands, numbers, names, errors, count)
+
+
+def lines_of(text: str) -> list[str]:
+    return text.removeprefix(BOM).split("\n")
 
 
 def _line(number: int, raw: str) -> tuple[str | None, c.Command | LineError]:
@@ -101,6 +130,21 @@ def _line(number: int, raw: str) -> tuple[str | None, c.Command | LineError]:
         return name, LineError(number, name, "invalid-request", str(e))
 
 
+def _implicit_key(commands: list[c.Command]) -> str:
+    """An import without an Idempotency-Key is keyed by its content, so that a re-run of the
+    same file is recognised (by any importer) instead of refused line by line."""
+    return "import:" + fingerprint(commands)
+
+
+def _not_imported_yet(service: Service, commands: list[c.Command], actor: Actor,
+                      key: str | None) -> None:
+    if key is not None and service.index.lookup(actor, key) is not None:
+        return  # a retry with its own key: replayed by the service
+    landed = service.index.landed(fingerprint(commands))
+    if landed is not None:
+        raise AlreadyImported(landed.first_position, landed.last_position)
+
+
 def run(service: Service, text: str, actor: Actor,
         key: str | None = None) -> tuple[Recorded, int]:
     """Record every command of the file at once (the result, and how many commands), or raise
@@ -113,7 +157,9 @@ def run(service: Service, text: str, actor: Actor,
         if errors:
             refusals = service.check_all(parsed.commands, actor)
         else:
-            return service.execute_all(parsed.commands, actor, key), parsed.lines
+            _not_imported_yet(service, parsed.commands, actor, key)
+            chosen = key or _implicit_key(parsed.commands)
+            return service.execute_all(parsed.commands, actor, chosen), parsed.lines
     except ImportRefused as refused:
         refusals = refused.refusals
     for index, refusal in refusals:

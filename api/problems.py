@@ -43,6 +43,7 @@ _TITLES = {
     "payload-too-large": "Request body too large",
     "unsupported-media-type": "Unsupported media type",
     "import-refused": "Import refused: nothing was recorded",
+    "import-already-recorded": "This import was recorded already: nothing was recorded",
     "internal-error": "Internal error",
     CONTROL: "Control character in text",
 }

@@ -107,6 +107,8 @@ class IdempotencyIndex:
             cur.execute(f"CREATE TABLE IF NOT EXISTS {self.table} (owner TEXT NOT NULL, "
                         f"key TEXT NOT NULL, fingerprint TEXT NOT NULL, first_position {big} "
                         f"NOT NULL, last_position {big} NOT NULL, PRIMARY KEY (owner, key))")
+            cur.execute(f"CREATE INDEX IF NOT EXISTS {TABLE}_fingerprint ON {self.table} "
+                        "(fingerprint)")
             cur.execute(f"CREATE TABLE IF NOT EXISTS {self.tracking} (id INTEGER PRIMARY KEY, "
                         f"position {big} NOT NULL)")
             cur.execute(f"DELETE FROM {self.table}")
@@ -170,6 +172,17 @@ class IdempotencyIndex:
             cur.execute(self._sql(f"SELECT fingerprint, first_position, last_position FROM "
                                   f"{self.table} WHERE owner = ? AND key = ?"),
                         (principal(actor), key))
+            rows = self._rows(cur)
+        return Used(str(rows[0][0]), int(rows[0][1]), int(rows[0][2])) if rows else None
+
+    def landed(self, fp: str) -> Used | None:
+        """The first request, by anyone, whose commands had this fingerprint (an import that
+        already landed), or None."""
+        self.catch_up()
+        with self.datastore.transaction(commit=False) as cur:
+            cur.execute(self._sql(f"SELECT fingerprint, first_position, last_position FROM "
+                                  f"{self.table} WHERE fingerprint = ? ORDER BY first_position "
+                                  "LIMIT 1"), (fp,))
             rows = self._rows(cur)
         return Used(str(rows[0][0]), int(rows[0][1]), int(rows[0][2])) if rows else None
 

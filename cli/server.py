@@ -108,10 +108,14 @@ def import_file(
         service = Service(ledger, IdempotencyIndex(ledger.log, create_table=settings.create_tables))
         recorded, lines = imports.run(service, text, cli_actor(MIGRATION))
     except imports.ImportFailed as failed:
-        for e in failed.errors:
+        for e in failed.listed:
             typer.echo(f"{file}:{e.line}: {e.command or '-'}: {e.slug}: {e.detail}", err=True)
-        typer.echo(f"impress-ledger: {len(failed.errors)} bad lines of {failed.lines}; "
+        listed = f" (the first {len(failed.listed)} listed)" if failed.listed != failed.errors else ""
+        typer.echo(f"impress-ledger: {len(failed.errors)} bad lines of {failed.lines}{listed}; "
                    "nothing was recorded", err=True)
+        raise typer.Exit(1) from None
+    except imports.AlreadyImported as landed:
+        typer.echo(f"impress-ledger: {file}: {landed}", err=True)
         raise typer.Exit(1) from None
     finally:
         ledger.close()

@@ -40,8 +40,10 @@ async def ndjson_body(request: Request) -> str:
     summary="Import history: JSON lines of commands, all or nothing",
     description="One command per line: `{\"command\": \"EnrolPatient\", \"args\": {...}}` "
                 "(docs/import-format.md). If any line is bad nothing is recorded, and the "
-                "problem lists every bad line by number (`lines`). Role `migration` may import "
-                "any command; other roles only the commands they may record.",
+                "problem lists the first 100 bad lines by number (`lines`) and counts them all "
+                "(`errors`). The same file imported again answers 409 "
+                "`import-already-recorded`. Role `migration` may import any command; other "
+                "roles only the commands they may record.",
     openapi_extra={"requestBody": {"required": True, "content": {
         NDJSON: {"schema": {"type": "string"}, "example": EXAMPLE}}}},
 )
@@ -52,10 +54,13 @@ def import_file(text: Annotated[str, Depends(ndjson_body)], actor: Importer, ser
         recorded, lines_count = imports.run(service, text, actor, key)
     except imports.ImportFailed as failed:
         lines = [{"line": e.line, "command": e.command, "type": base + e.slug,
-                  "detail": e.detail} for e in failed.errors]
-        raise Problem(422, "import-refused",
-                      f"{len(failed.errors)} bad lines of {failed.lines}; nothing was recorded",
-                      extra={"lines": lines}) from None
+                  "detail": e.detail} for e in failed.listed]
+        raise Problem(422, "import-refused", failed.summary(),
+                      extra={"lines": lines, "errors": len(failed.errors)}) from None
+    except imports.AlreadyImported as landed:
+        raise Problem(409, "import-already-recorded", str(landed),
+                      extra={"first_position": landed.first_position,
+                             "last_position": landed.last_position}) from None
     receipt = mark(recorded, response)
     return ImportOut(lines=lines_count, position=receipt.position,
                      facts=[fact_out(f) for f in receipt.facts])
