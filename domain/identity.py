@@ -6,9 +6,14 @@ input is scanned for one before it becomes a command.
 
 What counts as a national identity number here
 ----------------------------------------------
-An 11-digit run (not part of a longer run of digits) whose check digits are
-valid, written either as ``DDMMYYNNNNN`` or with one space or hyphen after the
-sixth digit (``DDMMYY NNNNN``, ``DDMMYY-NNNNN``):
+11 digits whose check digits are valid, however they are written (ADR 0017):
+in one run (``DDMMYYNNNNN``) or in groups of two digits or more joined by
+separators (``DDMMYY NNNNN``, ``DD.MM.YY NNN NN``, ``DDMMYY–NNNNN``, with a
+non-breaking or zero-width space, a double space, ...). A separator is one to
+three characters that are neither letters nor digits. Digits that belong to a
+longer run, or groups that make more than 11 digits together with their
+neighbours only, do not count as one number on their own; amounts written with
+one or two decimals (``123 456 789,50``, ``123456789.12``) are not numbers:
 
 * k2 (the 11th digit) must satisfy the classic rule:
   ``k2 = 11 - (5,4,3,2,7,6,5,4,3,2 · d1..d10) mod 11`` (11 becomes 0, 10 is
@@ -69,9 +74,18 @@ _K1_WEIGHTS = (3, 7, 6, 1, 8, 9, 4, 5, 2, 1)
 _K2_WEIGHTS = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2, 1)
 _K1_REMAINDERS_2032 = frozenset({0, 1, 2, 3})
 
-# Lookahead so that overlapping candidates are all seen; the lookarounds keep
-# the 6 + 5 digits from being part of a longer run.
-_CANDIDATE = re.compile(r"(?=(?<!\d)(\d{6})[ -]?(\d{5})(?!\d))")
+# A chain of digit groups joined by separators: runs of one to three characters
+# that are neither letters nor digits (spaces of every width, zero-width
+# characters, dots, dashes of every length, slashes, underscores, ...). A letter,
+# or a longer gap, ends the chain. The classes are disjoint: no backtracking.
+_SEPARATOR = r"[\W_]{1,3}"
+_CHAIN = re.compile(rf"\d+(?:{_SEPARATOR}\d+)*")
+_GROUP = re.compile(r"\d+")
+# Amounts are not identity numbers: digits grouped in thousands by one separator,
+# or a run of digits, with one or two decimals after a different mark
+# ("123 456 789,50", "123456789.12").
+_AMOUNT = re.compile(r"\d{1,3}(?:([ .,'\u00a0\u202f])\d{3})+(?!\1)[.,]\d{1,2}"
+                     r"|\d+[.,]\d{1,2}")
 
 
 def _checks_pass(digits: str) -> bool:
@@ -83,9 +97,30 @@ def _checks_pass(digits: str) -> bool:
 
 def looks_like_national_id(s: str) -> bool:
     """True if `s` contains a Norwegian fødselsnummer, D-number, H-number or
-    synthetic test number (any 11 digits with valid check digits, see the
-    module docstring). Digits that are part of a longer run do not count."""
-    return any(_checks_pass(m.group(1) + m.group(2)) for m in _CANDIDATE.finditer(s))
+    synthetic test number: 11 digits with valid check digits, written in one
+    run or in groups joined by separators (see the module docstring). Digits
+    that are part of a longer run do not count."""
+    return any(_chain_holds_number(m) for m in _CHAIN.finditer(s))
+
+
+def _chain_holds_number(chain: re.Match[str]) -> bool:
+    """Whether consecutive whole groups of the chain, each of two digits or more,
+    hold exactly 11 digits that pass the checks and are not spelled as an amount.
+    (A one-digit group ends a candidate: "1.2.2023-3.4.2024" is two dates.)"""
+    groups = list(_GROUP.finditer(chain[0]))
+    for first in range(len(groups)):
+        digits = ""
+        for last in range(first, len(groups)):
+            if len(groups[last][0]) < 2:
+                break
+            digits += groups[last][0]
+            if len(digits) > 11:
+                break
+            if len(digits) == 11 and _checks_pass(digits):
+                text = chain[0][groups[first].start():groups[last].end()]
+                if not _AMOUNT.fullmatch(text):
+                    return True
+    return False
 
 
 def _scalar_looks_like_national_id(value: object) -> bool:

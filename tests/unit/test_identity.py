@@ -4,6 +4,7 @@ patient identifiers the ledger accepts."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 
 import pytest
@@ -97,6 +98,17 @@ def test_valid_numbers_are_recognised(number: str) -> None:
         "abc31129945616xyz",
         "410170-12337",
         "first 12345, then 010190 12308",
+        # Any separator between digit groups (ADR 0017).
+        "311299  45616",
+        "3112-9945616",
+        "31129 945616",
+        "311299\u00a045616",
+        "311299\u200b45616",
+        "31.12.99.456.16",
+        "311299\u201345616",
+        "31 12 99 456 16",
+        "IMP-0042 311299 45616",
+        "12345, 010190 12308",
     ],
 )
 def test_numbers_are_found_inside_text_and_in_the_common_formats(text: str) -> None:
@@ -111,9 +123,6 @@ def test_numbers_are_found_inside_text_and_in_the_common_formats(text: str) -> N
         "311299456161",  # 12-digit run
         "931129945616",  # 12-digit run
         "3112994561",  # 10 digits
-        "311299  45616",  # two spaces is not the common format
-        "3112-9945616",  # separator in the wrong place
-        "31129 945616",  # 5 + 6
         "311299 456161",  # 6 + 6
         "IMP-0042",
         "",
@@ -349,3 +358,86 @@ def test_longer_digit_runs_are_not_national_ids(number: str, extra: str, prepend
 @given(st.text(alphabet="0123456789", min_size=11, max_size=11))
 def test_any_11_digits_are_refused_exactly_when_the_brief_says(number: str) -> None:
     assert looks_like_national_id(number) == oracle(number)
+
+
+
+# --- spellings (ADR 0017) ---------------------------------------------------
+
+KNOWN_SEPARATORS = [" ", "  ", "-", ".", "/", "_", ",", ":", "\u00a0", "\u202f", "\u2009",
+                    "\u200b", "\u2060", "\ufeff", "\u2013", "\u2014", "\u2212", ". ", " - ",
+                    "\t", "\n", "·"]
+separator = st.one_of(
+    st.sampled_from(KNOWN_SEPARATORS),
+    st.text(alphabet=st.characters(exclude_categories=["L", "N", "Cs"]), min_size=1,
+            max_size=3),
+)
+
+
+@st.composite
+def spelled(draw: st.DrawFn) -> tuple[str, str]:
+    """A valid number and a spelling of it: its digits in groups of two or more, joined by
+    any separators."""
+    number = draw(valid_numbers()).replace(" ", "").replace("-", "")
+    cuts: list[int] = sorted(draw(st.sets(st.integers(2, 9), max_size=4)))
+    cuts = [c for i, c in enumerate(cuts) if (c - ([0] + cuts)[i]) >= 2 and 11 - c >= 2]
+    parts, start = [], 0
+    for cut in [*cuts, 11]:
+        parts.append(number[start:cut])
+        start = cut
+    text = parts[0]
+    for part in parts[1:]:
+        text += draw(separator) + part
+    return number, text
+
+
+@given(spelled(), no_digits, no_digits)
+def test_a_number_is_refused_with_any_separators_between_its_digit_groups(
+        case: tuple[str, str], before: str, after: str) -> None:
+    number, text = case
+    assert looks_like_national_id(before + " " + text + " " + after)
+    assert find_national_id({"reason": f"{before} {text}"}) == "reason"
+    with pytest.raises(NationalIdRefused) as info:
+        ensure_no_national_id({"note": text})
+    assert number not in str(info.value) and text not in str(info.value)
+
+
+@given(spelled(), st.integers(1, 9))
+def test_a_spelled_number_with_a_broken_k2_is_not_refused(case: tuple[str, str],
+                                                          shift: int) -> None:
+    _, text = case
+    broken = text[:-1] + str((int(text[-1]) + shift) % 10)
+    assert not looks_like_national_id(broken)
+
+
+@pytest.mark.parametrize("text", [
+    "2023-06-12", "12.06.2023", "12.06.23", "2023-06-12 10:15:30", "12.06.2023 kl. 10:15",
+    "1.2.2023 - 3.4.2024", "01.01.2023-31.12.2023", "2023-01-01 – 2023-12-31",
+    "50000.00", "50 000,00", "123 456 789,50", "123456789.12", "1,234,567,890.12",
+    "ID2019_041", "SUS-2023-0815", "BF-2022-IMPRESS", "patient/IMP-0042@3", "IMP-0042, IMP-0043",
+    "+47 22 11 33 44", "tel. 0047 900 12 345", "uke 16 av 2023",
+])
+def test_dates_amounts_and_references_are_not_refused(text: str) -> None:
+    assert not looks_like_national_id(text)
+
+
+date_formats = st.sampled_from(["%Y-%m-%d", "%d.%m.%Y", "%d.%m.%y", "%d/%m/%Y", "%Y%m%d",
+                                "%-d.%-m.%Y", "%d.%m.%Y %H:%M"])
+
+
+years = {"min_value": datetime(1900, 1, 1), "max_value": datetime(2099, 12, 31)}
+
+
+@given(st.datetimes(**years), st.datetimes(**years), date_formats,
+       st.sampled_from([" - ", "–", " til ", "/"]))
+def test_no_date_or_range_of_dates_is_refused(a: object, b: object, fmt: str, joint: str) -> None:
+    text = a.strftime(fmt) + joint + b.strftime(fmt)  # type: ignore[attr-defined]
+    assert not looks_like_national_id(text)
+
+
+@given(st.decimals(min_value=0, max_value=10**12 - 1, places=2), st.sampled_from(
+    ["{:,.2f}", "{:.2f}"]))
+def test_no_amount_with_two_decimals_is_refused(amount: Decimal, fmt: str) -> None:
+    text = fmt.format(amount)
+    for spelling in (text, text.replace(",", " ").replace(".", ","),
+                     text.replace(",", "\u00a0")):
+        assert not looks_like_national_id(spelling), spelling
