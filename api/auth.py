@@ -2,7 +2,10 @@
 
 Production (`IMPRESS_AUTH_MODE=oidc`): the signature is checked against the configured
 issuer's JWKS (`IMPRESS_OIDC_JWKS_URL`, or the `jwks_uri` of the issuer's discovery document,
-fetched on first use, never at start), plus `iss`, `aud` and `exp`. Claims become an Actor by
+fetched on first use, never at start), plus `iss`, `aud` and `exp`. A token without `kid`
+(RFC 7515 allows it) is checked with the JWKS's one key that fits its algorithm, and refused if
+there is not exactly one; when that key no longer fits (the issuer rotated it), the JWKS is
+fetched again (at most once per `IMPRESS_OIDC_JWKS_REFRESH_SECONDS`). Claims become an Actor by
 configuration, so HelseID or any other provider can be plugged in: the subject from
 `IMPRESS_SUBJECT_CLAIM`, the role from `IMPRESS_ROLE_CLAIM` through `IMPRESS_ROLE_MAP`, the
 organisation from `IMPRESS_ORG_CLAIM` through `IMPRESS_ORG_MAP`.
@@ -47,8 +50,25 @@ def unauthenticated(detail: str, error: str = "invalid_token") -> Problem:
 
 
 class KeySource:
-    def key_for(self, token: str) -> Any:
+    def key_for(self, token: str, *, refresh: bool = False) -> Any:
+        """The key to check the token's signature with; `refresh`: the last one did not fit
+        (a token without `kid` after the issuer rotated its key): fetch the keys again."""
         raise NotImplementedError
+
+
+_KEY_TYPES = {"RS": "RSA", "PS": "RSA", "ES": "EC", "Ed": "OKP"}
+
+
+def only_key_for(keys: list[jwt.PyJWK], algorithm: str) -> jwt.PyJWK:
+    """The one signing key of a JWKS that fits `algorithm`, for a token without `kid` (RFC 7515
+    makes it optional): refused unless exactly one key fits, so a key is never guessed."""
+    fitting = [k for k in keys if k.public_key_use in ("sig", None)
+               and _KEY_TYPES.get(algorithm[:2]) == k.key_type
+               and getattr(k, "_jwk_data", {}).get("alg", algorithm) == algorithm]
+    if len(fitting) != 1:
+        raise unauthenticated(f"the token names no signing key (kid) and the issuer has "
+                              f"{len(fitting)} keys for {algorithm}: it must name one")
+    return fitting[0]
 
 
 class DevKeys(KeySource):
@@ -58,7 +78,7 @@ class DevKeys(KeySource):
         self.path = data_dir / DEV_JWKS_FILE
         self._cache: tuple[float, jwt.PyJWKSet] | None = None
 
-    def key_for(self, token: str) -> Any:
+    def key_for(self, token: str, *, refresh: bool = False) -> Any:
         try:
             mtime = self.path.stat().st_mtime
         except OSError:
@@ -80,6 +100,7 @@ class IssuerKeys(KeySource):
         self.settings = settings
         self._client: jwt.PyJWKClient | None = None
         self._lock = threading.Lock()
+        self._refreshed = 0.0
 
     def _jwks_url(self) -> str:
         if self.settings.oidc_jwks_url:
@@ -88,6 +109,16 @@ class IssuerKeys(KeySource):
         with urllib.request.urlopen(f"{issuer}/.well-known/openid-configuration", timeout=10) as r:
             return str(json.load(r)["jwks_uri"])
 
+    def _may_refresh(self) -> bool:
+        """At most one forced fetch per `oidc_jwks_refresh_seconds`: a stream of forged tokens
+        must not make the ledger hammer the issuer."""
+        with self._lock:
+            now = time.monotonic()
+            if now - self._refreshed < self.settings.oidc_jwks_refresh_seconds:
+                return False
+            self._refreshed = now
+            return True
+
     def client(self) -> jwt.PyJWKClient:
         with self._lock:
             if self._client is None:
@@ -95,9 +126,16 @@ class IssuerKeys(KeySource):
                                                timeout=10)
             return self._client
 
-    def key_for(self, token: str) -> Any:
+    def key_for(self, token: str, *, refresh: bool = False) -> Any:
         try:
-            return self.client().get_signing_key_from_jwt(token).key
+            header = jwt.get_unverified_header(token)
+            if header.get("kid"):
+                return self.client().get_signing_key_from_jwt(token).key
+            algorithm = str(header.get("alg", ""))
+            if algorithm not in self.settings.oidc_algorithms:
+                raise unauthenticated(f"the token's algorithm {algorithm[:10]!r} is not allowed")
+            keys = self.client().get_jwk_set(refresh=refresh and self._may_refresh()).keys
+            return only_key_for(keys, algorithm).key
         except jwt.PyJWKClientConnectionError:
             raise Problem(503, "identity-provider-unavailable",
                           "the identity provider's keys could not be fetched; try again shortly",
@@ -123,12 +161,13 @@ class Verifier:
 
     def claims(self, token: str) -> dict[str, Any]:
         try:
-            key = self.keys.key_for(token)
-            return jwt.decode(
-                token, key, algorithms=list(self.algorithms), audience=self.audience,
-                issuer=self.issuer, leeway=self.leeway,
-                options={"require": ["exp", "iss", "aud"]},
-            )
+            try:
+                return self._decode(token, self.keys.key_for(token))
+            except jwt.InvalidSignatureError:
+                # Without `kid`, a rotated key shows only as a signature that does not fit.
+                if jwt.get_unverified_header(token).get("kid"):
+                    raise
+                return self._decode(token, self.keys.key_for(token, refresh=True))
         except jwt.ExpiredSignatureError:
             raise unauthenticated("the token has expired") from None
         except jwt.InvalidAudienceError:
@@ -137,6 +176,11 @@ class Verifier:
             raise unauthenticated("the token comes from an issuer this ledger does not trust") from None
         except jwt.InvalidTokenError as e:
             raise unauthenticated(f"the token is not valid: {type(e).__name__}") from None
+
+    def _decode(self, token: str, key: Any) -> dict[str, Any]:
+        return jwt.decode(token, key, algorithms=list(self.algorithms), audience=self.audience,
+                          issuer=self.issuer, leeway=self.leeway,
+                          options={"require": ["exp", "iss", "aud"]})
 
 
 class Authenticator:

@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     )
     oidc_algorithms: list[str] = Field(default=["RS256", "PS256", "ES256"])
     oidc_leeway_seconds: int = Field(default=30, ge=0, le=300)
+    oidc_jwks_refresh_seconds: int = Field(
+        default=60, ge=0, le=86400,
+        description="A token without `kid` whose signature does not fit the cached key makes "
+        "the ledger fetch the issuer's JWKS again (a rotated key), at most once this often.")
     subject_claim: str = Field(default="sub", description="Claim naming the person or client.")
     role_claim: str = Field(default="impress_role", description="Claim carrying the role.")
     role_map: dict[str, str] = Field(
