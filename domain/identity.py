@@ -107,6 +107,8 @@ def _chain_holds_number(chain: re.Match[str]) -> bool:
     """Whether consecutive whole groups of the chain, each of two digits or more,
     hold exactly 11 digits that pass the checks and are not spelled as an amount.
     (A one-digit group ends a candidate: "1.2.2023-3.4.2024" is two dates.)"""
+    if _AMOUNT.fullmatch(chain[0]):
+        return False
     groups = list(_GROUP.finditer(chain[0]))
     for first in range(len(groups)):
         digits = ""

@@ -3,6 +3,7 @@ patient identifiers the ledger accepts."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -387,7 +388,14 @@ def spelled(draw: st.DrawFn) -> tuple[str, str]:
     text = parts[0]
     for part in parts[1:]:
         text += draw(separator) + part
+    assume(not AMOUNT.fullmatch(text))  # an amount, as ADR 0017 reads it: not a number
     return number, text
+
+
+# ADR 0017: thousands grouped by one mark and one or two decimals after another, or a run of
+# digits with one or two decimals.
+AMOUNT = re.compile(r"[0-9]{1,3}(?:([ .,'\u00a0\u202f])[0-9]{3})+(?!\1)[.,][0-9]{1,2}"
+                    r"|[0-9]+[.,][0-9]{1,2}")
 
 
 @given(spelled(), no_digits, no_digits)
