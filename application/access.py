@@ -165,7 +165,14 @@ class View:
             return self.cohort(self.ws.cohort(identifier))
         if kind == "drug":
             return self.drug(self.ws.drug(identifier))
-        return True
+        if kind == "registry":
+            return self.actor.role in READ_REFERENCE
+        return self.sees_everything  # a kind of stream no rule speaks of
+
+    def whole_fact(self, stream: str, data: dict[str, Any]) -> bool:
+        """Whether a recorded fact may be shown as stored, with nothing withheld: its stream
+        and everything it names (an inclusion proof cannot withhold part of the fact)."""
+        return self.sees_everything or (self.sees_ref(stream) and self.scrub(data) == data)
 
     # --- redacting what leaves -----------------------------------------------------------
 

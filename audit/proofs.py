@@ -8,10 +8,8 @@ for the fact.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
 
-from application import access
 from application.access import View
 from audit import heads as signed_heads
 from domain import chain, merkle
@@ -81,47 +79,7 @@ def _fetch(columns: Mapping[int, bytes]) -> merkle.Fetch:
 
 
 def visible(view: View, fact: StoredFact) -> bool:
-    """Whether the actor may see this fact, hence have its inclusion proof: its stream must be
-    visible (application.access) and so must every patient it names. The heads' own facts
-    are open to all, like the heads."""
-    if view.actor.role == access.AUDITOR:
-        return True
-    kind, _, identifier = fact.stream.partition("/")
-    if fact.stream == TREE_HEADS:
-        return True
-    if not _stream_visible(view, kind, identifier):
-        return False
-    return all(view.patient_id(p) for p in set(_patients_named(fact.data)))
-
-
-def _stream_visible(view: View, kind: str, identifier: str) -> bool:
-    ws = view.ws
-    if kind == "registry":
-        return view.actor.role in access.READ_REFERENCE
-    if kind == "company":
-        return view.company(identifier)
-    if kind == "drug":
-        return view.drug(ws.drug(identifier))
-    if kind == "agreement":
-        return view.agreement(ws.agreement(identifier))
-    if kind == "cohort":
-        return view.cohort(ws.cohort(identifier))
-    if kind == "patient":
-        return view.patient_id(identifier)
-    return False  # a kind of stream no rule speaks of: only auditors
-
-
-def _patients_named(value: Any) -> Iterator[str]:
-    """Patients a fact's data names: in `patient_id`, or in references such as a basis
-    ("patient/IMP-0042@3")."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if key == "patient_id" and isinstance(item, str):
-                yield item
-            else:
-                yield from _patients_named(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _patients_named(item)
-    elif isinstance(value, str) and value.startswith("patient/"):
-        yield value.removeprefix("patient/").partition("@")[0]
+    """Whether the actor may have this fact's inclusion proof: only a fact it may see whole, by
+    the one tenancy rule (application.access, ADR 0016). The heads' own facts are open to all,
+    like the heads."""
+    return fact.stream == TREE_HEADS or view.whole_fact(fact.stream, fact.data)

@@ -17,16 +17,20 @@ import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import product
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from openpyxl import load_workbook
 
 from application.demo import FINANCING_GAP, HF_CORRECTED, LATE_ASSESSMENT, TRANSFERRED, load_demo
+from audit import heads
 from domain.reference import health_trusts
-from tests.api.support import Api, settings_for
+from proofs.keys import SigningKey
+from tests.api.support import SYSTEM, Api, settings_for
 
 PATIENT = re.compile(r"IMP-[0-9]{4,6}")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -60,6 +64,10 @@ class Demo:
         load_demo(api.ledger)
         log = api.ledger.log
         self.head = log.head()
+        # A signed tree head, so that inclusion and consistency proofs answer too.
+        heads.sign(api.ledger, SigningKey(Ed25519PrivateKey.generate()), SYSTEM)
+        self.proved = [f.position for f in log.read(types=["StageAdvanced"])] + list(
+            range(1, self.head + 1, 41))
         self.companies = self._ids("company/")
         ws = api.ledger.workspace()
         rhf_of = {t.hf_id: t.rhf_id for t in health_trusts()}
@@ -123,13 +131,14 @@ def requests_of(demo: Demo) -> Iterator[str]:
         if get is None or not get.get("security", True) or _public(get):
             continue
         params = get.get("parameters", [])
-        query = {p["name"]: required_value(p, demo) for p in params
-                 if p["in"] == "query" and p.get("required")}
+        required = [p for p in params if p["in"] == "query" and p.get("required")]
         formats = next((enum_of(p) for p in params if p["name"] == "format"), [None])
         for path in fill(template, [p for p in params if p["in"] == "path"], values):
-            for fmt in formats:
-                asked = {**query, **({"format": fmt} if fmt else {})}
-                yield path + ("?" + urlencode(asked) if asked else "")
+            for query in product(*(required_values(p, demo) for p in required)):
+                for fmt in formats:
+                    asked = {**dict(zip([p["name"] for p in required], query)),
+                             **({"format": fmt} if fmt else {})}
+                    yield path + ("?" + urlencode(asked) if asked else "")
 
 
 def _public(operation: dict[str, Any]) -> bool:
@@ -145,17 +154,19 @@ def enum_of(param: dict[str, Any]) -> list[Any]:
     raise AssertionError(f"no enum for {param['name']}")
 
 
-def required_value(param: dict[str, Any], demo: Demo) -> Any:
+def required_values(param: dict[str, Any], demo: Demo) -> list[Any]:
     name = param["name"]
-    known = {"on": "2024-01-10", "from": "2021-01-01", "to": "2025-12-31",
-             "issued_position": demo.head // 2}
+    known = {"on": ["2024-01-10"], "from": ["2021-01-01"], "to": ["2025-12-31"],
+             "issued_position": [demo.head // 2], "first": [demo.head // 2],
+             "position": demo.proved}
     if name not in known:
         raise AssertionError(f"the walk does not know what to ask for {name!r}: add it here")
     return known[name]
 
 
 def path_values(demo: Demo, spec: dict[str, Any]) -> dict[str, list[str]]:
-    return {"patient_id": demo.sample_patients(), "company_id": demo.companies,
+    return {"tree_size": [demo.head], "patient_id": demo.sample_patients(),
+            "company_id": demo.companies,
             "agreement_id": demo._ids("agreement/"), "cohort_id": demo._ids("cohort/"),
             "drug_id": demo._ids("drug/")}
 
@@ -251,3 +262,16 @@ def test_a_stage_decision_shows_an_rhf_its_own_patients_and_counts_the_others(de
         else:
             assert "basis_withheld" not in seen
         assert seen["benefit_count"] == everything["benefit_count"]  # the decision still reads
+
+
+def test_an_inclusion_proof_is_given_only_of_a_fact_the_token_may_see_whole(demo: Demo) -> None:
+    log = demo.api.ledger.log
+    decision = next(f for f in log.read(types=["StageAdvanced"])
+                    if f.stream == "cohort/vemurafenib-braf")
+    url = f"/v1/proofs/inclusion?position={decision.position}"
+    assert demo.api.get(url, "auditor").status_code == 200
+    for region in ("helse-vest", "helse-sor-ost", "helse-nord", "helse-midt-norge"):
+        token = Token("rhf_finance", region)
+        named = {r.partition("@")[0].partition("/")[2] for r in decision.data["basis"]}
+        expected = 200 if named <= demo.visible_patients(token) else 404
+        assert demo.api.get(url, token.role, org=token.org).status_code == expected
