@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, is_dataclass, replace
+from enum import Enum
 from typing import Any
 
 from domain import commands as c
@@ -214,6 +215,26 @@ class View:
             text = re.sub(rf"(?<![a-z0-9]){re.escape(company_id)}(?![a-z0-9])", WITHHELD, text)
         return text
 
+    def scrub_record(self, value: Any) -> Any:
+        """A record (a dataclass such as a worklist item, or tuples of them) with the same
+        withholding as `scrub`, field by field, for pages that read records, not JSON."""
+        return value if self.sees_everything else self._record(value)
+
+    def _record(self, value: Any) -> Any:
+        if isinstance(value, Enum):
+            return value
+        if isinstance(value, str):
+            return self.scrub_text(value)
+        if is_dataclass(value) and not isinstance(value, type):
+            return replace(value, **{f.name: self._record(getattr(value, f.name))
+                                     for f in fields(value) if f.init})
+        if isinstance(value, (tuple, list)):
+            kept = [self._record(v) for v in value if not self._hidden(v)]
+            return tuple(kept) if isinstance(value, tuple) else kept
+        if isinstance(value, dict):
+            return self._scrub(value)
+        return value
+
     def _scrub(self, value: Any) -> Any:
         if isinstance(value, str):
             return self.scrub_text(value)
@@ -272,8 +293,8 @@ class Scrubbed:
     def __init__(self, statement: Any, view: View) -> None:
         self._statement, self._view = statement, view
 
-    def __getattr__(self, name: str) -> Any:  # title, period, scope, known: what exports read
-        return getattr(self._statement, name)
+    def __getattr__(self, name: str) -> Any:  # title, period, items, ...: scrubbed records
+        return self._view.scrub_record(getattr(self._statement, name))
 
     def to_dict(self) -> Any:
         return self._view.scrub(self._statement.to_dict())

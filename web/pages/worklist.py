@@ -30,8 +30,11 @@ def worklist(request: Request, actor: SignedIn, service: ServiceDep, rhf: Text =
     today = day(on, "the date") or service.ledger.clock()
     scoped = actor.role in (access.PARTNER, access.RHF_FINANCE)
     region, trust = None if scoped else rhf or None, hf or None
-    items = reports.financing_gaps(service.ledger, actor, end=today, rhf=region, hf=trust)
-    coming = reports.coverage_ending(service.ledger, actor, today, days, rhf=region, hf=trust)
+    view = service.view(actor)  # the one tenancy rule (application.access, ADR 0016)
+    items = view.statement(reports.financing_gaps(service.ledger, actor, end=today, rhf=region,
+                                                  hf=trust))
+    coming = view.statement(reports.coverage_ending(service.ledger, actor, today, days,
+                                                    rhf=region, hf=trust))
     trusts = queries.health_trusts(service)
     if actor.role == access.RHF_FINANCE:
         trusts = [t for t in trusts if t.rhf_id == actor.organisation]
@@ -50,6 +53,7 @@ def download(actor: SignedIn, service: ServiceDep, rhf: Text = None, hf: Text = 
     if actor.role not in access.READ_WORKLISTS:
         raise Problem(403, "forbidden", f"the role {actor.role} does not read worklists")
     scoped = actor.role in (access.PARTNER, access.RHF_FINANCE)
-    items = reports.financing_gaps(service.ledger, actor, end=day(on, "the date"),
-                                   rhf=None if scoped else rhf or None, hf=hf or None)
+    items = service.view(actor).statement(reports.financing_gaps(
+        service.ledger, actor, end=day(on, "the date"), rhf=None if scoped else rhf or None,
+        hf=hf or None))
     return file_answer(items, fmt, "worklist")
