@@ -1,7 +1,9 @@
 """Bulk import of history: JSON lines of commands, all or nothing per file (docs/import-format.md).
 
-Every bad line is reported by its number: lines that are not JSON, that name no known command
-or whose args break the schema, and commands the ledger refuses, together. A command refused
+Every bad line is found and counted, and the first LISTED reported by number: lines that are
+not JSON, that name no known command or whose args break the schema, and commands the ledger
+refuses, together. Lines end at line feeds only; a byte-order mark is ignored. A file whose
+commands were imported already (same fingerprint) is refused as such (AlreadyImported). A command refused
 only because an earlier bad line was left out (a treatment start of an enrolment that failed)
 is reported too. Nothing is recorded unless every line is good.
 """
