@@ -20,7 +20,7 @@ from api.schemas.types import CONTROL_CHARACTER
 from domain import errors as err
 from domain.identity import NationalIdRefused as IdentityNationalIdRefused
 from domain.identity import looks_like_national_id
-from eventstore import ConcurrentModification, StorageError
+from eventstore import DATABASE_UNAVAILABLE, ConcurrentModification, LogInconsistent, StorageError
 
 PROBLEM_JSON = "application/problem+json"
 NATIONAL_ID = "national-identity-number"
@@ -46,6 +46,7 @@ _TITLES = {
     "import-already-recorded": "This import was recorded already: nothing was recorded",
     "internal-error": "Internal error",
     CONTROL: "Control character in text",
+    "log-inconsistent": "The ledger's log needs an operator",
 }
 
 log = structlog.get_logger("impress.api")
@@ -189,6 +190,12 @@ def install(app: FastAPI, base_uri: str) -> None:
                                        "the ledger's database did not answer; try again shortly",
                                        headers={"Retry-After": "2"}))
 
+    async def on_inconsistent(request: Request, exc: Exception) -> JSONResponse:
+        log.error("log_inconsistent", error=str(exc))
+        return answer(request, Problem(
+            500, "log-inconsistent", "the ledger's log holds a row it did not write, so nothing "
+            "can be recorded until an operator removes it; nothing was recorded"))
+
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
         return answer(request, _from_validation(exc))
@@ -208,6 +215,9 @@ def install(app: FastAPI, base_uri: str) -> None:
     app.add_exception_handler(IdentityNationalIdRefused, on_national_id)
     app.add_exception_handler(ConcurrentModification, on_concurrent)
     app.add_exception_handler(StorageError, on_storage)
+    for unavailable in DATABASE_UNAVAILABLE:  # met outside the event store's own calls too
+        app.add_exception_handler(unavailable, on_storage)
+    app.add_exception_handler(LogInconsistent, on_inconsistent)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(Exception, on_anything)

@@ -16,7 +16,8 @@ from cli.main import app
 from api.settings import Settings
 from application.ledger import OSLO, Ledger
 from domain.errors import Refused
-from eventstore import ConcurrentModification, StorageError
+from eventstore import (DATABASE_UNAVAILABLE, ConcurrentModification, LogInconsistent, NotOwner,
+                        StorageError)
 from domain.values import Actor
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -67,6 +68,9 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+UNREACHABLE: tuple[type[Exception], ...] = (StorageError, OSError, *DATABASE_UNAVAILABLE)
+
+
 def one_line_errors(fn: F) -> F:
     """Refusals and bad input end in one line on stderr and a non-zero exit, never a traceback."""
 
@@ -82,7 +86,11 @@ def one_line_errors(fn: F) -> F:
         except ConcurrentModification:
             fail("someone else changed the same records at the same time; nothing was recorded, "
                  "try again", 75)
-        except (StorageError, OSError) as exc:
+        except LogInconsistent as exc:
+            fail(f"the ledger's log needs an operator: {exc}", 70)
+        except NotOwner as exc:
+            fail(str(exc), 77)
+        except UNREACHABLE as exc:
             fail(f"cannot reach the ledger: {exc}", 69)
         except ValueError as exc:
             fail(str(exc))
@@ -115,13 +123,46 @@ def emit(payload: Any, as_json: bool, table: Callable[[], None]) -> None:
         table()
 
 
+AdminOption = Annotated[
+    str | None, typer.Option(
+        "--admin-url", envvar="IMPRESS_ADMIN_DATABASE_URL",
+        help="PostgreSQL: create the tables as this URL's role, which owns them; the role of "
+             "--database (IMPRESS_DATABASE_URL) may then only read and append (docs/adr/0018).")
+]
+
+
 @app.command()
 @one_line_errors
-def init(database: DatabaseOption = None) -> None:
+def init(database: DatabaseOption = None, admin_url: AdminOption = None) -> None:
     """Create the ledger's tables and register the 17 health trusts (idempotent)."""
+    if admin_url:
+        runtime_url = database or Settings().database_url
+        owner, runtime = _set_up_roles(admin_url, runtime_url)
+        if owner == runtime:
+            typer.echo(f"warning: {owner!r} both owns the log's tables and runs the ledger, so "
+                       "the ledger could switch their protection off (docs/adr/0018)", err=True)
+        else:
+            typer.echo(f"the log's tables belong to {owner!r}; {runtime!r} may read and append "
+                       "only")
     with open_ledger(database) as ledger:
         receipt = ledger.install_reference(cli_actor("system"), ledger.clock())
         typer.echo(f"ledger ready; {len(receipt.facts)} facts recorded; log head {receipt.position}")
+
+
+def _set_up_roles(admin_url: str, runtime_url: str) -> tuple[str, str]:
+    from eventstore import EventLog
+    from eventstore.urls import parse_postgres_url
+
+    if admin_url.startswith("sqlite:") or runtime_url.startswith("sqlite:"):
+        raise ValueError("--admin-url is for PostgreSQL: a SQLite ledger has no roles")
+    owner, runtime = parse_postgres_url(admin_url), parse_postgres_url(runtime_url)
+    if (owner.dbname, owner.schema) != (runtime.dbname, runtime.schema):
+        raise ValueError(f"--admin-url names database {owner.dbname!r} (schema {owner.schema!r}) "
+                         f"but the ledger's URL {runtime.dbname!r} (schema {runtime.schema!r})")
+    with EventLog(admin_url, create_tables=True) as log:
+        if runtime.user != owner.user:
+            log.grant_runtime(runtime.user)
+    return owner.user, runtime.user
 
 
 @app.command()

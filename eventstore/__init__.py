@@ -20,16 +20,21 @@ append), `decode` (stored rows back into facts), `config` (URL -> settings, batc
 """
 
 from eventstore.facts import (
+    DATABASE_UNAVAILABLE,
     ChainLink,
     ConcurrentModification,
     Fact,
     LogEntry,
+    LogInconsistent,
     NewEvent,
     StorageError,
     StoredFact,
+    Unavailable,
     stream_id,
 )
 from eventstore.log import EventLog
+from eventstore.postgres_schema import NotOwner
 
-__all__ = ["ChainLink", "ConcurrentModification", "EventLog", "Fact", "LogEntry", "NewEvent",
-           "StorageError", "StoredFact", "stream_id"]
+__all__ = ["DATABASE_UNAVAILABLE", "ChainLink", "ConcurrentModification", "EventLog", "Fact",
+           "LogEntry", "LogInconsistent", "NewEvent", "NotOwner", "StorageError", "StoredFact", "Unavailable",
+           "stream_id"]

@@ -7,15 +7,16 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import unquote, urlencode
 from uuid import UUID, uuid4
 
 from eventsourcing.application import Application
 from eventsourcing.utils import Environment
 
 from eventstore.facts import FACT_TYPES, NewEvent
-from eventstore.postgres_store import PostgresFactsFactory
+from eventstore.postgres_store import LIBPQ_SETTING, PostgresFactsFactory
 from eventstore.sqlite_store import SQLiteFactsFactory
+from eventstore.urls import LIBRARY_OPTIONS, parse_postgres_url
 
 
 class FactStore(Application[UUID]):
@@ -28,13 +29,6 @@ class FactStore(Application[UUID]):
 
 def _topic(cls: type) -> str:
     return f"{cls.__module__}:{cls.__qualname__}"
-
-
-_POSTGRES_OPTIONS = {  # URL query parameter -> library setting
-    "schema": "POSTGRES_SCHEMA", "pool_size": "POSTGRES_POOL_SIZE",
-    "max_overflow": "POSTGRES_MAX_OVERFLOW", "lock_timeout": "POSTGRES_LOCK_TIMEOUT",
-    "connect_timeout": "POSTGRES_CONNECT_TIMEOUT", "pre_ping": "POSTGRES_PRE_PING",
-}
 
 
 def environment(url: str, create_tables: bool) -> dict[str, str]:
@@ -53,26 +47,22 @@ def environment(url: str, create_tables: bool) -> dict[str, str]:
             raise ValueError(f"SQLite URL without a path: {url!r}")
         topic = _topic(SQLiteFactsFactory)
         return env | {"PERSISTENCE_MODULE": topic, "SQLITE_DBNAME": dbname}
-    parts = urlsplit(url)
-    if parts.scheme not in ("postgresql", "postgres"):
-        raise ValueError(f"unsupported database URL (sqlite:/// or postgresql://): {url!r}")
-    options = dict(parse_qsl(parts.query))
-    host = options.pop("host", None) or parts.hostname
-    unknown = set(options) - set(_POSTGRES_OPTIONS)
-    if unknown or not host or not parts.path.strip("/"):
-        raise ValueError(f"bad PostgreSQL URL {url!r} (unknown options: {sorted(unknown)})")
+    target = parse_postgres_url(url)
     env |= {
         "PERSISTENCE_MODULE": _topic(PostgresFactsFactory),
-        "POSTGRES_DBNAME": unquote(parts.path.strip("/")),
-        "POSTGRES_HOST": host,
-        "POSTGRES_PORT": str(parts.port or 5432),
-        "POSTGRES_USER": unquote(parts.username or ""),
-        "POSTGRES_PASSWORD": unquote(parts.password or ""),
-        "POSTGRES_CONNECT_TIMEOUT": "10",
+        "POSTGRES_DBNAME": target.dbname,
+        # Comma-separated lists: libpq tries each host in turn (multi-host URLs).
+        "POSTGRES_HOST": ",".join(target.hosts),
+        "POSTGRES_PORT": ",".join(target.ports),
+        "POSTGRES_USER": target.user,
+        "POSTGRES_PASSWORD": target.password,
+        # How long a request waits for a connection from the pool: as long as one attempt.
+        "POSTGRES_CONNECT_TIMEOUT": str(target.connect_timeout),
         "POSTGRES_POOL_SIZE": "2",
         "POSTGRES_MAX_OVERFLOW": "8",
+        LIBPQ_SETTING: urlencode(target.libpq),
     }
-    return env | {_POSTGRES_OPTIONS[k]: v for k, v in options.items()}
+    return env | {LIBRARY_OPTIONS[k]: v for k, v in target.library.items()}
 
 
 def _check_json(value: Any, where: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import sqlite3
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -10,6 +11,8 @@ from datetime import date, datetime
 from typing import Any, cast
 from uuid import UUID, uuid5
 
+import eventsourcing.persistence as es
+import psycopg
 from eventsourcing.domain import DomainEvent, MetaDomainEvent
 from eventsourcing.utils import register_topic
 
@@ -75,6 +78,25 @@ class ConcurrentModification(Exception):
 
 class StorageError(Exception):
     """The store failed or refused for a reason other than a version conflict."""
+
+
+class Unavailable(StorageError):
+    """The database gave no connection, or did not answer on one: try again shortly."""
+
+
+class LogInconsistent(Exception):
+    """The log's tables disagree with each other, so no append can be placed after them: a row
+    was written round the ledger. Not a StorageError: trying again will not help; an operator
+    must remove the stray row (docs/operations.md, "A row written round the ledger")."""
+
+
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    es.OperationalError, es.InterfaceError, psycopg.OperationalError, psycopg.InterfaceError,
+    sqlite3.OperationalError, sqlite3.InterfaceError)
+"""The drivers' and the library's errors for a database that cannot be reached or used now,
+wherever they surface (code outside the event store that uses its connections: the
+idempotency index, the read models): every one of them is answered as the ledger's database
+being unavailable, never as an internal error."""
 
 
 # Stored forever: changing either orphans every stored fact.

@@ -3,11 +3,12 @@ read the chain and the tables as they are."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from eventsourcing.persistence import IntegrityError, PersistenceError, StoredEvent
+from psycopg.errors import InsufficientPrivilege
 
 from domain import chain
 from eventstore.config import FactStore, check_batch, environment
@@ -24,8 +25,11 @@ from eventstore.facts import (
     stream_id,
     topic_of,
 )
+from eventstore.postgres_schema import NotOwner
 from eventstore.postgres_store import PostgresRecorder
+from eventstore.probe import Probe, postgres_check, sqlite_check
 from eventstore.sqlite_store import SQLiteRecorder
+from eventstore.urls import parse_postgres_url
 from eventstore.writer import Append, Span
 
 
@@ -37,11 +41,23 @@ class EventLog:
         try:
             self.application = FactStore(env=environment(url, create_tables))
         except PersistenceError as e:
+            if isinstance(e.__cause__, InsufficientPrivilege):
+                raise NotOwner(f"this role may not use the ledger's tables ({e}): they are "
+                               "created, and the role given its rights, by `impress-ledger init "
+                               "--admin-url ...`") from e
             raise StorageError(f"cannot open the event log: {e}") from e
         recorder = self.application.recorder
         assert isinstance(recorder, (SQLiteRecorder, PostgresRecorder))
         self._recorder = recorder
         self._decoder = FactDecoder(self.application.mapper)
+        self._probe = Probe(self._check())
+
+    def _check(self) -> Callable[[float], int]:
+        if isinstance(self._recorder, PostgresRecorder):
+            return postgres_check(parse_postgres_url(self.url),
+                                  self._recorder.max_notification_id_statement.as_string())
+        return sqlite_check(self._recorder.datastore.pool.db_name,
+                            self._recorder.events_table_name)
 
     def append(self, events: Sequence[NewEvent]) -> list[StoredFact]:
         """Stores the batch in one transaction: all of it or, on any error, nothing. The facts
@@ -93,6 +109,22 @@ class EventLog:
             return self._recorder.max_notification_id() or 0
         except PersistenceError as e:
             raise StorageError(str(e)) from e
+
+    def grant_runtime(self, role: str) -> None:
+        """PostgreSQL, run as the owner of the log's tables: let `role` read and append, and
+        nothing more (eventstore.postgres_schema)."""
+        if not isinstance(self._recorder, PostgresRecorder):
+            raise ValueError("roles are PostgreSQL's: a SQLite ledger is protected by its file's "
+                             "permissions")
+        try:
+            self._recorder.grant_runtime(role)
+        except PersistenceError as e:
+            raise StorageError(f"cannot grant {role!r} its rights: {e}") from e
+
+    def ready(self) -> int:
+        """The head, read on a connection of the probe's own, or Unavailable within
+        probe.DEADLINE seconds whatever the database does (eventstore.probe)."""
+        return self._probe.head()
 
     def position_at(self, moment: datetime) -> int:
         if moment.tzinfo is None or moment.utcoffset() is None:
@@ -173,6 +205,7 @@ class EventLog:
     # ----------------------------------------------------------------------------------------
 
     def close(self) -> None:
+        self._probe.close()
         self.application.close()
 
     def __enter__(self) -> EventLog:

@@ -18,16 +18,16 @@ block, which translates it as for any statement (a taken version: IntegrityError
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import psycopg
-from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
-from eventsourcing.utils import retry
+from eventsourcing.persistence import StoredEvent
 from psycopg.pq import TransactionStatus
 from psycopg.sql import SQL, Identifier
 
 from eventstore.facts import StorageError
+from eventstore.reconnect import reconnecting
 from eventstore.writer import (
     CHAIN_COLUMN,
     SIDE_COLUMNS,
@@ -54,6 +54,7 @@ class PostgresAppend:
 
     datastore: Any
     channel_name: str
+    _lock_statement: Callable[[], str]
     lock_table_statements: list[Any]
     _events: Identifier
     _recorded: Identifier
@@ -68,11 +69,14 @@ class PostgresAppend:
         # The library's lock statements, its SET LOCAL lock_timeout become a set_config()
         # that also asks for generic plans for the (prepared) statements that follow: their
         # plans do not depend on the values, and planning again would be done under the lock.
+        # The EXCLUSIVE lock is taken through impress_lock_log() (postgres_schema), which the
+        # runtime role may call though it may not lock the table itself, and which marks the
+        # transaction as the ledger's append for the INSERT guard.
         self.lock_table_statements = [
             SQL("SELECT set_config('lock_timeout', {}, true), "
                 "set_config('plan_cache_mode', 'force_generic_plan', true)").format(
                     f"{self.datastore.lock_timeout}s").as_string(),
-            SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(self._events).as_string(),
+            self._lock_statement(),
         ]
         # pg_notify with an empty payload is what the library's NOTIFY sends. The frontier:
         # the columns at the last position with its lowest 0, 1, 2... set bits cleared
@@ -109,7 +113,7 @@ class PostgresAppend:
         append = append_of(stored_events, kwargs)
         return self._insert(stored_events, append, gap_probes(stored_events, append))
 
-    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    @reconnecting
     def _insert(self, stored: Sequence[StoredEvent], append: Append,
                 probes: Sequence[Probe]) -> list[int]:
         # Not the library's insert_events: it catches errors raised in its hooks and then

@@ -1,11 +1,12 @@
 """The PostgreSQL recorder: the library's `impress_events` with gap-free positions, and the
-side tables, in the URL's schema. Appends: postgres_append."""
+side tables, in the URL's schema. Appends: postgres_append; tables and grants: postgres_schema."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
+from urllib.parse import parse_qsl
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
@@ -15,9 +16,10 @@ from psycopg.sql import SQL, Composed, Identifier
 
 from eventstore.facts import StorageError
 from eventstore.postgres_append import PostgresAppend
+from eventstore.postgres_schema import PostgresSchema
+from eventstore.reconnect import reconnecting
 from eventstore.writer import (
     CHAIN_COLUMN,
-    OUTDATED,
     RECORDED,
     SALT_COLUMN,
     SIDE_COLUMNS,
@@ -31,10 +33,15 @@ from eventstore.writer import (
     prefix_bound,
 )
 
-_DDL_LOCK = 0x1A9E55  # advisory lock key: one EventLog at a time runs the DDL
+LIBPQ_SETTING = "IMPRESS_LIBPQ"  # the URL's libpq options, urlencoded (eventstore.urls)
+RECONNECT_SECONDS = 5.0
+"""How long the pool keeps trying to replace a lost connection in the background before it
+gives up, after which the next request that needs one tries at once. The pool's own default
+(5 minutes, with backoff doubling up to it) left a ledger unable to write for as long as a
+minute after its database came back."""
 
 
-class PostgresRecorder(PostgresAppend, PostgresApplicationRecorder):
+class PostgresRecorder(PostgresSchema, PostgresAppend, PostgresApplicationRecorder):
     def __init__(self, datastore: Any, *, events_table_name: str = "stored_events") -> None:
         super().__init__(datastore, events_table_name=events_table_name)
         if self.datastore.enable_db_functions:
@@ -46,59 +53,19 @@ class PostgresRecorder(PostgresAppend, PostgresApplicationRecorder):
         # The library's insert function would bypass the side tables: don't create it.
         del self.sql_create_statements[self.create_insert_function_statement_index]
         self._append_statements()
-        self.sql_create_statements += self._side_tables(schema)
+        self.sql_create_statements += self._side_tables()
 
-    def _side_tables(self, schema: str) -> list[Composed]:
-        refuse = Identifier(schema, "impress_refuse_change")
-        statements = [
-            SQL("CREATE TABLE IF NOT EXISTS {} (position bigint PRIMARY KEY, "
-                "recorded_at timestamptz NOT NULL, {} text NOT NULL, {} bytea NOT NULL, "
-                "{} bytea NOT NULL)").format(
-                    self._recorded, Identifier(CHAIN_COLUMN), Identifier(SALT_COLUMN),
-                    Identifier(TREE_COLUMN)),
-            SQL("CREATE INDEX IF NOT EXISTS {} ON {} (recorded_at, position)").format(
-                Identifier(f"{RECORDED}_at"), self._recorded),
-            SQL('CREATE TABLE IF NOT EXISTS {} (stream text COLLATE "C" PRIMARY KEY, '
-                "first_position bigint NOT NULL)").format(self._streams),
-            SQL("CREATE OR REPLACE FUNCTION {}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-                "RAISE EXCEPTION 'impress: % on %.% refused: the ledger is append-only', "
-                "TG_OP, TG_TABLE_SCHEMA, TG_TABLE_NAME; END $$").format(refuse),
-        ]
-        for table in (self._events, self._recorded, self._streams):
-            statements += [
-                SQL("CREATE OR REPLACE TRIGGER impress_append_only BEFORE UPDATE OR DELETE ON {} "
-                    "FOR EACH ROW EXECUTE FUNCTION {}()").format(table, refuse),
-                SQL("CREATE OR REPLACE TRIGGER impress_no_truncate BEFORE TRUNCATE ON {} "
-                    "FOR EACH STATEMENT EXECUTE FUNCTION {}()").format(table, refuse),
-            ]
-        return statements
-
-    def create_table(self) -> None:
-        # All DDL in one transaction, serialised by an advisory lock: no races between
-        # EventLogs opening the same database. CREATE TYPE has no IF NOT EXISTS.
-        types = [s for s in self.sql_create_statements if "CREATE TYPE" in s.as_string()]
-        others = [s for s in self.sql_create_statements if "CREATE TYPE" not in s.as_string()]
-        with self.datastore.transaction(commit=True) as curs:
-            curs.execute("SELECT pg_advisory_xact_lock(%s)", (_DDL_LOCK,))
-            curs.execute(SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
-                Identifier(self.datastore.schema)))
-            # Lock the events table first, as appends do, so DDL and appends can't deadlock.
-            curs.execute("SELECT 1 WHERE to_regclass(%s) IS NOT NULL", (self._events.as_string(),))
-            if curs.fetchone():
-                curs.execute(SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(self._events))
-            for statement in types:
-                curs.execute(SQL("DO $$ BEGIN {}; EXCEPTION WHEN duplicate_object THEN NULL; "
-                                 "END $$").format(statement), prepare=False)
-            for statement in others:
-                curs.execute(statement, prepare=False)
-            curs.execute("SELECT count(*) AS n FROM information_schema.columns "
-                         "WHERE table_schema = %s AND table_name = %s AND column_name = ANY(%s)",
-                         (self.datastore.schema, RECORDED, list(SIDE_COLUMNS)))
-            if curs.fetchone()["n"] != len(SIDE_COLUMNS):
-                raise StorageError(OUTDATED)
-        self.datastore.register_type_adapters()
+    @reconnecting
+    def max_notification_id(self) -> int | None:
+        # The library's own retries ten times, each waiting for the pool: a minute and more
+        # before saying that a database is down.
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self.max_notification_id_statement)
+            row = curs.fetchone()
+            return row["max"] if row else None
 
     # Reads
+    @reconnecting
     def select_facts(self, *, originator_id: UUID | None = None, after: int = 0,
                      up_to: int | None = None, topics: Sequence[str] = (),
                      limit: int | None = None) -> list[FactRow]:
@@ -134,6 +101,7 @@ class PostgresRecorder(PostgresAppend, PostgresApplicationRecorder):
                         position, recorded_at)
                 for position, originator, version, topic, state, recorded_at in rows]
 
+    @reconnecting
     def position_at(self, moment: datetime) -> int:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(SQL("SELECT position FROM {} WHERE recorded_at <= %s "
@@ -142,6 +110,7 @@ class PostgresRecorder(PostgresAppend, PostgresApplicationRecorder):
             row = curs.fetchone()
             return row["position"] if row else 0
 
+    @reconnecting
     def stream_names(self, prefix: str) -> list[str]:
         sql = SQL("SELECT stream FROM {} WHERE stream >= %s").format(self._streams)
         params = [prefix]
@@ -153,6 +122,7 @@ class PostgresRecorder(PostgresAppend, PostgresApplicationRecorder):
             return [row["stream"] for row in curs.fetchall()]
 
     # Reads for auditing: the tables as they are, each on its own, in one snapshot.
+    @reconnecting
     def extent(self) -> Extent:
         with self.datastore.transaction(commit=False) as curs:
             curs.execute(SQL("SELECT (SELECT min(notification_id) FROM {e}) AS el, "
@@ -163,6 +133,7 @@ class PostgresRecorder(PostgresAppend, PostgresApplicationRecorder):
             row = curs.fetchone()
         return extent_of([row["el"], row["rl"]], [row["eh"], row["rh"]])
 
+    @reconnecting
     def select_span(self, after: int, up_to: int) -> Span:
         with self.datastore.transaction(commit=False) as curs:
             curs.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
@@ -178,6 +149,7 @@ class PostgresRecorder(PostgresAppend, PostgresApplicationRecorder):
                         for row in curs.fetchall()}
         return Span(events, recorded)
 
+    @reconnecting
     def select_tree(self, positions: Sequence[int]) -> dict[int, tuple[bytes, bytes]]:
         """(salt, tree column) of each position held."""
         if not positions:
@@ -189,6 +161,7 @@ class PostgresRecorder(PostgresAppend, PostgresApplicationRecorder):
                 (list(positions),))
             return {p: (bytes(salt), bytes(column)) for p, salt, column in curs.fetchall()}
 
+    @reconnecting
     def select_link(self, position: int | None) -> LogRow | None:
         sql = SQL("SELECT position, recorded_at, {} FROM {} ").format(
             Identifier(CHAIN_COLUMN), self._recorded)
@@ -200,6 +173,7 @@ class PostgresRecorder(PostgresAppend, PostgresApplicationRecorder):
             row = curs.fetchone()
         return LogRow(row["position"], row["recorded_at"], row[CHAIN_COLUMN]) if row else None
 
+    @reconnecting
     def select_stream_index(self) -> list[tuple[str, int]]:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(SQL("SELECT stream, first_position FROM {}").format(self._streams))
@@ -213,3 +187,12 @@ def _stored(row: Any) -> StoredEvent:
 
 class PostgresFactsFactory(PostgresFactory):
     application_recorder_class = PostgresRecorder
+
+    def __init__(self, env: Any) -> None:
+        super().__init__(env)
+        # The pool has not connected yet: every connection it makes gets the URL's libpq
+        # options (all its hosts, target_session_attrs, connect_timeout, ...).
+        pool = self.datastore.pool
+        assert isinstance(pool.kwargs, dict)
+        pool.kwargs.update(parse_qsl(self.env.get(LIBPQ_SETTING) or ""))
+        pool.reconnect_timeout = RECONNECT_SECONDS

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -36,9 +37,23 @@ from eventstore.writer import (
 )
 
 
+APPENDING = "impress_append_only_through_the_ledger"
+"""The SQL function the INSERT guard asks: 1 on the ledger's own connection while it appends.
+Other connections (the sqlite3 shell, a script) do not have it, so their INSERT fails with
+"no such function: impress_append_only_through_the_ledger"; a connection that defines it to
+answer otherwise gets the trigger's own message."""
+_appending = threading.local()
+
+
+def _is_appending() -> int:
+    return 1 if getattr(_appending, "now", False) else 0
+
+
 class SQLiteRecorder(SQLiteApplicationRecorder):
     def construct_create_table_statements(self) -> list[str]:
         refuse = "BEGIN SELECT RAISE(ABORT, 'impress: the ledger is append-only'); END"
+        stray = ("BEGIN SELECT RAISE(ABORT, 'impress: INSERT refused: facts are appended only "
+                 "by the ledger; a row written round it would stop every later append'); END")
         statements = [
             *super().construct_create_table_statements(),
             f"CREATE TABLE IF NOT EXISTS {RECORDED} (position INTEGER PRIMARY KEY, "
@@ -52,6 +67,8 @@ class SQLiteRecorder(SQLiteApplicationRecorder):
             for op in ("UPDATE", "DELETE"):
                 statements.append(f"CREATE TRIGGER IF NOT EXISTS {table}_no_{op.lower()} "
                                   f"BEFORE {op} ON {table} {refuse}")
+            statements.append(f"CREATE TRIGGER IF NOT EXISTS {table}_appended_by_the_ledger "
+                              f"BEFORE INSERT ON {table} WHEN {APPENDING}() IS NOT 1 {stray}")
         return statements
 
     def create_table(self) -> None:
@@ -64,13 +81,17 @@ class SQLiteRecorder(SQLiteApplicationRecorder):
     def _insert_events(self, c: Any, stored_events: Sequence[StoredEvent],
                        **kwargs: Any) -> Sequence[int] | None:
         append = append_of(stored_events, kwargs)
-        positions = super()._insert_events(c, stored_events, **kwargs)
-        assert positions is not None
-        probes = gap_probes(stored_events, append)
-        planned = plan(append, stored_events, positions, probes, self._read_head(c, probes))
-        self._insert_log_rows(c, planned.rows)
-        if planned.streams:
-            self._insert_streams(c, planned.streams)
+        _appending.now = True
+        try:
+            positions = super()._insert_events(c, stored_events, **kwargs)
+            assert positions is not None
+            probes = gap_probes(stored_events, append)
+            planned = plan(append, stored_events, positions, probes, self._read_head(c, probes))
+            self._insert_log_rows(c, planned.rows)
+            if planned.streams:
+                self._insert_streams(c, planned.streams)
+        finally:
+            _appending.now = False
         append.recorded_at = planned.recorded_at
         return positions
 
@@ -244,3 +265,17 @@ def _parse_time(text: Any) -> Any:
 
 class SQLiteFactsFactory(SQLiteFactory):
     application_recorder_class = SQLiteRecorder
+
+    def __init__(self, env: Any) -> None:
+        super().__init__(env)
+        # Every connection the library's pool opens can answer the INSERT guard. The pool has
+        # no hook for it: its connection factory is wrapped, before it has made any.
+        pool = self.datastore.pool
+        connect = pool._create_connection
+
+        def with_guard() -> Any:
+            connection = connect()
+            connection._sqlite_conn.create_function(APPENDING, 0, _is_appending)
+            return connection
+
+        pool._create_connection = with_guard  # type: ignore[method-assign]

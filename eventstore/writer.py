@@ -19,7 +19,7 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 
 from domain import chain, merkle, tree
-from eventstore.facts import NewEvent, StorageError
+from eventstore.facts import LogInconsistent, NewEvent, StorageError
 
 RECORDED, STREAMS = "impress_recorded", "impress_streams"
 CHAIN_COLUMN, SALT_COLUMN, TREE_COLUMN = "chain_hash", "salt", "tree"
@@ -114,7 +114,11 @@ def plan(append: Append, stored: Sequence[StoredEvent], positions: Sequence[int]
     previous = head.previous
     first = previous.position + 1 if previous else 1
     if list(positions) != list(range(first, first + len(positions))):
-        raise StorageError(f"positions {list(positions)} do not follow {first - 1}")
+        raise LogInconsistent(
+            f"the log's tables disagree: the facts end at position {positions[0] - 1}, their "
+            f"recorded times and chain hashes at {first - 1}, so a row was written round the "
+            "ledger; every append is refused until an operator removes it (`impress-ledger "
+            "audit verify` names it; docs/operations.md: a row written round the ledger)")
     if head.missing:
         probe = probes[min(head.missing)]
         raise ValueError(f"{probe.stream}: version {probe.version + 1} would leave a gap "

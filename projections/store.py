@@ -191,7 +191,10 @@ class Database:
         with self.writing() as cur:
             if self.postgres:
                 cur.run("SELECT pg_advisory_xact_lock(?)", (_DDL_LOCK,))
-                cur.run(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+                # Only if missing: the ledger's role may create tables in its schema, not
+                # schemas in the database (docs/adr/0018).
+                if cur.one("SELECT 1 FROM pg_namespace WHERE nspname = ?", (self.schema,)) is None:
+                    cur.run(f'CREATE SCHEMA "{self.schema}"')
             for statement in statements:
                 cur.run(statement)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import structlog
 from fastapi import APIRouter
 
 from api.deps import READ_PROBLEMS, AnyRole, ServiceDep
@@ -10,6 +11,7 @@ from api.schemas.responses import HealthOut, MeOut, ReadyOut
 from eventstore import StorageError
 
 router = APIRouter(tags=["health"])
+log = structlog.get_logger("impress.api")
 
 
 @router.get("/health", response_model=HealthOut, summary="Liveness: the process answers",
@@ -22,8 +24,10 @@ def health() -> HealthOut:
             responses={422: READ_PROBLEMS[422], 503: READ_PROBLEMS[503]})
 def ready(service: ServiceDep) -> ReadyOut:
     try:
-        return ReadyOut(status="ready", head=service.ledger.log.head())
-    except StorageError:
+        return ReadyOut(status="ready", head=service.ledger.log.ready())
+    except StorageError as e:
+        # The reason names hosts and ports: for the operator's log, not for anyone who asks.
+        log.warning("not_ready", reason=str(e))
         raise Problem(503, "storage-unavailable", "the ledger's database does not answer",
                       headers={"Retry-After": "2"}) from None
 

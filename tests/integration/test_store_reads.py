@@ -23,6 +23,8 @@ from application import demo
 from application.ledger import Ledger
 from eventstore import EventLog, NewEvent, StoredFact, stream_id
 from eventstore.decode import FactDecoder
+from eventstore.postgres_schema import APPEND_SETTING
+from eventstore.sqlite_store import APPENDING
 
 ACTOR = {"subject": "u1", "role": "trial_office", "organisation": "ous", "request_id": "r-1"}
 
@@ -116,12 +118,14 @@ def test_any_data_reads_back_as_the_mapper_reads_it_and_as_it_was_appended(
 
 def insert_raw(url: str, position: int, stream: str, version: int, state: bytes,
                originator: Any = None) -> None:
-    """A row written round the log, as someone with the database's password could."""
+    """A row written round the log, as someone with the database's password could who also
+    reads the ledger's code: the INSERT guard stops stray writes, not deliberate ones."""
     originator = originator or stream_id(stream)
     moment = datetime(2024, 1, 1, tzinfo=UTC)
     topic = "impress.fact:Noted"
     if url.startswith("sqlite:"):
         conn: Any = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+        conn.create_function(APPENDING, 0, lambda: 1)
         conn.execute("INSERT INTO stored_events (rowid, originator_id, originator_version, "
                      "topic, state) VALUES (?, ?, ?, ?, ?)",
                      (position, getattr(originator, "hex", originator), version, topic, state))
@@ -129,6 +133,7 @@ def insert_raw(url: str, position: int, stream: str, version: int, state: bytes,
                      (position, "2024-01-01T00:00:00.000000Z", "0" * 64, b"", b""))
     else:
         conn = psycopg.connect(url, autocommit=True)
+        conn.execute(f"SET {APPEND_SETTING} = 'on'")
         conn.execute("INSERT INTO impress_events (originator_id, originator_version, topic, "
                      "state, notification_id) VALUES (%s, %s, %s, %s, %s)",
                      (originator, version, topic, state, position))
