@@ -17,10 +17,13 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
+
+from eventstore.postgres_store import RECONNECT_SECONDS
+from eventstore.urls import parse_postgres_url
 
 TRACKING = "projection_tracking"
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,50}$")
@@ -72,13 +75,11 @@ def _sqlite_path(url: str) -> str:
     return unquote(path)
 
 
-def _postgres_conninfo(url: str) -> tuple[str, str]:
-    """The libpq URL (without the EventLog's own options) and the schema to use."""
-    parts = urlsplit(url)
-    options = dict(parse_qsl(parts.query))
-    schema = options.pop("schema", "").strip() or "public"
-    keep = {k: v for k, v in options.items() if k in ("host", "connect_timeout")}
-    return urlunsplit(parts._replace(scheme="postgresql", query=urlencode(keep))), schema
+def _postgres_conninfo(url: str) -> tuple[str, str, int]:
+    """The libpq conninfo (every host, the URL's libpq options; not the EventLog's own options),
+    the schema to use, and how long to wait for a connection."""
+    target = parse_postgres_url(url)
+    return target.conninfo(), target.schema, target.connect_timeout
 
 
 class Database:
@@ -95,12 +96,13 @@ class Database:
         if self.postgres:
             if urlsplit(url).scheme not in ("postgresql", "postgres"):
                 raise ValueError(f"unsupported database URL (sqlite:/// or postgresql://): {url!r}")
-            conninfo, self.schema = _postgres_conninfo(url)
+            conninfo, self.schema, wait = _postgres_conninfo(url)
             if not _NAME.match(self.schema):
                 raise ValueError(f"schema name not supported by the read models: {self.schema!r}")
             self.conninfo = conninfo
             self._pool = ConnectionPool(
-                conninfo, min_size=1, max_size=pool_size, open=True,
+                conninfo, min_size=1, max_size=pool_size, open=True, timeout=wait,
+                reconnect_timeout=RECONNECT_SECONDS,
                 kwargs={"options": f"-c search_path={self.schema}", "autocommit": True})
         else:
             self.path = _sqlite_path(url)
