@@ -98,6 +98,10 @@ def one_line_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def ledger_url(database: str | None = None) -> str:
+    return database or Settings().database_url
+
+
 @contextmanager
 def open_ledger(database: str | None = None) -> Iterator[Ledger]:
     settings = Settings() if database is None else Settings(database_url=database)

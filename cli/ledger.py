@@ -17,7 +17,7 @@ from rich.console import Console
 
 from cli.main import app
 from cli.core import (
-    MomentOption, PositionOption, day, position_of, DatabaseOption, JsonOption, emit, fail,
+    MomentOption, PositionOption, day, position_of, DatabaseOption, JsonOption, emit,
     one_line_errors, open_ledger,
 )
 from application.ledger import Ledger
@@ -235,65 +235,3 @@ def _fmt(fmt: str, as_json: bool) -> str:
 def _first_enrolment(known: Known, fallback: date) -> date:
     dates = [c.patient.enrolled_on for c in known.cases if c.patient.enrolled_on]
     return min([*dates, fallback])
-
-
-# --- the who-pays read model's maintenance -------------------------------------------------------
-
-ViewOption = Annotated[
-    str | None, typer.Option("--view", envvar="IMPRESS_VIEW_URL",
-                             help="The read model's database URL (default: the ledger's).")
-]
-
-
-@app.command()
-@one_line_errors
-def rebuild(database: DatabaseOption = None, view: ViewOption = None) -> None:
-    """Rebuild the who-pays read model from the whole log, then swap it in (readers never see
-    a half-built model)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-    from projections.whopays import rebuild as rebuild_view  # the read model loads on demand
-
-    with open_ledger(database) as ledger, Progress(
-        "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-        TimeRemainingColumn(), console=Console(stderr=True), transient=False,
-    ) as bar:
-        task = bar.add_task("replaying the log", total=ledger.log.head() or 1)
-
-        def progress(position: int, head: int) -> None:
-            bar.update(task, completed=position, total=max(head, 1))
-
-        position = rebuild_view(ledger, view or ledger.log.url, progress)
-    typer.echo(f"who-pays read model rebuilt up to log position {position}")
-
-
-@app.command()
-@one_line_errors
-def verify(database: DatabaseOption = None, view: ViewOption = None,
-           as_json: JsonOption = False) -> None:
-    """Replay the log into a scratch copy and compare it with the live read model, listing
-    every difference; exit 1 if there is any."""
-    from projections.whopays import verify as verify_view
-
-    with open_ledger(database) as ledger:
-        differences = verify_view(ledger, view or ledger.log.url)
-    payload = {"differences": [_difference_dict(d) for d in differences]}
-
-    def table() -> None:
-        if not differences:
-            typer.echo("the who-pays read model equals a replay of the log: no differences")
-            return
-        columns = tuple(export.Column(t) for t in
-                        ("Table", "Patient", "Row", "Field", "Live", "Replayed"))
-        rows = tuple(tuple(_difference_dict(d).values()) for d in differences)
-        export.render(export.Sheet("Differences", columns, rows), _console())
-
-    emit(payload, as_json, table)
-    if differences:
-        fail(f"{len(differences)} difference(s) between the read model and the log", 1)
-
-
-def _difference_dict(d: Any) -> dict[str, Any]:
-    return {"table": d.table, "patient_id": d.patient_id, "row": d.row, "field": d.field,
-            "live": None if d.live is None else str(d.live),
-            "replayed": None if d.replayed is None else str(d.replayed)}

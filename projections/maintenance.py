@@ -5,6 +5,8 @@ so on SQLite the ledger's writers are never locked out for long), then one short
 catches it up to the log's head, drops the live tables and renames the fresh ones into their
 place, and bumps the tracking row's generation so any other projector drops what it holds.
 Readers see the old model until that commit and the new one after it; never a half-built one.
+One rebuild or verify runs at a time, and each first removes what a killed one left behind
+(projections.scratch).
 
 Verify replays the log, up to the position the live model has reached, into a scratch table
 set, and compares every row of every table, field by field. The replay reads every fact, also
@@ -17,17 +19,17 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable
 from typing import Any
-from uuid import uuid4
 
 from application.ledger import Ledger
 from projections import rows as r
+from projections import scratch
 from projections.projector import Projector, create_tables
+from projections.scratch import Leftovers, maintenance, scratch_name
 from projections.store import TRACKING, Database, read_tracking
 
 
 def _fresh(kind: str) -> r.Tables:
-    token = uuid4().hex[:10]
-    return r.Tables(f"whopays~{kind}~{token}", f"whopays_{kind}_{token}")
+    return r.Tables(*scratch_name(r.LIVE.name, kind))
 
 
 def _drop(db: Database, tables: r.Tables) -> None:
@@ -37,21 +39,33 @@ def _drop(db: Database, tables: r.Tables) -> None:
 
 
 def rebuild(ledger: Ledger, view_url: str,
-            progress: Callable[[int, int], None] | None = None, *, batch_size: int = 2000) -> int:
+            progress: Callable[[int, int], None] | None = None, *, batch_size: int = 2000,
+            cleaned: Callable[[Leftovers], None] | None = None) -> int:
     """Replay the whole log into a fresh table set and swap it in for the live one.
-    `progress(position, head)` is called after each batch. Returns the live position."""
+    `progress(position, head)` is called after each batch; `cleaned` with what killed jobs
+    had left, if anything (removed first). Returns the live position."""
     db = Database(view_url)
     fresh = _fresh("next")
     try:
-        create_tables(db, r.LIVE)
-        create_tables(db, fresh, indexes=False)
-        projector = Projector(ledger.log, db, fresh, batch_size=batch_size)
-        _replay(projector, progress=progress)
-        with projector.lock:
-            return _swap(projector, progress)
+        with maintenance(db, r.LIVE.name) as removed:
+            if removed and cleaned is not None:
+                cleaned(removed)
+            try:
+                create_tables(db, r.LIVE)
+                create_tables(db, fresh, indexes=False)
+                projector = Projector(ledger.log, db, fresh, batch_size=batch_size)
+                _replay(projector, progress=progress)
+                with projector.lock:
+                    return _swap(projector, progress)
+            finally:
+                _drop(db, fresh)  # gone already if the swap committed
     finally:
-        _drop(db, fresh)  # gone already if the swap committed
         db.close()
+
+
+def clean(view_url: str) -> Leftovers:
+    """Remove what killed rebuilds and verifies of the who-pays model left; rebuild nothing."""
+    return scratch.clean(view_url, r.LIVE.name)
 
 
 def _replay(projector: Projector, *, until: int | None = None,
@@ -101,19 +115,23 @@ def verify(ledger: Ledger, view_url: str, *, batch_size: int = 2000) -> list[r.D
     """Every difference between the live read model and a replay of the log into a scratch
     copy, at the position the live model has reached. An empty list: they are identical."""
     db = Database(view_url)
-    scratch = _fresh("verify")
+    copy = _fresh("verify")
     try:
-        create_tables(db, r.LIVE)
-        position, live = _snapshot(db, r.LIVE)
-        create_tables(db, scratch, indexes=False)
-        # Every fact, not only the types a projector reads: an auditor's check must not rest
-        # on the classification (folds.SKIPPED_TYPES) it would then fail to catch.
-        _replay(Projector(ledger.log, db, scratch, batch_size=batch_size, skip=frozenset()),
-                until=position)
-        _, replayed = _snapshot(db, scratch)
-        return compare(live, replayed)
+        with maintenance(db, r.LIVE.name):
+            try:
+                create_tables(db, r.LIVE)
+                position, live = _snapshot(db, r.LIVE)
+                create_tables(db, copy, indexes=False)
+                # Every fact, not only the types a projector reads: an auditor's check must
+                # not rest on the classification (folds.SKIPPED_TYPES) it would then fail to
+                # catch.
+                _replay(Projector(ledger.log, db, copy, batch_size=batch_size, skip=frozenset()),
+                        until=position)
+                _, replayed = _snapshot(db, copy)
+                return compare(live, replayed)
+            finally:
+                _drop(db, copy)
     finally:
-        _drop(db, scratch)
         db.close()
 
 

@@ -10,7 +10,8 @@ the read model's public API.
 Writes through the application return a position (`Receipt.position`); a reader that must
 see its own write calls `view.wait_for(receipt.position)` (a ViewRunner follows the log), or
 calls the function `update_in_process(ledger, view)` returns right after writing.
-Maintenance: `rebuild(ledger, url, progress)` and `verify(ledger, url)` (projections.maintenance).
+Maintenance: `rebuild(ledger, url, progress)`, `verify(ledger, url)` and `clean(url)` (what killed
+rebuilds left behind) (projections.maintenance, projections.scratch).
 """
 
 from __future__ import annotations
@@ -23,15 +24,16 @@ from typing import Any
 from application.ledger import Ledger, Receipt
 from domain.financing import PayerKind
 from projections import rows as r
-from projections.maintenance import rebuild, verify
+from projections.maintenance import clean, rebuild, verify
 from projections.projector import Projector, create_tables
 from projections.rows import Difference, IntervalRow, PatientRow
 from projections.runner import ViewRunner
+from projections.scratch import Leftovers, MaintenanceRunning
 from projections.store import Database, read_tracking
 
 __all__ = [
-    "Difference", "IntervalRow", "PatientRow", "ViewBehind", "ViewRunner", "WhoPaysView",
-    "catch_up", "rebuild", "update_in_process", "verify",
+    "Difference", "IntervalRow", "Leftovers", "MaintenanceRunning", "PatientRow", "ViewBehind",
+    "ViewRunner", "WhoPaysView", "catch_up", "clean", "rebuild", "update_in_process", "verify",
 ]
 
 

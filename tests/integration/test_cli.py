@@ -26,6 +26,7 @@ from typer.testing import CliRunner
 
 import cli.core  # noqa: F401  (registers its commands)
 import cli.ledger  # noqa: F401
+import cli.readmodels  # noqa: F401
 from cli.main import app
 from domain import commands as c
 from application.ledger import Ledger
