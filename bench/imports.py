@@ -60,7 +60,8 @@ def http(url: str, path: Path, workdir: Path, chunk: int) -> dict[str, Any]:
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
     commands = facts = 0
     seconds = 0.0
-    with serving(url, workdir, "import-server.log") as (base, _):
+    with serving(url, workdir, "import-server.log") as served:
+        base = served.base
         token = issue_dev_token(Settings(data_dir=workdir, auth_mode="dev"), role="migration",
                                 organisation="impress", subject="bench:migration")
         with httpx.Client(base_url=base, timeout=3600,

@@ -106,13 +106,27 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@contextmanager
-def serving(url: str, workdir: Path, log_name: str = "server.log") -> Iterator[tuple[str, str]]:
-    """`impress-ledger serve --dev` on a free port of 127.0.0.1; yields (base URL, an auditor's
-    token). Stops the server (its process only) when done."""
-    from api.auth import issue_dev_token
-    from api.settings import Settings
+@dataclass(frozen=True)
+class Served:
+    """A running `impress-ledger serve --dev`: where it answers, its process, its tokens."""
 
+    base: str
+    pid: int
+    workdir: Path
+
+    def token(self, role: str = "auditor", org: str = "impress", subject: str = "bench") -> str:
+        from api.auth import issue_dev_token
+        from api.settings import Settings
+
+        return issue_dev_token(Settings(data_dir=self.workdir, auth_mode="dev"), role=role,
+                               organisation=org, subject=f"{subject}:{role}",
+                               ttl_seconds=6 * 3600)
+
+
+@contextmanager
+def serving(url: str, workdir: Path, log_name: str = "server.log") -> Iterator[Served]:
+    """`impress-ledger serve --dev` on a free port of 127.0.0.1. Stops the server (its process
+    only) when done."""
     import httpx
 
     env = {**os.environ, "IMPRESS_DATA_DIR": str(workdir), "IMPRESS_AUTH_MODE": "dev"}
@@ -133,9 +147,7 @@ def serving(url: str, workdir: Path, log_name: str = "server.log") -> Iterator[t
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"the server did not start: see {workdir / log_name}")
             time.sleep(0.2)
-        settings = Settings(data_dir=workdir, auth_mode="dev")
-        yield base, issue_dev_token(settings, role="auditor", organisation="impress",
-                                    subject="bench:auditor", ttl_seconds=6 * 3600)
+        yield Served(base, proc.pid, workdir)
     finally:
         proc.terminate()
         try:
@@ -150,8 +162,9 @@ def over_http(url: str, s: Sample, workdir: Path, requests: int) -> dict[str, An
 
     out: dict[str, Any] = {}
     statuses: dict[str, int] = {}
-    with serving(url, workdir) as (base, token), httpx.Client(
-            base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30) as client:
+    with serving(url, workdir) as served, httpx.Client(
+            base_url=served.base, headers={"Authorization": f"Bearer {served.token()}"},
+            timeout=30) as client:
 
         def ask(pid: str, on: date, known_at: datetime | None = None) -> None:
             params = {"on": on.isoformat()}

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.api.support import Api, settings_for
-from tests.pgserver import Server, scratch_dir
+from bench.pgserver import Server, scratch_dir
 
 BODY = {"company_id": "nordlys", "name": "Nordlys Pharma AS", "registered_on": "2021-01-04"}
 READ = "/v1/patients/IMP-0042/timeline"

@@ -1,5 +1,6 @@
-"""PostgreSQL servers of a test's own (scripts/pg-server), for the tests that stop, freeze, kill
-or promote one: the server scripts/with-postgres starts is shared by the whole suite.
+"""PostgreSQL servers of a scenario's own (scripts/pg-server), for the tests and measurements
+that stop, freeze, kill or promote one (the server scripts/with-postgres starts is shared by
+the whole suite).
 
 As root the servers run as the postgres user; their directories are made under /tmp, which that
 user can reach. Only the processes of a server started here are ever signalled."""
@@ -25,7 +26,10 @@ def _run(*args: str) -> str:
 
 
 def scratch_dir(prefix: str) -> Path:
-    return Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    """A new directory under /tmp that the server's user can pass through."""
+    path = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    path.chmod(0o755)
+    return path
 
 
 class Server:
@@ -76,8 +80,14 @@ class Server:
                 pass  # a child that ended meanwhile
 
     def kill(self) -> None:
-        """kill -9 of the server and every process of it, as a machine that dies."""
-        self.signal(signal.SIGKILL)
+        """kill -9 of the server and every process of it, as a machine that dies. The
+        postmaster is stopped first, so it cannot start a backend between the listing of its
+        children and their end (one that escaped could go on answering reads)."""
+        postmaster = self.processes()[0]
+        os.kill(postmaster, signal.SIGSTOP)
+        for pid in self.processes()[1:]:
+            os.kill(pid, signal.SIGKILL)
+        os.kill(postmaster, signal.SIGKILL)
 
     def freeze(self) -> None:
         """The server stops answering but keeps its connections open (SIGSTOP)."""
