@@ -69,3 +69,12 @@ loadtest: venv
 	$(VENV)/bin/python -m bench.loadtest --url sqlite:////tmp/impress-loadtest.db --events $(LOADTEST_EVENTS)
 	scripts/with-postgres sh -c '$(VENV)/bin/python -m bench.loadtest --url "$$IMPRESS_TEST_POSTGRES_URL" --events $(LOADTEST_EVENTS)'
 	scripts/with-postgres $(VENV)/bin/python -m bench.verify_chain --events $(LOADTEST_EVENTS)
+
+# Sustained load (docs/reliability.md): a real server (uvicorn) on a new SQLite ledger, 8
+# clients reading and writing, for SOAK_SECONDS (30 minutes); server memory every 10 s, p99
+# per minute, errors. Writes the figures into docs/reliability.md. Not part of `make test`.
+SOAK_SECONDS ?= 1800
+SOAK_CLIENTS ?= 8
+.PHONY: soak
+soak: venv
+	$(VENV)/bin/python -m bench.soak --seconds $(SOAK_SECONDS) --clients $(SOAK_CLIENTS) --docs
