@@ -151,5 +151,7 @@ class PostgresSchema:
             curs.execute(SQL("GRANT USAGE, CREATE ON SCHEMA {} TO {}").format(schema, who))
             curs.execute(SQL("REVOKE ALL ON {} FROM {}").format(tables, who))
             curs.execute(SQL("GRANT SELECT, INSERT ON {} TO {}").format(tables, who))
-            curs.execute(SQL("GRANT EXECUTE ON FUNCTION {}() TO {}").format(
-                self._function("impress_lock_log"), who))
+            lock = self._function("impress_lock_log")
+            # Again here: a restore with --no-privileges gives it back to PUBLIC.
+            curs.execute(SQL("REVOKE ALL ON FUNCTION {}() FROM PUBLIC").format(lock))
+            curs.execute(SQL("GRANT EXECUTE ON FUNCTION {}() TO {}").format(lock, who))

@@ -89,6 +89,12 @@ class PostgresDatabases:
                              .format(sql.Identifier(name)))
 
 
+def as_role(url: str, role: str) -> str:
+    """The same database, as another role (the test server trusts every local role)."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc=f"{role}@{parts.hostname}:{parts.port}"))
+
+
 @pytest.fixture(scope="session")
 def postgres_databases(postgres_server_url: str) -> Iterator[PostgresDatabases]:
     databases = PostgresDatabases(postgres_server_url)

@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from typer.testing import CliRunner
 
@@ -22,7 +23,7 @@ import cli.operations  # noqa: F401
 from audit.verify import Digest, digest, verify
 from cli.main import app
 from eventstore import EventLog, NewEvent
-from tests.conftest import PostgresDatabases
+from tests.conftest import PostgresDatabases, as_role
 
 ACTOR = {"subject": "trial-office:kari", "role": "trial_office", "organisation": "ous"}
 
@@ -178,13 +179,22 @@ def test_a_pg_dump_restored_into_a_new_database_is_the_same_history(
             assert over.returncode != 0 and "already exists" in over.stderr
             assert log.head() == 24 and verify(log).ok
 
-        restored = run("pg_restore", "--exit-on-error", "--no-owner", f"--dbname={new_url}",
-                       str(dump))
+        # Step 3: as the owner role (docs/adr/0018), into a new database it may create in;
+        # then init grants the runtime role its rights again.
+        with psycopg.connect(new_url, autocommit=True) as conn:
+            conn.execute("ALTER SCHEMA public OWNER TO impress_owner")
+            conn.execute("GRANT USAGE ON SCHEMA public TO PUBLIC")
+        owner, runtime = as_role(new_url, "impress_owner"), as_role(new_url, "impress_app")
+        restored = run("pg_restore", "--exit-on-error", "--no-owner", "--no-privileges",
+                       f"--dbname={owner}", str(dump))
         assert restored.returncode == 0, restored.stderr
-        with EventLog(new_url) as log:  # step 4: verify against the digest
+        assert cli("init", "--admin-url", owner, "--database", runtime).exit_code == 0
+        with EventLog(runtime) as log:  # step 4: verify against the digest
             assert verify(log, [saved]).ok
-            assert log.head() == saved.position == 20
-            assert log.append([noted("patient/P99", 1)])[0].position == 21
+            assert log.append([noted("patient/P99", 1)])[0].position == 21 + 17  # + the trusts
+        with psycopg.connect(new_url) as conn:  # --no-privileges gave it back to PUBLIC; init not
+            assert not conn.execute("SELECT has_function_privilege('pg_monitor', "
+                                    "'impress_lock_log()', 'EXECUTE')").fetchone()[0]  # type: ignore[index]
         result = cli("audit", "verify", "--digest", json.dumps(saved.to_dict()),
-                     "--database", new_url)
+                     "--database", runtime)
         assert result.exit_code == 0, result.output

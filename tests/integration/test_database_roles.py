@@ -24,7 +24,7 @@ from cli.main import app
 from eventstore import EventLog, NewEvent, NotOwner
 from projections.whopays import WhoPaysView, catch_up, rebuild
 from tests.api.support import Api, settings_for
-from tests.conftest import PostgresDatabases
+from tests.conftest import PostgresDatabases, as_role
 
 pytestmark = pytest.mark.postgres
 
@@ -37,11 +37,6 @@ class Roles:
     superuser: str
     owner: str
     runtime: str
-
-
-def as_role(url: str, role: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(netloc=f"{role}@{parts.hostname}:{parts.port}"))
 
 
 @pytest.fixture
