@@ -143,9 +143,9 @@ def summary(run: Run) -> dict[str, Any]:
         "conflicts": sum(m["conflicts"] for m in run.minutes),
         "rss_first_mib": mib[0], "rss_max_mib": max(mib), "rss_last_mib": mib[-1],
         "rss_second_half_growth_mib": round(settled[-1] - settled[0], 1),
-        "p99_read_median_ms": statistics.median(p99["read"]),
+        "p99_read_median_ms": round(statistics.median(p99["read"]), 1),
         "p99_read_worst_minute_ms": max(p99["read"]),
-        "p99_write_median_ms": statistics.median(p99["write"]),
+        "p99_write_median_ms": round(statistics.median(p99["write"]), 1),
         "p99_write_worst_minute_ms": max(p99["write"]),
     }
 
@@ -203,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"soak-{run.database}-{run.started.replace(':', '')}.json"
+    out = RESULTS / f"soak-{run.database}.json"
     out.write_text(json.dumps({**run.__dict__, "summary": summary(run)}, indent=2) + "\n")
     text = markdown(run)
     print(text)
