@@ -67,6 +67,14 @@ def setup_lines(clients: int) -> str:
     return "".join(json.dumps({"command": name, "args": args}) + "\n" for name, args in commands)
 
 
+def set_up(base: str, migration_token: str, clients: int) -> None:
+    """The world the clients write into, through the import endpoint (one request)."""
+    answer = httpx.post(f"{base}/v1/imports", content=setup_lines(clients), timeout=60,
+                        headers={"Authorization": f"Bearer {migration_token}",
+                                 "Content-Type": "application/x-ndjson"})
+    answer.raise_for_status()
+
+
 @dataclass
 class Call:
     kind: str  # "write" | "read"

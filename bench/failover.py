@@ -26,7 +26,7 @@ import httpx
 
 from application.ledger import Ledger
 from audit.verify import verify as verify_chain
-from bench.clients import SETUP_ROLE, WRITE_ROLE, Call, Client, setup_lines
+from bench.clients import SETUP_ROLE, WRITE_ROLE, Call, Client, set_up
 from bench.latency import Served, serving
 from bench.pgserver import Server, scratch_dir
 from eventstore import EventLog
@@ -111,10 +111,7 @@ def run(workdir: Path, *, clients: int = 4, before: int = 80, after: int = 80) -
     runner = ViewRunner(ledger, url, poll_interval=0.5)
     try:
         with serving(url, workdir) as served:
-            setup = httpx.post(f"{served.base}/v1/imports", content=setup_lines(clients),
-                               headers={"Authorization": f"Bearer {served.token(SETUP_ROLE)}",
-                                        "Content-Type": "application/x-ndjson"}, timeout=60)
-            setup.raise_for_status()
+            set_up(served.base, served.token(SETUP_ROLE), clients)
             runner.start()
             with Load(served, clients) as load:
                 load.wait_for(before)

@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from bench.clients import SETUP_ROLE, setup_lines
+from bench.clients import SETUP_ROLE, set_up
 from bench.failover import Load
 from bench.latency import Served, serving
 from bench.pgserver import Server, scratch_dir
@@ -66,9 +66,7 @@ def run(workdir: Path, outages: list[float]) -> dict[str, Any]:
     results: dict[str, Any] = {"url_options": "connect_timeout=2", "outages": []}
     try:
         with serving(url, workdir) as served:
-            httpx.post(f"{served.base}/v1/imports", content=setup_lines(4), timeout=60,
-                       headers={"Authorization": f"Bearer {served.token(SETUP_ROLE)}",
-                                "Content-Type": "application/x-ndjson"}).raise_for_status()
+            set_up(served.base, served.token(SETUP_ROLE), 4)
             with Load(served, 4) as load:
                 for seconds in outages:
                     results["outages"].append(outage(served, server, load, seconds))

@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 
-from bench.clients import SETUP_ROLE, WRITE_ROLE, Call, Client, setup_lines
+from bench.clients import SETUP_ROLE, WRITE_ROLE, Call, Client, set_up
 from bench.dbs import git_revision
 from bench.latency import serving
 
@@ -84,10 +84,7 @@ def soak(url: str, seconds: float, *, clients: int = 8, pause: float = 0.05,
     lock, stop = threading.Lock(), threading.Event()
     try:
         with serving(url, workdir) as served:
-            setup = httpx.post(f"{served.base}/v1/imports", content=setup_lines(clients),
-                               headers={"Authorization": f"Bearer {served.token(SETUP_ROLE)}",
-                                        "Content-Type": "application/x-ndjson"}, timeout=60)
-            setup.raise_for_status()
+            set_up(served.base, served.token(SETUP_ROLE), clients)
             token = served.token(WRITE_ROLE, subject="soak")
 
             def record(call: Call) -> None:

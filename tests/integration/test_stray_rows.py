@@ -102,14 +102,22 @@ def test_a_sqlite_connection_that_answers_the_guard_wrongly_gets_the_guard_s_mes
     conn.close()
 
 
-def test_a_stray_row_at_the_head_stops_appends_with_a_message_that_names_it(
-        history: EventLog) -> None:
+@pytest.fixture
+def strayed(history: EventLog) -> EventLog:
+    """The history with a fact copied to head + 1 round the triggers, as only the owner of the
+    tables or a superuser could."""
     conn = connect(history.url)
     try:
         triggers_off(conn, history.url)
         copy_event(conn, history.url, source=1, position=4)
     finally:
         conn.close()
+    return history
+
+
+def test_a_stray_row_at_the_head_stops_appends_with_a_message_that_names_it(
+        strayed: EventLog) -> None:
+    history = strayed
     with pytest.raises(LogInconsistent, match="facts end at position 4, their recorded times "
                                               "and chain hashes at 3") as refused:
         history.append([noted("patient/P2", 2)])
@@ -120,13 +128,8 @@ def test_a_stray_row_at_the_head_stops_appends_with_a_message_that_names_it(
 
 
 def test_the_command_line_says_the_log_needs_an_operator_not_that_it_is_unreachable(
-        history: EventLog, tmp_path: Path) -> None:
-    conn = connect(history.url)
-    try:
-        triggers_off(conn, history.url)
-        copy_event(conn, history.url, source=1, position=4)
-    finally:
-        conn.close()
+        strayed: EventLog, tmp_path: Path) -> None:
+    history = strayed
     lines = tmp_path / "company.jsonl"
     lines.write_text(COMPANY)
     result = CliRunner().invoke(app, ["import", str(lines), "--database", history.url])
@@ -138,13 +141,8 @@ def test_the_command_line_says_the_log_needs_an_operator_not_that_it_is_unreacha
 
 
 def test_removing_the_stray_row_as_the_repair_says_lets_the_ledger_write_again(
-        history: EventLog) -> None:
-    conn = connect(history.url)
-    try:
-        triggers_off(conn, history.url)
-        copy_event(conn, history.url, source=1, position=4)
-    finally:
-        conn.close()
+        strayed: EventLog) -> None:
+    history = strayed
     # docs/operations.md, "A row written round the ledger": after `audit verify` named the
     # position, the owner removes that row, with the triggers off for that transaction only.
     table, pos = events_table(history.url)
