@@ -20,7 +20,7 @@ from starlette.responses import RedirectResponse, Response
 
 from api.problems import Problem, from_refusal
 from domain import errors as err
-from eventstore import StorageError
+from eventstore import DATABASE_UNAVAILABLE, StorageError
 from web.i18n import N_
 from web.render import page
 from web.session import CsrfRefused, SignInRequired
@@ -66,7 +66,7 @@ def error_page(request: Request, exc: Exception) -> Response:
                  503: N_("The ledger's database is unavailable")}.get(exc.status, N_("Error"))
         return page(request, "error.html", exc.status, code=exc.status, title=title,
                     detail=None, message=exc.detail)
-    if isinstance(exc, StorageError):
+    if isinstance(exc, (StorageError, *DATABASE_UNAVAILABLE)):
         return page(request, "error.html", 503, status=503,
                     title=N_("The ledger's database is unavailable"),
                     detail=N_("Try again shortly."), message=None)
