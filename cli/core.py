@@ -140,7 +140,7 @@ AdminOption = Annotated[
 def init(database: DatabaseOption = None, admin_url: AdminOption = None) -> None:
     """Create the ledger's tables and register the 17 health trusts (idempotent)."""
     if admin_url:
-        runtime_url = database or Settings().database_url
+        runtime_url = ledger_url(database)
         owner, runtime = _set_up_roles(admin_url, runtime_url)
         if owner == runtime:
             typer.echo(f"warning: {owner!r} both owns the log's tables and runs the ledger, so "
