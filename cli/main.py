@@ -18,7 +18,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-COMMAND_MODULES = ("cli.core", "cli.ledger", "cli.server", "cli.audit", "cli.proofs")
+COMMAND_MODULES = ("cli.core", "cli.ledger", "cli.readmodels", "cli.server", "cli.audit",
+                   "cli.proofs")
 """Modules that add commands to `app` when imported."""
 
 
