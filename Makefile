@@ -13,7 +13,8 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/python -m pip install -q -e '.[dev]'
 	touch $@
 
-# Lint and types first (ruff; mypy, strict on domain/ and proofs/), then the suite with a throwaway
+# Lint and types first (ruff; mypy, strict on domain/, proofs/, projections/ and reports/: the
+# packages already clean; `mypy` alone checks every package), then the suite with a throwaway
 # PostgreSQL started for the run (scripts/with-postgres) and Debian's Chromium for the browser
 # tests (scripts/ensure-chromium installs it when missing, as root).
 test: venv lint
@@ -23,7 +24,7 @@ test: venv lint
 .PHONY: lint
 lint: venv
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy domain proofs
+	$(VENV)/bin/mypy domain proofs projections reports
 
 # The embedded SQLite ledger under data/, the demo history if it is empty, then the web pages
 # and the HTTP API (it prints the address).

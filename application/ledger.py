@@ -6,8 +6,9 @@ This module and `eventstore` adapt the pure core to the store; nothing else in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from itertools import islice
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -93,19 +94,25 @@ class Ledger:
         refusals: list[tuple[int, err.Refused]] = []
         for index, command in enumerate(commands):
             try:
-                ws.one_command(lambda command=command: execute(ws, command))
+                ws.one_command(partial(execute, ws, command))
             except err.Refused as refusal:
                 refusals.append((index, refusal))
         if refusals:
             return None, refusals
         return self.append(ws, actor), []
 
-    def tick(self, today: date | None = None, *, retries: int = 3) -> Receipt:
-        """Record what the passage of time has made true, for every patient. Idempotent."""
+    def tick(self, today: date | None = None, *, retries: int = 3,
+             due: Callable[[date], Iterable[str]] | None = None) -> Receipt:
+        """Record what the passage of time has made true. Idempotent. `due(today)`: the
+        patients with something due by then (a due-date index, projections.due); without
+        one, every patient is reconciled."""
         facts: list[StoredFact] = []
         self.catch_up()
-        for stream in self.log.streams("patient/"):
-            patient_id = stream.partition("/")[2]
+        if due is not None:
+            patients = list(due(today or self.clock()))
+        else:
+            patients = [s.partition("/")[2] for s in self.log.streams("patient/")]
+        for patient_id in patients:
             for attempt in range(retries):
                 # Caught up once per run (and again before a retry): a patient written to
                 # meanwhile makes the append fail on its version, and is retried.
@@ -212,8 +219,8 @@ class Ledger:
         if len(facts) == CATCH_UP:  # far behind: reading streams afresh is cheaper
             cache.reset(self.log.head())
         elif facts:
-            cache.apply([(f.position, f.stream, f.version, (lambda f=f: _event(f)))
-                         for f in facts], after=after)
+            cache.apply([(f.position, f.stream, f.version, partial(_event, f)) for f in facts],
+                        after=after)
         assert cache.position is not None
         return cache.position
 

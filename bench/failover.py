@@ -3,12 +3,12 @@
 
 A primary and a synchronous hot standby (scripts/pg-server: pg_basebackup -R,
 synchronous_standby_names); the ledger's HTTP server (`impress-ledger serve`, a process of its
-own) and the who-pays read model's runner (in this process) on one multi-host URL with
+own) and the read models' runner (in this process) on one multi-host URL with
 target_session_attrs=read-write. Clients write (and read) under load; the primary is killed
 with -9, every process of it, and the standby promoted; the clients go on, retrying each
 unacknowledged write with its Idempotency-Key. Then: is every acknowledged fact on the new
 primary, at its position? Was any request recorded twice? Does the chain verify? Did the read
-model resume, exactly once (it equals a replay of the log)? The server was never restarted.
+models resume, exactly once (they equal a replay of the log)? The server was never restarted.
 """
 
 from __future__ import annotations

@@ -1,8 +1,13 @@
 """Ingest paths: bulk import (Ledger.execute_all in batches), one command per transaction
-through the application, and the raw baseline (the same rows with psycopg / sqlite3).
+through the application, and the raw baseline: the same rows, read back from the store and
+written with psycopg / sqlite3 into a table of the same shape, interleaved with the app's
+(after each batch of the app, its own rows), so that app and raw are measured minutes apart
+at most, on the same load.
 
-Every figure carries wall-clock seconds and this process's CPU seconds: the machine is shared,
-and on PostgreSQL the server's own work is in another process.
+Ticks count in the throughput of the phase they happen in (a tick is part of importing a
+history), and tick as the product does: through the due-date index, whose catch-up with the
+log is part of the tick. Every figure carries wall-clock seconds and this process's CPU seconds:
+the machine is shared, and on PostgreSQL the server's own work is in another process.
 """
 
 from __future__ import annotations
@@ -38,9 +43,10 @@ class Tally:
     facts: int = 0
     ticks: int = 0
     tick_facts: int = 0
-    seconds: float = 0.0
+    seconds: float = 0.0  # the app's, ticks included (the raw baseline's time left out)
     cpu_seconds: float = 0.0
     tick_seconds: float = 0.0
+    raw: Raw | None = None
     refused: list[str] = field(default_factory=list)
     latencies: list[float] = field(default_factory=list)
 
@@ -49,14 +55,17 @@ class Tally:
         out = {
             "commands": self.commands, "facts": self.facts, "seconds": round(self.seconds, 2),
             "cpu_seconds": round(self.cpu_seconds, 2),
-            "commands_per_second": round(self.commands / work) if work else None,
-            "facts_per_second": round(self.facts / work) if work else None,
+            "commands_per_second": round(self.commands / self.seconds) if self.seconds else None,
+            "facts_per_second": round(self.facts / self.seconds) if self.seconds else None,
+            "commands_per_second_without_ticks": round(self.commands / work) if work else None,
             "ticks": self.ticks, "tick_facts": self.tick_facts,
             "tick_seconds": round(self.tick_seconds, 2), "refused": len(self.refused),
             "refusals_first": self.refused[:5],
         }
         if self.latencies:
             out["command_ms"] = percentiles(self.latencies)
+        if self.raw is not None:
+            out["raw"] = self.raw.figures()
         return out
 
 
@@ -67,25 +76,47 @@ def percentiles(seconds: list[float]) -> dict[str, float]:
             "p99": round(pick(0.99) * 1000, 3), "max": round(ordered[-1] * 1000, 3)}
 
 
-def _tick(ledger: Ledger, today: date, tally: Tally) -> None:
+def _tick(ledger: Ledger, today: date, tally: Tally, due: Any) -> None:
     started = time.perf_counter()
-    receipt = ledger.tick(today)
+    receipt = ledger.tick(today, due=due)
     tally.tick_seconds += time.perf_counter() - started
     tally.ticks += 1
     tally.tick_facts += len(receipt.facts)
 
 
+class Timer:
+    """The app's wall-clock and CPU time, paused while the raw baseline runs."""
+
+    def __init__(self) -> None:
+        self.seconds = self.cpu = 0.0
+        self._started: tuple[float, float] | None = None
+
+    def start(self) -> None:
+        self._started = (time.perf_counter(), time.process_time())
+
+    def stop(self) -> None:
+        assert self._started is not None
+        self.seconds += time.perf_counter() - self._started[0]
+        self.cpu += time.process_time() - self._started[1]
+        self._started = None
+
+
 def bulk(ledger: Ledger, clock: Clock, steps: Iterable[Step], *, batch: int = 1000,
-         progress: Any = None) -> Tally:
+         progress: Any = None, due: Any = None, raw: Raw | None = None,
+         before_tick: Any = None) -> Tally:
     """Whole days of commands per `execute_all` (at least `batch` commands, the ledger's
-    today the batch's last day), as one importing actor; a tick where the history has one."""
-    tally = Tally()
+    today the batch's last day), as one importing actor; a tick where the history has one.
+    `raw`: after each batch, its rows are written by the raw baseline too (not timed here).
+    `before_tick(today, steps)`: called before each tick, not timed (a probe of its own)."""
+    tally = Tally(raw=raw)
     pending: list[c.Command] = []
-    started, cpu = time.perf_counter(), time.process_time()
+    timer = Timer()
+    timer.start()
 
     def flush() -> None:
         if not pending:
             return
+        after = ledger.log.head()
         receipt, refusals = ledger.execute_all(pending, MIGRATION)
         tally.commands += len(pending)
         if refusals:
@@ -93,35 +124,46 @@ def bulk(ledger: Ledger, clock: Clock, steps: Iterable[Step], *, batch: int = 10
         elif receipt is not None:
             tally.facts += len(receipt.facts)
         pending.clear()
+        _mirror(timer, raw, after, ledger.log.head())
         if progress:
             progress(tally)
 
-    for step in steps:
+    for n, step in enumerate(steps):
         if isinstance(step.command, c.Tick):
             flush()
             clock.today = step.today
-            _tick(ledger, step.today, tally)
+            if before_tick is not None:
+                timer.stop()
+                before_tick(step.today, n)
+                timer.start()
+            after = ledger.log.head()
+            _tick(ledger, step.today, tally, due)
+            _mirror(timer, raw, after, ledger.log.head())
             continue
         if len(pending) >= batch and step.today != clock.today:
             flush()
         clock.today = step.today
         pending.append(step.command)
     flush()
-    tally.seconds, tally.cpu_seconds = time.perf_counter() - started, time.process_time() - cpu
+    timer.stop()
+    tally.seconds, tally.cpu_seconds = timer.seconds, timer.cpu
     return tally
 
 
-def single(ledger: Ledger, clock: Clock, steps: Iterable[Step], *,
-           progress: Any = None) -> Tally:
-    """One command per transaction through `Ledger.execute`, each by its own actor."""
+def single(ledger: Ledger, clock: Clock, steps: Iterable[Step], *, progress: Any = None,
+           due: Any = None, raw: Raw | None = None, chunk: int = 200) -> Tally:
+    """One command per transaction through `Ledger.execute`, each by its own actor; every
+    `chunk` commands, the raw baseline writes their rows, one per commit."""
     from domain.errors import Refused
 
-    tally = Tally()
-    started, cpu = time.perf_counter(), time.process_time()
+    tally = Tally(raw=raw)
+    timer = Timer()
+    timer.start()
+    mark = ledger.log.head()
     for step in steps:
         clock.today = step.today
         if isinstance(step.command, c.Tick):
-            _tick(ledger, step.today, tally)
+            _tick(ledger, step.today, tally, due)
             continue
         t = time.perf_counter()
         try:
@@ -130,10 +172,22 @@ def single(ledger: Ledger, clock: Clock, steps: Iterable[Step], *,
             tally.refused.append(f"{type(step.command).__name__}: {refusal}")
         tally.latencies.append(time.perf_counter() - t)
         tally.commands += 1
+        if tally.commands % chunk == 0:
+            mark = _mirror(timer, raw, mark, ledger.log.head())
         if progress and tally.commands % 5000 == 0:
             progress(tally)
-    tally.seconds, tally.cpu_seconds = time.perf_counter() - started, time.process_time() - cpu
+    _mirror(timer, raw, mark, ledger.log.head())
+    timer.stop()
+    tally.seconds, tally.cpu_seconds = timer.seconds, timer.cpu
     return tally
+
+
+def _mirror(timer: Timer, raw: Raw | None, after: int, up_to: int) -> int:
+    if raw is not None and up_to > after:
+        timer.stop()
+        raw.copy(after, up_to)
+        timer.start()
+    return up_to
 
 
 # --- the raw baseline -------------------------------------------------------------------------
@@ -141,17 +195,18 @@ def single(ledger: Ledger, clock: Clock, steps: Iterable[Step], *,
 Row = tuple[Any, int, str, bytes]
 
 
-def stored_rows(url: str, limit: int) -> list[Row]:
-    """The first `limit` event rows exactly as the event store wrote them, in log order."""
+def stored_rows(url: str, after: int, up_to: int) -> list[Row]:
+    """The event rows in (after, up_to] exactly as the event store wrote them, in log order."""
     conn = connect_raw(url)
     try:
         if url.startswith("sqlite"):
             sql = ("SELECT originator_id, originator_version, topic, state FROM stored_events "
-                   "ORDER BY rowid LIMIT ?")
+                   "WHERE rowid > ? AND rowid <= ? ORDER BY rowid")
         else:
             sql = ("SELECT originator_id, originator_version, topic, state FROM impress_events "
-                   "ORDER BY notification_id LIMIT %s")
-        return [(a, b, t, bytes(s)) for a, b, t, s in conn.execute(sql, (limit,)).fetchall()]
+                   "WHERE notification_id > %s AND notification_id <= %s "
+                   "ORDER BY notification_id")
+        return [(a, b, t, bytes(s)) for a, b, t, s in conn.execute(sql, (after, up_to)).fetchall()]
     finally:
         conn.close()
 
@@ -166,35 +221,48 @@ RAW_DDL = {
 }
 
 
-def raw_insert(url: str, rows: list[Row], *, per_commit: int) -> dict[str, Any]:
-    """Insert the rows into a table shaped like the event store's, `per_commit` rows per
-    transaction; rows per second."""
-    kind = "sqlite" if url.startswith("sqlite") else "postgres"
-    conn = connect_raw(url)
-    mark = "?" if kind == "sqlite" else "%s"
-    sql = (f"INSERT INTO raw_events (originator_id, originator_version, topic, state) "
-           f"VALUES ({mark}, {mark}, {mark}, {mark})")
-    try:
-        for ddl in RAW_DDL[kind]:
-            conn.execute(ddl)
-        if kind == "postgres":
-            conn.commit()
+class Raw:
+    """The baseline: the rows the event store wrote at `source`, written again into a table of
+    the same shape (primary key on stream and version, unique position) at `target` with plain
+    psycopg / sqlite3, `per_commit` rows per transaction."""
+
+    def __init__(self, source: str, target: str, per_commit: int) -> None:
+        self.source, self.per_commit = source, per_commit
+        self.kind = "sqlite" if target.startswith("sqlite") else "postgres"
+        self.conn = connect_raw(target)
+        for ddl in RAW_DDL[self.kind]:
+            self.conn.execute(ddl)
+        if self.kind == "postgres":
+            self.conn.commit()
+        mark = "?" if self.kind == "sqlite" else "%s"
+        self.sql = (f"INSERT INTO raw_events (originator_id, originator_version, topic, state) "
+                    f"VALUES ({mark}, {mark}, {mark}, {mark})")
+        self.rows = 0
+        self.seconds = self.cpu = 0.0
+
+    def copy(self, after: int, up_to: int) -> None:
+        rows = stored_rows(self.source, after, up_to)  # read back: not part of either figure
         started, cpu = time.perf_counter(), time.process_time()
-        for chunk in _chunks(rows, per_commit):
-            if kind == "sqlite":
-                conn.execute("BEGIN")
-                conn.executemany(sql, chunk)
-                conn.execute("COMMIT")
+        for chunk in _chunks(rows, self.per_commit):
+            if self.kind == "sqlite":
+                self.conn.execute("BEGIN")
+                self.conn.executemany(self.sql, chunk)
+                self.conn.execute("COMMIT")
             else:
-                with conn.cursor() as cur:
-                    cur.executemany(sql, chunk)
-                conn.commit()
-        seconds = time.perf_counter() - started
-        return {"rows": len(rows), "rows_per_commit": per_commit, "seconds": round(seconds, 2),
-                "cpu_seconds": round(time.process_time() - cpu, 2),
-                "rows_per_second": round(len(rows) / seconds) if seconds else None}
-    finally:
-        conn.close()
+                with self.conn.cursor() as cur:
+                    cur.executemany(self.sql, chunk)
+                self.conn.commit()
+        self.seconds += time.perf_counter() - started
+        self.cpu += time.process_time() - cpu
+        self.rows += len(rows)
+
+    def figures(self) -> dict[str, Any]:
+        return {"rows": self.rows, "rows_per_commit": self.per_commit,
+                "seconds": round(self.seconds, 2), "cpu_seconds": round(self.cpu, 2),
+                "rows_per_second": round(self.rows / self.seconds) if self.seconds else None}
+
+    def close(self) -> None:
+        self.conn.close()
 
 
 def _chunks(rows: list[Row], n: int) -> Iterator[list[Row]]:

@@ -75,20 +75,52 @@ def ingest_table(runs: list[dict[str, Any]]) -> str:
             fmt(get(i, "single", "facts_per_second")),
             f"{fmt(get(i, 'single', 'command_ms', 'p50'), 2)} / "
             f"{fmt(get(i, 'single', 'command_ms', 'p99'), 2)}",
-            fmt(get(i, "raw_single", "rows_per_second")),
+            fmt(get(i, "single", "raw", "rows_per_second")
+                or get(i, "raw_single", "rows_per_second")),
             fmt(ra["single_commands_vs_raw_single_rows"], 3),
-            fmt(get(i, "bulk", "facts_per_second")), fmt(get(i, "raw_batch", "rows_per_second")),
+            fmt(get(i, "bulk", "facts_per_second")),
+            fmt(get(i, "bulk", "raw", "rows_per_second") or get(i, "raw_batch", "rows_per_second")),
             fmt(ra["bulk_facts_vs_raw_batch_rows"], 3),
             fmt(get(i, "imports", "cli", "facts_per_second")),
             fmt(get(i, "imports", "http", "facts_per_second")),
-            f"{fmt(get(i, 'bulk', 'ticks'))} in {fmt(get(i, 'bulk', 'tick_seconds'), 1)} s",
+            f"{fmt(get(i, 'bulk', 'ticks'))} in {fmt(get(i, 'bulk', 'tick_seconds'), 1)} s; "
+            f"{fmt(get(i, 'single', 'ticks'))} in {fmt(get(i, 'single', 'tick_seconds'), 1)} s",
             f"{fmt(get(i, 'single', 'warm_up', 'streams'))} in "
             f"{fmt(get(i, 'single', 'warm_up', 'seconds'), 1)} s"])
     return table(["run", "app: commands/s", "app: facts/s", "app: ms p50 / p99",
                   "raw 1 row/commit: rows/s", "app ÷ raw", "bulk: facts/s",
                   "raw 1000 rows/commit: rows/s", "bulk ÷ raw", "CLI import: facts/s",
-                  "HTTP import: facts/s", "ticks (bulk phase)",
+                  "HTTP import: facts/s", "ticks (bulk; one by one), counted in the figures",
                   "fresh Ledger: long streams read"], rows)
+
+
+def read_side_table(runs: list[dict[str, Any]]) -> str:
+    rows = []
+    for r in runs:
+        rs = r.get("read_side")
+        if not rs:
+            continue
+        def ms(k: str, rs: dict[str, Any] = rs) -> str:
+            return f"{fmt(get(rs, k, 'p50'), 1)} / {fmt(get(rs, k, 'max'), 1)}"
+
+        tick = get(rs, "tick") or {}
+        some = tick.get("some_due") or {}
+        rows.append([
+            name(r), f"{rs.get('rhf')} {rs.get('year')}", ms("public_cost"),
+            f"{ms('restatement')} ({fmt(get(rs, 'restatement', 'changes'))} changes, "
+            f"{fmt(get(rs, 'restatement', 'facts'))} facts)",
+            f"{ms('worklist')} ({fmt(get(rs, 'worklist', 'items'))} items)",
+            f"{fmt(get(rs, 'payers_page', 'p50'), 1)} / {fmt(get(rs, 'payers_page', 'p99'), 1)}",
+            fmt(get(tick, "nothing_due", "seconds"), 3),
+            f"{fmt(some.get('seconds'), 2)} ({fmt(some.get('patients_due'))} patients, "
+            f"{fmt(some.get('facts'))} facts)",
+            fmt(rs.get("cost_lines"))])
+    if not rows:
+        return "_No run with the read side yet._"
+    return table(["run", "RHF, year (the heaviest)", "public cost by month: ms p50 / max",
+                  "restatement K -> now: ms p50 / max", "worklist of the RHF: ms p50 / max",
+                  "page of 500 payers: ms p50 / p99", "tick, nothing due: s",
+                  "tick, 1 % due: s", "cost lines"], rows)
 
 
 def latency_table(runs: list[dict[str, Any]]) -> str:
@@ -104,16 +136,20 @@ def rebuild_table(runs: list[dict[str, Any]]) -> str:
     rows = []
     for r in runs:
         b = r["rebuild"]
+        before = get(b, "raw_read_before") or get(b, "raw_read")
         rows.append([name(r), fmt(get(b, "rebuild", "events_per_second")),
-                     fmt(get(b, "rebuild", "seconds"), 1),
+                     f"{fmt(get(b, 'rebuild', 'seconds'), 1)} / "
+                     f"{fmt(get(b, 'rebuild', 'cpu_seconds'), 1)}",
                      fmt(get(b, "rebuild", "peak_rss_mib")),
-                     fmt(get(b, "raw_read", "events_per_second")),
-                     fmt(get(b, "raw_read", "peak_rss_mib")),
+                     f"{fmt(get(before, 'events_per_second'))} / "
+                     f"{fmt(get(b, 'raw_read_after', 'events_per_second'))}",
                      fmt(r["ratios"]["rebuild_vs_raw_read"], 3),
+                     fmt(r["ratios"].get("rebuild_vs_raw_read_cpu"), 3),
                      fmt(get(b, "log_read", "events_per_second"))])
-    return table(["run", "rebuild: events/s", "rebuild: s", "rebuild: peak MiB",
-                  "raw read + JSON: events/s", "raw read: peak MiB", "rebuild ÷ raw",
-                  "EventLog.read: events/s"], rows)
+    return table(["run", "rebuild: facts of the log/s", "rebuild: s / CPU s",
+                  "rebuild: peak MiB", "raw read of the same rows, before / after: rows/s",
+                  "rebuild ÷ raw (time)", "rebuild ÷ raw (CPU)",
+                  "EventLog.read, same rows: rows/s"], rows)
 
 
 def tree_table(runs: list[dict[str, Any]]) -> str:
@@ -202,10 +238,11 @@ def section(runs: list[dict[str, Any]], png: str) -> str:
         "\n### Who pays: latency\n", latency_table(runs),
         f"\n![who-pays p99 latency against size]({png})\n",
         "\n### Who pays: growth from S to M (p99)\n", growth(runs),
-        "\n### Rebuild of every projection\n", rebuild_table(runs),
+        "\n### The read side (issue 11)\n", read_side_table(runs),
+        "\n### Rebuild of every read model\n", rebuild_table(runs),
         "\n### Merkle tree: bulk import with the tree on and off, inclusion proofs\n",
         tree_table(runs),
-        "\n### Goals (issues 6 and 14)\n", goals_table(runs),
+        "\n### Goals (issues 6, 11 and 14)\n", goals_table(runs),
     ]
     return "\n".join(parts) + "\n"
 

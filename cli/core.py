@@ -15,9 +15,10 @@ import typer
 from cli.main import app
 from api.settings import Settings
 from application.ledger import OSLO, Ledger
-from domain.errors import Refused
+from domain.errors import Refused, UnknownPatient
 from eventstore import (DATABASE_UNAVAILABLE, ConcurrentModification, LogInconsistent, NotOwner,
                         StorageError)
+from projections.view import ViewBehind
 from domain.values import Actor
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -83,6 +84,8 @@ def one_line_errors(fn: F) -> F:
         except BrokenPipeError:
             sys.stderr.close()  # the reader went away (e.g. `| head`): nothing left to say
             raise typer.Exit(0) from None
+        except ViewBehind as exc:
+            fail(f"{exc}; try again", 75)
         except ConcurrentModification:
             fail("someone else changed the same records at the same time; nothing was recorded, "
                  "try again", 75)
@@ -178,8 +181,12 @@ def tick(
     ] = None,
 ) -> None:
     """Record what the passage of time has made true (company coverage ended, takeovers). Idempotent."""
-    with open_ledger(database) as ledger:
-        receipt = ledger.tick(today.date() if today else None)
+    from cli.readmodels import read_models
+    from projections.due import DueIndex
+
+    with open_ledger(database) as ledger, read_models(ledger) as models:
+        # only the patients with something due (the read models' due-date index)
+        receipt = ledger.tick(today.date() if today else None, due=DueIndex(ledger, models))
         typer.echo(f"{len(receipt.facts)} facts recorded; log head {receipt.position}")
 
 
@@ -194,15 +201,22 @@ def who_pays(
     as_json: JsonOption = False,
 ) -> None:
     """Who pays for a patient's drug on a date, with the facts the answer rests on."""
+    from cli.readmodels import read_models
+    from domain import checks
+
     asked = day(on, "--on")
-    with open_ledger(database) as ledger:
+    checks.study_id(patient_id)
+    with open_ledger(database) as ledger, read_models(ledger) as models:
         at = position_of(ledger, known_at, position)
-        answer = ledger.who_pays(patient_id, asked, position=at)
-        p = answer.payer
+        patient = models.patient(patient_id, at)
+        if patient is None:
+            raise UnknownPatient(patient_id)
+        interval = models.payer_on(patient_id, asked, known_at_position=at)
+        p = interval.payer if interval is not None else patient.before_start
         payload = {
             "patient_id": patient_id,
-            "on": answer.on.isoformat(),
-            "known_at_position": answer.known_at_position,
+            "on": asked.isoformat(),
+            "known_at_position": at,
             "payer": p.kind.value,
             "party": p.party,
             "treating_hf": p.hf_id,
@@ -211,7 +225,7 @@ def who_pays(
         }
 
         def table() -> None:
-            typer.echo(f"{patient_id} on {answer.on}: {p.kind.value} {p.party or ''}".rstrip())
+            typer.echo(f"{patient_id} on {asked}: {p.kind.value} {p.party or ''}".rstrip())
             typer.echo(f"  {p.reason}")
             typer.echo(f"  rests on: {', '.join(p.basis)}")
 

@@ -1,5 +1,5 @@
-"""Commands for finance officers and auditors: timelines, statements, the worklist, upcoming
-coverage ends, and the who-pays read model's maintenance (rebuild, verify).
+"""Commands for finance officers and auditors: timelines, statements, the worklist and upcoming
+coverage ends, every one answered from the read models (cli.readmodels).
 
 Dates and moments are parsed here, not by the CLI library, so a malformed one ends in one line
 on stderr like every other bad input. A moment without a UTC offset is read as Oslo time.
@@ -8,6 +8,8 @@ on stderr like every other bad input. A moment without a UTC offset is read as O
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,18 +17,18 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from cli.main import app
 from cli.core import (
-    MomentOption, PositionOption, day, position_of, DatabaseOption, JsonOption, emit,
-    one_line_errors, open_ledger,
+    DatabaseOption, JsonOption, MomentOption, PositionOption, day, emit, one_line_errors,
+    open_ledger, position_of,
 )
-from application.ledger import Ledger
-from domain.errors import NationalIdRefused
-from domain.financing import Interval
-from domain.identity import find_national_id
+from cli.main import app
+from cli.readmodels import ViewOption, read_models
+from domain import checks
+from domain import errors as err
+from projections.rows import IntervalRow
 from reports import export
-from reports.statements import Known, Period, Scope
-from reports.statements import known_at as facts_at
+from reports.readmodels import ReadModelSources
+from reports.statements import Period, Scope
 from reports.statements_company import company_statement
 from reports.statements_public import By, public_cost
 from reports.statements_restate import StatementKind, restate
@@ -99,29 +101,31 @@ def timeline(
     known_at: MomentOption = None,
     position: PositionOption = None,
     database: DatabaseOption = None,
+    view: ViewOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """A patient's payers as intervals, with the facts each rests on."""
-    if find_national_id(patient_id) is not None:
-        raise NationalIdRefused("patient")
-    with open_ledger(database) as ledger:
+    checks.study_id(patient_id)
+    with open_ledger(database) as ledger, read_models(ledger, view) as models:
         at = position_of(ledger, known_at, position)
-        intervals = ledger.timeline(patient_id, position=at)
+        if models.patient(patient_id, at) is None:
+            raise err.UnknownPatient(patient_id)
+        intervals = models.timeline(patient_id, known_at_position=at)
         payload = {"patient_id": patient_id, "known_at_position": at,
                    "intervals": [interval_dict(i) for i in intervals]}
         emit(payload, as_json, lambda: _timeline_table(patient_id, at, intervals))
 
 
-def interval_dict(i: Interval) -> dict[str, Any]:
+def interval_dict(i: IntervalRow) -> dict[str, Any]:
     p = i.payer
     return {"from": i.start.isoformat(), "to": i.end.isoformat() if i.end else None,
             "payer": p.kind.value, "party": p.party, "treating_hf": p.hf_id,
             "reason": p.reason, "basis": list(p.basis)}
 
 
-def _timeline_table(patient_id: str, at: int, intervals: tuple[Interval, ...]) -> None:
-    rows = tuple((i.start, i.end, i.payer.kind.value, i.payer.party, i.payer.hf_id,
-                  i.payer.reason, ", ".join(i.payer.basis)) for i in intervals)
+def _timeline_table(patient_id: str, at: int, intervals: list[IntervalRow]) -> None:
+    rows = tuple((i.start, i.end, i.kind.value, i.party, i.hf_id, i.reason, ", ".join(i.basis))
+                 for i in intervals)
     columns = tuple(export.Column(t, k) for t, k in (
         ("From", export.Kind.DATE), ("To", export.Kind.DATE), ("Payer", export.Kind.TEXT),
         ("Party", export.Kind.TEXT), ("Treating HF", export.Kind.TEXT),
@@ -135,12 +139,13 @@ def _timeline_table(patient_id: str, at: int, intervals: tuple[Interval, ...]) -
 def company(start: FromOption, end: ToOption, known_at: MomentOption = None,
             position: PositionOption = None, company: CompanyOption = None,
             rhf: RhfOption = None, fmt: FormatOption = "table", output: OutputOption = None,
-            database: DatabaseOption = None, as_json: JsonOption = False) -> None:
+            database: DatabaseOption = None, view: ViewOption = None,
+            as_json: JsonOption = False) -> None:
     """Company obligations: slots, coverage, packs at the company's cost, grants."""
     period, scope, fmt = period_of(start, end), scope_of(company, rhf), _fmt(fmt, as_json)
-    with open_ledger(database) as ledger:
-        known = _known(ledger, known_at, position)
-        publish(company_statement(known, period, scope), fmt, output)
+    with statements(database, view) as (ledger, sources):
+        source = sources.at(position_of(ledger, known_at, position))
+        publish(company_statement(source, period, scope), fmt, output)
 
 
 @statement_app.command("public-cost")
@@ -149,13 +154,14 @@ def public_cost_command(start: FromOption, end: ToOption, by: ByOption = "quarte
                         known_at: MomentOption = None, position: PositionOption = None,
                         company: CompanyOption = None, rhf: RhfOption = None,
                         fmt: FormatOption = "table", output: OutputOption = None,
-                        database: DatabaseOption = None, as_json: JsonOption = False) -> None:
+                        database: DatabaseOption = None, view: ViewOption = None,
+                        as_json: JsonOption = False) -> None:
     """Public cost per RHF and HF, per month or quarter: patients taken over, dispensations."""
     period, scope, fmt = period_of(start, end), scope_of(company, rhf), _fmt(fmt, as_json)
     grain = By(choice(by, tuple(b.value for b in By), "--by"))
-    with open_ledger(database) as ledger:
-        known = _known(ledger, known_at, position)
-        publish(public_cost(known, period, scope, grain), fmt, output)
+    with statements(database, view) as (ledger, sources):
+        source = sources.at(position_of(ledger, known_at, position))
+        publish(public_cost(source, period, scope, grain), fmt, output)
 
 
 @statement_app.command("restatement")
@@ -169,7 +175,8 @@ def restatement(
         "--issued-position", help="The log position printed on the issued statement.")] = None,
     known_at: MomentOption = None, position: PositionOption = None, by: ByOption = "quarter",
     company: CompanyOption = None, rhf: RhfOption = None, fmt: FormatOption = "table",
-    output: OutputOption = None, database: DatabaseOption = None, as_json: JsonOption = False,
+    output: OutputOption = None, database: DatabaseOption = None, view: ViewOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """What changed in a statement since it was issued, and the facts that changed it."""
     which = StatementKind(choice(kind, tuple(k.value for k in StatementKind), "KIND"))
@@ -177,11 +184,11 @@ def restatement(
     grain = By(choice(by, tuple(b.value for b in By), "--by"))
     if issued_at is None and issued_position is None:
         raise ValueError("say when the statement was issued: --issued-at or --issued-position")
-    with open_ledger(database) as ledger:
+    with statements(database, view) as (ledger, sources):
         issued = position_of(ledger, issued_at, issued_position,
                              ("--issued-at", "--issued-position"))
         now = position_of(ledger, known_at, position)
-        publish(restate(ledger, which, period, scope, issued=issued, now=now, by=grain),
+        publish(restate(sources, which, period, scope, issued=issued, now=now, by=grain),
                 fmt, output)
 
 
@@ -194,14 +201,15 @@ def worklist(start: Annotated[str | None, typer.Option("--from", help="First day
              known_at: MomentOption = None, position: PositionOption = None,
              company: CompanyOption = None, rhf: RhfOption = None, fmt: FormatOption = "table",
              output: OutputOption = None, database: DatabaseOption = None,
-             as_json: JsonOption = False) -> None:
+             view: ViewOption = None, as_json: JsonOption = False) -> None:
     """Financing gaps: who carries a cost nobody has decided on, since when, and what resolves it."""
     scope, fmt = scope_of(company, rhf), _fmt(fmt, as_json)
-    with open_ledger(database) as ledger:
-        known = _known(ledger, known_at, position)
+    with statements(database, view) as (ledger, sources):
+        source = sources.at(position_of(ledger, known_at, position))
         last = day(end, "--to") if end else ledger.clock()
-        first = day(start, "--from") if start else _first_enrolment(known, last)
-        publish(worklist_statement(known, Period(first, last), scope), fmt, output)
+        first = day(start, "--from") if start else min(
+            [d for d in (source.first_enrolment(),) if d is not None] + [last])
+        publish(worklist_statement(source, Period(first, last), scope), fmt, output)
 
 
 @app.command()
@@ -212,26 +220,24 @@ def upcoming(days: Annotated[int, typer.Option("--days", help="How many days ahe
              known_at: MomentOption = None, position: PositionOption = None,
              company: CompanyOption = None, rhf: RhfOption = None, fmt: FormatOption = "table",
              output: OutputOption = None, database: DatabaseOption = None,
-             as_json: JsonOption = False) -> None:
+             view: ViewOption = None, as_json: JsonOption = False) -> None:
     """Company coverage ending in the next N days, per RHF, and who pays next."""
     if days < 0:
         raise ValueError(f"--days must be 0 or more, got {days}")
     scope, fmt = scope_of(company, rhf), _fmt(fmt, as_json)
-    with open_ledger(database) as ledger:
-        known = _known(ledger, known_at, position)
+    with statements(database, view) as (ledger, sources):
+        source = sources.at(position_of(ledger, known_at, position))
         first = day(on, "--on") if on else ledger.clock()
         period = Period(first, date.fromordinal(first.toordinal() + days))
-        publish(upcoming_statement(known, period, scope), fmt, output)
+        publish(upcoming_statement(source, period, scope), fmt, output)
 
 
-def _known(ledger: Ledger, known: str | None, position: int | None) -> Known:
-    return facts_at(ledger, position_of(ledger, known, position))
+@contextmanager
+def statements(database: str | None, view: str | None) -> Iterator[tuple[Any, ReadModelSources]]:
+    """The ledger (for positions and moments) and the read models, caught up."""
+    with open_ledger(database) as ledger, read_models(ledger, view) as models:
+        yield ledger, ReadModelSources(models, ledger.log)
 
 
 def _fmt(fmt: str, as_json: bool) -> str:
     return "json" if as_json else choice(fmt, export.FORMATS, "--format")
-
-
-def _first_enrolment(known: Known, fallback: date) -> date:
-    dates = [c.patient.enrolled_on for c in known.cases if c.patient.enrolled_on]
-    return min([*dates, fallback])

@@ -1,24 +1,94 @@
-"""`impress-ledger rebuild` and `verify`: the who-pays read model's maintenance (rebuild it from
-the log, compare it with a replay, remove what killed rebuilds left behind)."""
+"""The read models from the command line: every query command answers from them (brought up to
+the log's head first: the CLI has no runner following the log), `payers` pages through who pays
+on a date, and `rebuild` / `verify` maintain every read model at once (one at a time; `rebuild
+--clean` removes what killed rebuilds left behind)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
-from cli.core import DatabaseOption, JsonOption, emit, fail, ledger_url, one_line_errors, open_ledger
-from cli.ledger import _console
+from application.ledger import Ledger
+from cli.core import (DatabaseOption, JsonOption, MomentOption, PositionOption, day, emit, fail,
+                      ledger_url, one_line_errors, open_ledger, position_of)
 from cli.main import app
+from projections.whopays import WhoPaysView, catch_up
 from reports import export
 
 ViewOption = Annotated[
     str | None, typer.Option("--view", envvar="IMPRESS_VIEW_URL",
-                             help="The read model's database URL (default: the ledger's).")
+                             help="The read models' database URL (default: the ledger's).")
 ]
+
+
+@contextmanager
+def read_models(ledger: Ledger, view: str | None = None) -> Iterator[WhoPaysView]:
+    """The read models, caught up with everything the log holds."""
+    models = WhoPaysView(view or ledger.log.url)
+    try:
+        catch_up(ledger, models)
+        yield models
+    finally:
+        models.close()
+
+
+@contextmanager
+def progress_bar(total: int, label: str) -> Iterator[Callable[[int, int], None]]:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    with Progress("[progress.description]{task.description}", BarColumn(),
+                  MofNCompleteColumn(), TimeRemainingColumn(), console=Console(stderr=True),
+                  transient=False) as bar:
+        task = bar.add_task(label, total=total or 1)
+
+        def progress(position: int, head: int) -> None:
+            bar.update(task, completed=position, total=max(head, 1))
+
+        yield progress
+
+
+@app.command()
+@one_line_errors
+def payers(
+    on: Annotated[str, typer.Option("--on", help="The date asked about (YYYY-MM-DD).")],
+    company: Annotated[str | None, typer.Option("--company", help="Only this company's "
+                                                "patients.")] = None,
+    rhf: Annotated[str | None, typer.Option("--rhf", help="Only patients treated in this "
+                                            "region at some time.")] = None,
+    after: Annotated[str | None, typer.Option("--after", help="The last patient of the previous "
+                                              "page.")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="Patients per page.")] = 500,
+    known_at: MomentOption = None, position: PositionOption = None,
+    database: DatabaseOption = None, view: ViewOption = None, as_json: JsonOption = False,
+) -> None:
+    """Who pays on a date for each patient, a page at a time (by patient id)."""
+    from projections.payers import Tenancy, payers_on
+
+    asked = day(on, "--on")
+    with open_ledger(database) as ledger, read_models(ledger, view) as models:
+        at = position_of(ledger, known_at, position)
+        page = payers_on(models, asked, tenancy=Tenancy(company=company, region=rhf),
+                         after=after, limit=limit, known_at_position=at)
+    rows = [{"patient_id": x.patient_id, "payer": x.kind.value, "party": x.party,
+             "treating_hf": x.hf_id, "reason": x.reason} for x in page.rows]
+    payload = {"on": asked.isoformat(), "known_at_position": page.position, "patients": rows,
+               "next_after": page.after}
+
+    def table() -> None:
+        columns = tuple(export.Column(t) for t in ("Patient", "Payer", "Party", "Treating HF",
+                                                   "Why"))
+        export.render(export.Sheet("Payers", columns, tuple(tuple(x.values()) for x in rows)),
+                      export.console_for(sys.stdout),
+                      title=f"Payers on {asked}, as known at log position {page.position}")
+        if page.after:
+            typer.echo(f"next page: --after {page.after}")
+
+    emit(payload, as_json, table)
 
 
 @app.command()
@@ -28,37 +98,29 @@ def rebuild(database: DatabaseOption = None, view: ViewOption = None,
                 "--clean", help="Only remove the tables and tracking rows that killed rebuilds "
                                 "or verifies left behind (a rebuild removes them first anyway)."
             )] = False) -> None:
-    """Rebuild the who-pays read model from the whole log, then swap it in (readers never see
-    a half-built model)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-    from projections import whopays  # the read model loads on demand
+    """Rebuild every read model from the whole log, then swap them in (readers never see a
+    half-built model)."""
+    from projections import maintenance  # loads on demand
 
     if clean:
         with _one_at_a_time():
-            removed = whopays.clean(view or ledger_url(database))
+            removed = maintenance.clean(view or ledger_url(database))
         typer.echo(f"removed what killed rebuilds left: {removed}" if removed
                    else "nothing left behind by killed rebuilds")
         return
-    with open_ledger(database) as ledger, _one_at_a_time(), Progress(
-        "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-        TimeRemainingColumn(), console=Console(stderr=True), transient=False,
-    ) as bar:
-        task = bar.add_task("replaying the log", total=ledger.log.head() or 1)
 
-        def progress(position: int, head: int) -> None:
-            bar.update(task, completed=position, total=max(head, 1))
+    def cleaned(removed: Any) -> None:
+        typer.echo(f"removed what killed rebuilds left: {removed}", err=True)
 
-        def cleaned(removed: Any) -> None:
-            typer.echo(f"removed what killed rebuilds left: {removed}", err=True)
-
-        position = whopays.rebuild(ledger, view or ledger.log.url, progress, cleaned=cleaned)
-    typer.echo(f"who-pays read model rebuilt up to log position {position}")
+    with open_ledger(database) as ledger, _one_at_a_time(), \
+            progress_bar(ledger.log.head(), "replaying the log") as progress:
+        position = maintenance.rebuild(ledger, view or ledger.log.url, progress, cleaned=cleaned)
+    typer.echo(f"read models rebuilt up to log position {position}")
 
 
 @contextmanager
 def _one_at_a_time() -> Iterator[None]:
-    from projections.whopays import MaintenanceRunning
+    from projections.scratch import MaintenanceRunning
 
     try:
         yield
@@ -70,26 +132,28 @@ def _one_at_a_time() -> Iterator[None]:
 @one_line_errors
 def verify(database: DatabaseOption = None, view: ViewOption = None,
            as_json: JsonOption = False) -> None:
-    """Replay the log into a scratch copy and compare it with the live read model, listing
-    every difference; exit 1 if there is any."""
-    from projections.whopays import verify as verify_view
+    """Replay the log into a scratch copy of every read model and compare it with the live
+    ones, listing every difference; exit 1 if there is any."""
+    from projections.maintenance import verify as verify_models
 
-    with open_ledger(database) as ledger, _one_at_a_time():
-        differences = verify_view(ledger, view or ledger.log.url)
+    with open_ledger(database) as ledger, _one_at_a_time(), \
+            progress_bar(ledger.log.head(), "replaying the log") as progress:
+        differences = verify_models(ledger, view or ledger.log.url, progress=progress)
     payload = {"differences": [_difference_dict(d) for d in differences]}
 
     def table() -> None:
         if not differences:
-            typer.echo("the who-pays read model equals a replay of the log: no differences")
+            typer.echo("the read models equal a replay of the log: no differences")
             return
         columns = tuple(export.Column(t) for t in
-                        ("Table", "Patient", "Row", "Field", "Live", "Replayed"))
+                        ("Table", "Owner", "Row", "Field", "Live", "Replayed"))
         rows = tuple(tuple(_difference_dict(d).values()) for d in differences)
-        export.render(export.Sheet("Differences", columns, rows), _console())
+        export.render(export.Sheet("Differences", columns, rows),
+                      export.console_for(sys.stdout))
 
     emit(payload, as_json, table)
     if differences:
-        fail(f"{len(differences)} difference(s) between the read model and the log", 1)
+        fail(f"{len(differences)} difference(s) between the read models and the log", 1)
 
 
 def _difference_dict(d: Any) -> dict[str, Any]:

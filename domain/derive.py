@@ -16,7 +16,7 @@ from dataclasses import fields
 from datetime import date, timedelta
 
 from domain import events as ev
-from domain.financing import Case, PayerKind, public_basis_on, timeline
+from domain.financing import Case, Interval, PayerKind, public_basis_on, timeline
 from domain.state import in_force
 from domain.values import EXPANSION, coverage_end
 from domain.view import Facts, View, patient_stream
@@ -27,8 +27,9 @@ def case_of(view: View, patient_id: str) -> Case:
     return Case(p, view.cohort(p.cohort_id), view.agreement(p.agreement_id), view.registry())
 
 
-def follows(case: Case) -> list[ev.Event]:
-    """Every derived fact that follows from the recorded facts, whatever today's date."""
+def follows(case: Case, intervals: tuple[Interval, ...] | None = None) -> list[ev.Event]:
+    """Every derived fact that follows from the recorded facts, whatever today's date.
+    `intervals`: the case's timeline, when the caller already has it."""
     p = case.patient
     if not p.exists or p.started is None:
         return []
@@ -60,7 +61,7 @@ def follows(case: Case) -> list[ev.Event]:
                 basis=_refs(p.ref, p.started.ref, weeks_ref),
             )
         )
-    intervals = timeline(case)
+    intervals = timeline(case) if intervals is None else intervals
     for i, interval in enumerate(intervals):
         if interval.payer.kind is not PayerKind.PUBLIC:
             continue
@@ -85,38 +86,71 @@ def follows(case: Case) -> list[ev.Event]:
     return out
 
 
-def _due(fact: ev.Event, today: date) -> bool:
-    """A derived fact is recorded once its date has come (a stop, once the day is over)."""
+def due_on(fact: ev.Event) -> date | None:
+    """The first day a derived fact may be recorded: a coverage end or a stop once its last day
+    is over, the others on their own date."""
     if isinstance(fact, ev.CompanyCoverageEnded):
-        return fact.last_covered_on < today
+        return fact.last_covered_on + timedelta(days=1)
     if isinstance(fact, ev.PublicPayerStopped):
-        return fact.last_day < today
-    valid = fact.valid_on
-    return valid is not None and valid <= today
+        return fact.last_day + timedelta(days=1)
+    return fact.valid_on
 
 
 def _signature(fact: ev.Event) -> tuple[object, ...]:
-    return (fact.type, *(getattr(fact, f.name) for f in fields(fact) if f.name != "basis"))
+    names = _COMPARED.get(type(fact))
+    if names is None:  # worked out once per type: fields() inspects the class every call
+        names = _COMPARED[type(fact)] = tuple(f.name for f in fields(fact) if f.name != "basis")
+    return (fact.type, *(getattr(fact, name) for name in names))
+
+
+_COMPARED: dict[type, tuple[str, ...]] = {}  # per derived type: the fields a signature compares
+
+
+def _plan(case: Case, intervals: tuple[Interval, ...] | None = None,
+          wanted: list[ev.Event] | None = None
+          ) -> tuple[list[tuple[str, ev.Event]], list[ev.Event], list[ev.Event]]:
+    """What reconciling the patient would do on any day: the held derived facts to retract
+    (reference and fact), the derived facts to record once due (`due_on`), and all that
+    follows."""
+    if wanted is None:
+        wanted = follows(case, intervals)
+    wanted_signatures = {_signature(f) for f in wanted}
+    held = {_signature(f): (r, f) for r, f in case.patient.derived}
+    retract = [(r, f) for signature, (r, f) in held.items() if signature not in wanted_signatures]
+    record = [f for f in wanted if _signature(f) not in held]
+    return retract, record, wanted
+
+
+NOW = date(1, 1, 1)
+"""The due date of a retraction: due at once, whatever the day."""
+
+
+def next_due(case: Case, intervals: tuple[Interval, ...] | None = None,
+             wanted: list[ev.Event] | None = None) -> date | None:
+    """The first day on which `reconcile` would record something for the patient (NOW if a
+    retraction is owed); None if nothing will ever be due on the facts recorded so far. A tick
+    on day D need only reconcile the patients whose next_due is on or before D. `wanted`:
+    `follows(case)`, when the caller already has it (derived facts never change it)."""
+    if not case.patient.exists:
+        return None
+    retract, record, _ = _plan(case, intervals, wanted)
+    if retract:
+        return NOW
+    return min((d for d in map(due_on, record) if d is not None), default=None)
 
 
 def reconcile(view: View, patient_id: str) -> Facts:
     """The derived facts to record for one patient, as of the view's today: retractions of
     those that no longer follow, then those that now follow and whose date has come."""
     case = case_of(view, patient_id)
-    p = case.patient
-    if not p.exists:
+    if not case.patient.exists:
         return []
-    wanted = follows(case)
-    wanted_signatures = {_signature(f) for f in wanted}
-    held = {_signature(f): (r, f) for r, f in p.derived}
+    retract, record, wanted = _plan(case)
     stream = patient_stream(patient_id)
-    out: Facts = []
-    for signature, (held_ref, fact) in held.items():
-        if signature not in wanted_signatures:
-            out.append((stream, _retraction(case, held_ref, fact, wanted, view.today)))
-    for fact in wanted:
-        if _signature(fact) not in held and _due(fact, view.today):
-            out.append((stream, fact))
+    out: Facts = [(stream, _retraction(case, held_ref, fact, wanted, view.today))
+                  for held_ref, fact in retract]
+    out += [(stream, fact) for fact in record
+            if (due := due_on(fact)) is not None and due <= view.today]
     return out
 
 

@@ -107,8 +107,7 @@ def payer_on(case: Case, on: date) -> Payer:
         return Payer(PayerKind.NOBODY, None, None, (), "not enrolled")
     hf = p.hf_on(on)
     if p.started is None or on < p.started.since:
-        basis = (p.ref, p.started.ref) if p.started else (p.ref,)
-        return Payer(PayerKind.NOBODY, None, hf.value, _refs(*basis), "treatment not started")
+        return not_started(p.ref, p.started.ref if p.started else None, hf.value)
     if p.ended is not None and on > p.ended.ended_on:
         return Payer(
             PayerKind.NOBODY, None, hf.value, (p.ended.ref,), f"treatment ended {p.ended.ended_on}"
@@ -167,6 +166,13 @@ def payer_on(case: Case, on: date) -> Payer:
         _refs(*base, weeks_ref, a.ref, public),
         f"benefit at 16 weeks ({a.outcome.value}) and a public basis in force: {rhf} pays",
     )
+
+
+def not_started(enrolment_ref: str | None, start_ref: str | None, hf_id: str) -> Payer:
+    """Nobody pays before treatment starts (before enrolment too): the answer rests on the
+    enrolment and, once recorded, the start."""
+    return Payer(PayerKind.NOBODY, None, hf_id, _refs(enrolment_ref, start_ref),
+                 "treatment not started")
 
 
 def breakpoints(case: Case) -> list[date]:

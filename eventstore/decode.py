@@ -30,7 +30,7 @@ _TYPE_KEY = b'"_type_"'
 _ESCAPE = b"\\u"
 # json.loads's own decoder (strict, floats as float), without an object hook; scan_once
 # raises StopIteration where json.loads would raise on the first character.
-_scan = json.JSONDecoder().scan_once
+_scan = json.JSONDecoder().scan_once  # type: ignore[attr-defined]  # not in typeshed
 _parse_time, _parse_day = datetime.fromisoformat, date.fromisoformat
 
 

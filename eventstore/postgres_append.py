@@ -111,7 +111,8 @@ class PostgresAppend:
     def insert_events(self, stored_events: Sequence[StoredEvent],
                       **kwargs: Any) -> Sequence[int] | None:
         append = append_of(stored_events, kwargs)
-        return self._insert(stored_events, append, gap_probes(stored_events, append))
+        positions: list[int] = self._insert(stored_events, append, gap_probes(stored_events, append))
+        return positions
 
     @reconnecting
     def _insert(self, stored: Sequence[StoredEvent], append: Append,
@@ -123,7 +124,7 @@ class PostgresAppend:
             try:
                 with conn.pipeline() as pipeline, conn.cursor() as curs:
                     curs.execute("BEGIN")
-                    self._lock_table(curs)  # first, as every writer does: no deadlocks
+                    self._lock_table(curs)  # type: ignore[attr-defined]  # first, as every writer does
                     head = self._read_head(curs, probes, pipeline)  # the first wait
                     last = head.last_event or 0
                     # plan() checks that the side rows end where the events do.

@@ -1,4 +1,4 @@
-"""The states the who-pays answer needs, folded in memory from the log as it is read.
+"""The states the read models need, folded in memory from the log as it is read.
 
 A rebuild reads the log once, from position 0, and folds every stream it needs as it goes
 (`complete`: a stream never seen is empty). A projector that starts from a later position
@@ -8,6 +8,7 @@ folds it forward like the others. Either way no stream is reloaded per event.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import fields
 from operator import attrgetter
@@ -21,11 +22,13 @@ from eventstore import EventLog, StoredFact
 from domain.values import ref
 from domain.workspace import REGISTRY
 
-# The kinds of stream a patient's timeline reads (domain.financing.Case); others are skipped.
-READS = frozenset({"patient", "cohort", "agreement", "registry"})
+# The kinds of stream the read models read (a patient's Case, its drug, the companies).
+READS = frozenset({"patient", "cohort", "agreement", "registry", "drug", "company"})
+CASE = frozenset({"patient", "cohort", "agreement", "registry"})  # what a patient's Case folds
 
-# Fields that never change who pays: a fact that changes nothing else needs no recomputation
-# (a dispensation, a grant invoiced or paid, a derived fact, an enrolment's slot and place).
+# Fields that never change who pays: a fact that changes nothing else needs no recomputation of
+# a patient's timeline (a dispensation, a grant invoiced or paid, a derived fact, an
+# enrolment's slot and place: the projector updates the rows those feed on their own).
 # Of a cohort, domain.financing reads only the public basis (exemptions, permanent): a
 # patient's stage is the patient's own (fixed at enrolment), so the cohort's stage, its
 # advances and its closing change no one's answer. Every other field counts, so a field added
@@ -39,33 +42,33 @@ _BOOKKEEPING = {
 }
 
 
-# --- which facts the model reads at all --------------------------------------------------------
-# A fact can change a who-pays row only if it is on a stream of READS and its fold
-# (domain.state.evolve) changes a field other than the bookkeeping ones above, or it enrols a
-# patient (the PatientIndex). The types below do neither, so projectors do not read them from
-# the log (three quarters of a national log): their folded states then differ from the log's
-# only in bookkeeping fields (and `version`), which nothing here reads. Every type of
-# domain.events.EVENT_TYPES is in exactly one of the two sets (tests/unit/
-# test_projection_reads.py); a type in neither is read. `verify` reads every fact.
+# --- which facts the models read at all -------------------------------------------------------
+# A fact can change a row only if it is on a stream of READS and its fold
+# (domain.state.evolve) changes a field some row reads, or it enrols a patient (the
+# PatientIndex). The types below do neither (a slot used and an admission change bookkeeping
+# fields only; a cohort's stage and closing no patient's answer; an introduction decision no
+# price), so projectors do not read them from the log: their folded states then differ from the
+# log's only in fields nothing here reads. Every type of domain.events.EVENT_TYPES is in exactly
+# one of the two sets (tests/unit/test_projection_reads.py); a type in neither is read.
+# `verify` reads every fact.
 SKIPPED_TYPES = frozenset({
-    # on streams the model does not read (company/, drug/)
-    "CompanyRegistered", "DrugRegistered", "PriceSet", "IntroductionDecided",
-    # patient/: they change only dispensations, grant or derived
-    "DrugDispensed", "DispensationCorrected", "GrantCommitted", "GrantInvoiced", "GrantPaid",
-    "CompanyCoverageEnded", "PublicPayerTookOver", "PublicPayerStopped", "DerivedFactRetracted",
-    # agreement/: used, patients and enrolled only; cohort/: admissions, stage(s) or closed only
+    "IntroductionDecided",  # drug/: decisions, which no price or pack reads
     "PatientSlotUsed", "PatientAdmitted", "StageAdvanced", "CohortClosed",
     # log/: the signed heads of the Merkle tree (ADR 0019)
     "TreeHeadSigned",
 })
 READ_TYPES = frozenset({
-    "HealthTrustRegistered",  # registry/: trusts (the rhf of an hf)
+    "HealthTrustRegistered", "CompanyRegistered",  # parties: trusts and their RHF, companies
+    "DrugRegistered", "PriceSet",  # cost lines: the price in force
     "AgreementSigned", "AgreementAmended", "DrugContributed",  # ref, company, coverage, slots
     "CohortOpened",  # fields the answer does not read (today), but once per cohort
     "GroupExemptionGranted", "GroupExemptionRevoked", "PermanentFinancingDecided",
     "PatientEnrolled", "EnrolmentHfCorrected", "PatientTransferred", "TreatmentStarted",
     "TreatmentStartCorrected", "AssessmentRecorded", "AssessmentCorrected", "TreatmentEnded",
     "TreatmentEndCorrected",
+    "DrugDispensed", "DispensationCorrected",  # cost lines
+    "GrantCommitted", "GrantInvoiced", "GrantPaid",  # grants; and what a tick has recorded
+    "CompanyCoverageEnded", "PublicPayerTookOver", "PublicPayerStopped", "DerivedFactRetracted",
 })
 
 
@@ -90,16 +93,33 @@ class Folds:
         self.position = position
         self.complete = complete
         self._states: dict[str, Any] = {}
+        self.patients: OrderedDict[str, None] = OrderedDict()  # held patient streams, by use
+        self.gone: set[str] = set()  # streams let go: read again from the log when needed
+        self.reads = 0  # streams read from the log (for the benchmark and tests)
 
     def get(self, stream: str) -> Any:
         state = self._states.get(stream)
         if state is None:
             state = st.empty(stream)
-            if not self.complete:
+            if not self.complete or stream in self.gone:
+                self.reads += 1
                 for fact in self.log.stream(stream, up_to=self.position):
                     state = st.evolve(state, _decode(fact), ref(stream, fact.version))
             self._states[stream] = state
+        if stream.startswith("patient/"):
+            self.patients[stream] = None
+            self.patients.move_to_end(stream)
         return state
+
+    def let_go(self, keep: int) -> list[str]:
+        """Forget the states of all but the `keep` patients used last; returns their ids."""
+        out = []
+        while len(self.patients) > keep:
+            stream, _ = self.patients.popitem(last=False)
+            self._states.pop(stream, None)
+            self.gone.add(stream)
+            out.append(stream.partition("/")[2])
+        return out
 
     def apply(self, fact: StoredFact) -> tuple[Any, Any, ev.Event] | None:
         """Fold one fact; (state before, state after, event), or None for a stream the model
@@ -120,6 +140,9 @@ class Folds:
     def advance(self, to: int) -> None:
         """Past facts not folded because they cannot change the model (SKIPPED_TYPES)."""
         self.position = max(self.position, to)
+
+    def drug(self, drug_id: str) -> Any:
+        return self.get(f"drug/{drug_id}")
 
     def case(self, patient_id: str) -> Case | None:
         p = self.get(f"patient/{patient_id}")
@@ -142,13 +165,15 @@ class PatientIndex:
         self.by_cohort: dict[str, set[str]] = {}
         self.by_agreement: dict[str, set[str]] = {}
         self.all: set[str] = set()
+        self.enrolled_at: dict[str, int] = {}  # the log position of each enrolment
 
-    def add(self, patient_id: str, cohort_id: str, agreement_id: str) -> None:
+    def add(self, patient_id: str, cohort_id: str, agreement_id: str, at: int) -> None:
         self.all.add(patient_id)
         self.by_cohort.setdefault(cohort_id, set()).add(patient_id)
         self.by_agreement.setdefault(agreement_id, set()).add(patient_id)
+        self.enrolled_at.setdefault(patient_id, at)
 
-    def load(self, rows: Iterable[tuple[str, str, str]]) -> None:
+    def load(self, rows: Iterable[tuple[str, str, str, int]]) -> None:
         for row in rows:
             self.add(*row)
         self.loaded = True
@@ -162,7 +187,7 @@ def reaches(kind: str, identifier: str, before: Any, after: Any, index: PatientI
     if kind == "registry":
         changed = before.trusts != after.trusts
     elif kind in _BOOKKEEPING:
-        changed = _changed(kind, before, after)
+        changed = case_changed(kind, before, after)
     else:
         return set()
     if not changed:
@@ -177,7 +202,8 @@ def reaches(kind: str, identifier: str, before: Any, after: Any, index: PatientI
     return set(source.get(identifier, ()))
 
 
-def _changed(kind: str, before: Any, after: Any) -> bool:
+def case_changed(kind: str, before: Any, after: Any) -> bool:
+    """Whether a fact changed a field of a patient's Case that is not bookkeeping."""
     counted = _COUNTED.get(type(after))
     if counted is None:
         counted = _COUNTED[type(after)] = attrgetter(

@@ -1,4 +1,4 @@
-"""Rebuild the who-pays read model from scratch, and verify it against a replay.
+"""Rebuild every read model from scratch, and verify them against a replay.
 
 Rebuild is blue/green: the log is replayed into a fresh table set (committing batch by batch,
 so on SQLite the ledger's writers are never locked out for long), then one short transaction
@@ -23,16 +23,18 @@ from typing import Any
 from application.ledger import Ledger
 from projections import rows as r
 from projections import scratch
+from projections import tables as tb
 from projections.projector import Projector, create_tables
-from projections.scratch import Leftovers, maintenance, scratch_name
+from projections.scratch import Leftovers, maintenance
 from projections.store import TRACKING, Database, read_tracking
 
 
-def _fresh(kind: str) -> r.Tables:
-    return r.Tables(*scratch_name(r.LIVE.name, kind))
+def fresh_tables(kind: str) -> tb.TableSet:
+    """A new scratch copy of every read model's tables: readmodels~<kind>~<token>."""
+    return scratch.scratch_set(r.LIVE, kind)
 
 
-def _drop(db: Database, tables: r.Tables) -> None:
+def drop(db: Database, tables: tb.TableSet) -> None:
     db.run_ddl(tables.drop_ddl())
     with db.writing() as cur:
         cur.run(f"DELETE FROM {TRACKING} WHERE name = ?", (tables.name,))
@@ -43,11 +45,12 @@ def rebuild(ledger: Ledger, view_url: str,
             cleaned: Callable[[Leftovers], None] | None = None) -> int:
     """Replay the whole log into a fresh table set and swap it in for the live one.
     `progress(position, head)` is called after each batch; `cleaned` with what killed jobs
-    had left, if anything (removed first). Returns the live position."""
+    had left, if anything (removed first). Returns the live position. Raises
+    scratch.MaintenanceRunning if another rebuild or verify is running."""
     db = Database(view_url)
-    fresh = _fresh("next")
+    fresh = fresh_tables("next")
     try:
-        with maintenance(db, r.LIVE.name) as removed:
+        with maintenance(db, r.LIVE) as removed:
             if removed and cleaned is not None:
                 cleaned(removed)
             try:
@@ -58,14 +61,14 @@ def rebuild(ledger: Ledger, view_url: str,
                 with projector.lock:
                     return _swap(projector, progress)
             finally:
-                _drop(db, fresh)  # gone already if the swap committed
+                drop(db, fresh)  # gone already if the swap committed
     finally:
         db.close()
 
 
 def clean(view_url: str) -> Leftovers:
-    """Remove what killed rebuilds and verifies of the who-pays model left; rebuild nothing."""
-    return scratch.clean(view_url, r.LIVE.name)
+    """Remove what killed rebuilds and verifies left; rebuild nothing."""
+    return scratch.clean(view_url, r.LIVE)
 
 
 def _replay(projector: Projector, *, until: int | None = None,
@@ -111,65 +114,64 @@ def _swap(projector: Projector, progress: Callable[[int, int], None] | None) -> 
 # --- verify -----------------------------------------------------------------------------------
 
 
-def verify(ledger: Ledger, view_url: str, *, batch_size: int = 2000) -> list[r.Difference]:
-    """Every difference between the live read model and a replay of the log into a scratch
-    copy, at the position the live model has reached. An empty list: they are identical."""
+def verify(ledger: Ledger, view_url: str, *, batch_size: int = 2000,
+           progress: Callable[[int, int], None] | None = None) -> list[r.Difference]:
+    """Every difference between the live read models and a replay of the log into a scratch
+    copy, at the position the live models have reached. An empty list: they are identical.
+    Raises scratch.MaintenanceRunning if another rebuild or verify is running."""
     db = Database(view_url)
-    copy = _fresh("verify")
+    copy = fresh_tables("verify")
     try:
-        with maintenance(db, r.LIVE.name):
+        with maintenance(db, r.LIVE):
             try:
                 create_tables(db, r.LIVE)
-                position, live = _snapshot(db, r.LIVE)
+                position, live = snapshot(db, r.LIVE)
                 create_tables(db, copy, indexes=False)
                 # Every fact, not only the types a projector reads: an auditor's check must
                 # not rest on the classification (folds.SKIPPED_TYPES) it would then fail to
                 # catch.
                 _replay(Projector(ledger.log, db, copy, batch_size=batch_size, skip=frozenset()),
-                        until=position)
-                _, replayed = _snapshot(db, copy)
+                        until=position, progress=progress)
+                _, replayed = snapshot(db, copy)
                 return compare(live, replayed)
             finally:
-                _drop(db, copy)
+                drop(db, copy)
     finally:
         db.close()
 
 
-Snapshot = tuple[dict[tuple[Any, ...], r.IntervalRow], dict[str, r.PatientRow]]
+Snapshot = dict[str, dict[tuple[Any, ...], Any]]  # table -> (key, known_from) -> row
 
 
-def _snapshot(db: Database, tables: r.Tables) -> tuple[int, Snapshot]:
-    """The tracking position and every row, read in one transaction."""
+def snapshot(db: Database, tables: tb.TableSet) -> tuple[int, Snapshot]:
+    """The tracking position and every row of every table, read in one transaction."""
+    out: Snapshot = {}
     with db.reading() as cur:
         position, _ = read_tracking(cur, tables.name)
-        intervals = [r.interval_from(db, x) for x in cur.rows(r.select_intervals(tables))]
-        patients = [r.patient_from(db, x) for x in cur.rows(r.select_patients(tables))]
-    return position, ({(i.patient_id, i.known_from, i.start): i for i in intervals},
-                      {p.patient_id: p for p in patients})
-
-
-_INTERVAL_FIELDS = ("end", "kind", "party", "hf_id", "rhf_id", "basis", "reason", "known_to")
-_PATIENT_FIELDS = r.PATIENT_COLUMNS[1:]
+        for t in tables.tables:
+            codec, key = tb.Codec(db, t), t.key_of()
+            rows = [codec.from_db(x) for x in cur.rows(tb.select(tables, t))]
+            out[t.base] = {(*key(x), x.known_from) if t.bitemporal else key(x): x for x in rows}
+    return position, out
 
 
 def compare(live: Snapshot, replayed: Snapshot) -> list[r.Difference]:
-    out = _compare_rows("intervals", live[0], replayed[0], _INTERVAL_FIELDS,
-                        lambda k: f"start {k[2]}, known_from {k[1]}")
-    out += _compare_rows("patients", live[1], replayed[1], _PATIENT_FIELDS, lambda k: k)
-    return out
-
-
-def _compare_rows(table: str, live: dict[Any, Any], replayed: dict[Any, Any],
-                  fields: tuple[str, ...], label: Callable[[Any], str]) -> list[r.Difference]:
     out = []
-    for key in sorted(live.keys() | replayed.keys()):
-        pid = key[0] if isinstance(key, tuple) else key
-        mine, theirs = live.get(key), replayed.get(key)
-        if mine is None or theirs is None:
-            out.append(r.Difference(table, pid, label(key), "row", mine, theirs))
-            continue
-        for name in fields:
-            a, b = getattr(mine, name), getattr(theirs, name)
-            if a != b:
-                out.append(r.Difference(table, pid, label(key), name, a, b))
+    for t in r.TABLES:
+        mine, theirs = live.get(t.base, {}), replayed.get(t.base, {})
+        owner = t.fields.index(t.owner)
+        for key in sorted(mine.keys() | theirs.keys(), key=repr):
+            a, b = mine.get(key), theirs.get(key)
+            row = a if a is not None else b
+            label = ", ".join(map(str, key))
+            if a is None or b is None:
+                out.append(r.Difference(t.base, _values(row)[owner], label, "row", a, b))
+                continue
+            for name, x, y in zip(t.fields, _values(a), _values(b)):
+                if x != y:
+                    out.append(r.Difference(t.base, _values(row)[owner], label, name, x, y))
     return out
+
+
+def _values(row: Any) -> tuple[Any, ...]:
+    return tuple(getattr(row, f) for f in row.__slots__)

@@ -1,24 +1,31 @@
-"""The who-pays read model's rows and tables.
+"""The read models' rows, and their tables (ADR 0015).
 
-Intervals are bitemporal: `start_on`..`end_on` is valid time (the days an answer is about,
-inclusive; `end_on` NULL = open-ended), `known_from`..`known_to` is transaction time in log
-positions (the row was the answer from position `known_from` on, until position `known_to`
-superseded it; NULL = still the answer). "As known at position K" is therefore
-`known_from <= K AND (known_to IS NULL OR known_to > K)`.
+Bitemporal (`known_from` .. `known_to`, see projections.tables):
+- intervals: who pays, per patient and span of days (`start`..`end` inclusive, valid time);
+- patients: a patient's cohort, agreement, stage, dates and treating health trusts;
+- cost_lines: every dispensation, costed at the price in force on its date and attributed to
+  its payer on that date (domain.costing), with its health trust, RHF, company and cohort;
+- grants and grant_movements: per-patient grants committed, invoiced and paid;
+- agreement_slots: the patient slots each agreement gives per drug;
+- parties: companies and health trusts (with their RHF) as registered.
+Current (no history): patient_regions (every RHF that treated a patient: tenancy) and
+due_dates (the first day a tick must reconcile a patient: domain.derive.next_due).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import date
-from operator import attrgetter
+from decimal import Decimal
 from typing import Any
 
-from domain.financing import Payer, PayerKind
-from projections.store import Database, check_name
+from domain.financing import Payer, PayerKind, not_started
+from domain.money import CURRENCIES, Money
+from domain.state import Dated
+from projections.tables import Table, TableSet
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IntervalRow:
     """One interval of a patient's payer timeline, as known from `known_from` to `known_to`."""
 
@@ -31,6 +38,8 @@ class IntervalRow:
     rhf_id: str | None  # that health trust's RHF (the public payer if kind is public)
     basis: tuple[str, ...]  # the facts the answer rests on (stream@version)
     reason: str
+    company_id: str
+    cohort_id: str
     known_from: int
     known_to: int | None
 
@@ -41,15 +50,10 @@ class IntervalRow:
     def payer(self) -> Payer:
         return Payer(self.kind, self.party, self.hf_id, self.basis, self.reason)
 
-    def content(self) -> tuple[Any, ...]:
-        """What the answer says, without when it was known."""
-        return (self.start, self.end, self.kind, self.party, self.hf_id, self.rhf_id,
-                self.basis, self.reason)
 
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PatientRow:
-    """A patient as currently known (not bitemporal: the intervals are)."""
+    """A patient as known from `known_from` to `known_to`."""
 
     patient_id: str
     cohort_id: str
@@ -62,139 +66,190 @@ class PatientRow:
     enrolled_on: date | None
     started_on: date | None
     ended_on: date | None
+    ended_reason: str | None
     assessment_outcome: str | None
     assessed_on: date | None
-    changed_at: int  # the log position at which this row last changed
+    hf_periods: tuple[tuple[date, str, str | None], ...]  # (from, hf_id, its rhf_id)
+    enrolled_at: int  # the log position of the enrolment: the order slots were used in
+    ref: str  # the enrolment fact in force (the enrolment or its correction)
+    started_ref: str | None  # the treatment start in force
+    known_from: int
+    known_to: int | None
 
-    def content(self) -> tuple[Any, ...]:
-        """What the row says, without when it last changed."""
-        return _PATIENT_CONTENT(self)  # type: ignore[no-any-return]
+    @property
+    def before_start(self) -> Payer:
+        """Who pays on a date before the treatment starts (before enrolment too): nobody."""
+        return not_started(self.ref, self.started_ref, self.hf_periods[0][1])
+
+
+@dataclass(frozen=True, slots=True)
+class RegionRow:
+    patient_id: str
+    rhf_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class CostLine:
+    """One dispensation (as corrected), costed (domain.costing)."""
+
+    patient_id: str
+    ref: str  # the DrugDispensed fact
+    seq: int  # its version in the patient's stream: the order dispensations were recorded in
+    last_ref: str  # the fact in force: the dispensation or its latest correction
+    drug_id: str
+    on: date
+    packs: int
+    payer_kind: PayerKind
+    party: str | None
+    hf_id: str | None  # the health trust treating the patient on that date
+    rhf_id: str | None
+    company_id: str
+    cohort_id: str
+    price_minor: int | None  # per pack, in the currency's minor unit (øre); None: no price
+    currency: str | None
+    price_since: date | None
+    price_ref: str | None
+    value_minor: int | None
+    pack: str | None  # what one pack is at that price ("150 mg x 56"), if recorded
+    gap: str | None  # domain.costing.DispensationGap
+    gap_detail: str | None
+    gap_basis: tuple[str, ...]  # what the payer rests on, for a dispensation with a gap
+    known_from: int
+    known_to: int | None
+
+    @property
+    def price(self) -> Dated[Money] | None:
+        if self.price_minor is None or self.currency is None or self.price_since is None:
+            return None
+        return Dated(self.price_since, money(self.price_minor, self.currency), self.price_ref or "")
+
+    @property
+    def value(self) -> Money | None:
+        if self.value_minor is None or self.currency is None:
+            return None
+        return money(self.value_minor, self.currency)
+
+
+@dataclass(frozen=True, slots=True)
+class GrantRow:
+    patient_id: str
+    agreement_id: str
+    company_id: str
+    hf_id: str  # the health trust treating the patient when the grant fell due
+    rhf_id: str
+    amount_minor: int
+    currency: str
+    due_from: date
+    ref: str
+    to_settle: str  # what to settle by hand after a change of the grant's basis (ADR 0014)
+    known_from: int
+    known_to: int | None
+
+    @property
+    def amount(self) -> Money:
+        return money(self.amount_minor, self.currency)
+
+
+@dataclass(frozen=True, slots=True)
+class MovementRow:
+    """A grant invoiced or (partly) paid."""
+
+    patient_id: str
+    kind: str  # "invoice" | "payment"
+    document: str  # the invoice or payment reference
+    on: date
+    amount_minor: int
+    currency: str
+    known_from: int
+    known_to: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class SlotRow:
+    agreement_id: str
+    drug_id: str
+    company_id: str
+    slots: int
+    known_from: int
+    known_to: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class PartyRow:
+    party: str  # "company/<id>" or "trust/<hf_id>"
+    rhf_id: str | None  # a health trust's RHF
+    known_from: int
+    known_to: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class DueRow:
+    patient_id: str
+    due_on: date
 
 
 @dataclass(frozen=True)
 class Difference:
-    """One way the live read model differs from a replay of the log (see `verify`)."""
+    """One way the live read models differ from a replay of the log (see `verify`)."""
 
-    table: str  # "intervals" | "patients"
-    patient_id: str
-    row: str  # which row: "start 2023-10-02, known_from 57" or the patient id
-    field: str  # a column, or "row" when the row is missing on one side
+    table: str
+    patient_id: str  # the row's owner: a patient, an agreement or a party
+    row: str  # which row: its key and known_from
+    field: str  # a field, or "row" when the row is missing on one side
     live: Any
     replayed: Any
 
 
-INTERVAL_COLUMNS = ("patient_id", "start_on", "end_on", "kind", "party", "hf_id", "rhf_id",
-                    "basis", "reason", "known_from", "known_to")
-PATIENT_COLUMNS = tuple(f.name for f in fields(PatientRow))
-_PATIENT_CONTENT = attrgetter(*(c for c in PATIENT_COLUMNS if c != "changed_at"))
-_PATIENT_DATES = {"enrolled_on", "started_on", "ended_on", "assessed_on"}
+def minor(m: Money) -> int:
+    return int(m.amount.scaleb(CURRENCIES[m.currency]))
 
 
-@dataclass(frozen=True)
-class Tables:
-    """One set of the read model's tables: the live one, a rebuild's, or a scratch copy."""
-
-    name: str  # the row in projection_tracking
-    prefix: str
-
-    def __post_init__(self) -> None:
-        check_name(self.prefix)
-
-    @property
-    def intervals(self) -> str:
-        return f"{self.prefix}_intervals"
-
-    @property
-    def patients(self) -> str:
-        return f"{self.prefix}_patients"
-
-    def create_ddl(self, db: Database) -> list[str]:
-        d, j = db.date_type, db.json_type
-        return [
-            f"CREATE TABLE IF NOT EXISTS {self.intervals} (patient_id TEXT NOT NULL, "
-            f"start_on {d} NOT NULL, end_on {d}, kind TEXT NOT NULL, party TEXT, hf_id TEXT, "
-            f"rhf_id TEXT, basis {j} NOT NULL, reason TEXT NOT NULL, known_from BIGINT NOT NULL, "
-            f"known_to BIGINT, CONSTRAINT {self.intervals}_pk "
-            "PRIMARY KEY (patient_id, known_from, start_on))",
-            f"CREATE TABLE IF NOT EXISTS {self.patients} (patient_id TEXT NOT NULL, "
-            "cohort_id TEXT NOT NULL, agreement_id TEXT NOT NULL, company_id TEXT NOT NULL, "
-            "drug_id TEXT NOT NULL, stage INTEGER NOT NULL, hf_id TEXT NOT NULL, rhf_id TEXT, "
-            f"enrolled_on {d}, started_on {d}, ended_on {d}, assessment_outcome TEXT, "
-            f"assessed_on {d}, changed_at BIGINT NOT NULL, "
-            f"CONSTRAINT {self.patients}_pk PRIMARY KEY (patient_id))",
-        ]
-
-    def index_ddl(self) -> list[str]:
-        """Indexes for the filters of `patients()`; made once a table set goes live (a replay
-        writes faster without them, and index names must stay unique after a rename)."""
-        return [f"CREATE INDEX IF NOT EXISTS {self.patients}_{c} ON {self.patients} ({c})"
-                for c in ("rhf_id", "company_id", "cohort_id")]
-
-    def drop_ddl(self) -> list[str]:
-        return [f"DROP TABLE IF EXISTS {t}" for t in (self.intervals, self.patients)]
-
-    def rename_ddl(self, to: Tables, db: Database) -> list[str]:
-        out = []
-        for mine, theirs in ((self.intervals, to.intervals), (self.patients, to.patients)):
-            out.append(f"ALTER TABLE {mine} RENAME TO {theirs}")
-            if db.postgres:  # the primary key's index keeps its name: give it the new one
-                out.append(f"ALTER TABLE {theirs} RENAME CONSTRAINT {mine}_pk TO {theirs}_pk")
-        return out
+def money(amount_minor: int, currency: str) -> Money:
+    return Money.of(Decimal(amount_minor).scaleb(-CURRENCIES[currency]), currency)
 
 
-LIVE = Tables("whopays", "whopays")
+_DATES = ("on", "due_from", "start", "end", "enrolled_on", "started_on", "ended_on",
+          "assessed_on", "price_since", "due_on")
+_INTS = ("seq", "packs", "price_minor", "value_minor", "amount_minor", "slots", "stage",
+         "enrolled_at")
 
 
-# --- to and from the database ---------------------------------------------------------------
+def _kinds(**extra: str) -> dict[str, str]:
+    return {**{d: "date" for d in _DATES}, **{i: "int" for i in _INTS}, **extra}
 
 
-def interval_params(db: Database, r: IntervalRow) -> tuple[Any, ...]:
-    return (r.patient_id, db.date_in(r.start), db.date_in(r.end), r.kind.value, r.party,
-            r.hf_id, r.rhf_id, db.json_in(list(r.basis)), r.reason, r.known_from, r.known_to)
+INTERVALS = Table("intervals", IntervalRow, "patient_id", ("patient_id", "start"),
+                  _kinds(kind="kind", basis="json"),
+                  indexes=(("kind", "rhf_id", "start_on"), ("kind", "end_on")),
+                  not_null=("kind", "basis", "reason", "company_id", "cohort_id"),
+                  renames={"start": "start_on", "end": "end_on"})
+PATIENTS = Table("patients", PatientRow, "patient_id", ("patient_id",),
+                 _kinds(hf_periods="periods"),
+                 indexes=(("company_id",), ("agreement_id",), ("cohort_id",), ("rhf_id",)),
+                 not_null=("cohort_id", "agreement_id", "company_id", "drug_id", "stage",
+                           "hf_id", "hf_periods", "enrolled_at", "ref"))
+REGIONS = Table("patient_regions", RegionRow, "patient_id", ("patient_id", "rhf_id"),
+                bitemporal=False, indexes=(("rhf_id",),))
+COST_LINES = Table("cost_lines", CostLine, "patient_id", ("ref",),
+                   _kinds(payer_kind="kind", gap_basis="json"),
+                   indexes=(("patient_id",), ("payer_kind", "rhf_id", "dispensed_on"),
+                            ("payer_kind", "company_id", "dispensed_on"),
+                            ("gap", "dispensed_on")),
+                   not_null=("patient_id", "seq", "last_ref", "drug_id", "on", "packs",
+                             "payer_kind", "company_id", "cohort_id", "gap_basis"),
+                   renames={"on": "dispensed_on"})
+GRANTS = Table("grants", GrantRow, "patient_id", ("patient_id",), _kinds(),
+               indexes=(("company_id",), ("rhf_id",)),
+               not_null=("agreement_id", "company_id", "hf_id", "rhf_id", "amount_minor",
+                         "currency", "due_from", "ref", "to_settle"))
+MOVEMENTS = Table("grant_movements", MovementRow, "patient_id",
+                  ("patient_id", "kind", "document"), _kinds(),
+                  not_null=("on", "amount_minor", "currency"), renames={"on": "moved_on"})
+SLOTS = Table("agreement_slots", SlotRow, "agreement_id", ("agreement_id", "drug_id"),
+              _kinds(), not_null=("company_id", "slots"))
+PARTIES = Table("parties", PartyRow, "party", ("party",), _kinds())
+DUE = Table("due_dates", DueRow, "patient_id", ("patient_id",), _kinds(), bitemporal=False,
+            indexes=(("due_on",),), not_null=("due_on",))
 
-
-def interval_from(db: Database, row: tuple[Any, ...]) -> IntervalRow:
-    (patient_id, start, end, kind, party, hf_id, rhf_id, basis, reason, known_from,
-     known_to) = row
-    start_on = db.date_out(start)
-    assert start_on is not None
-    return IntervalRow(patient_id, start_on, db.date_out(end), PayerKind(kind), party, hf_id,
-                       rhf_id, tuple(db.json_out(basis)), reason, int(known_from),
-                       None if known_to is None else int(known_to))
-
-
-def patient_params(db: Database, r: PatientRow) -> tuple[Any, ...]:
-    return tuple(db.date_in(getattr(r, c)) if c in _PATIENT_DATES else getattr(r, c)
-                 for c in PATIENT_COLUMNS)
-
-
-def patient_from(db: Database, row: tuple[Any, ...]) -> PatientRow:
-    values = {c: (db.date_out(v) if c in _PATIENT_DATES else v)
-              for c, v in zip(PATIENT_COLUMNS, row)}
-    values["stage"], values["changed_at"] = int(values["stage"]), int(values["changed_at"])
-    return PatientRow(**values)
-
-
-def select_intervals(t: Tables) -> str:
-    return f"SELECT {', '.join(INTERVAL_COLUMNS)} FROM {t.intervals}"
-
-
-def select_patients(t: Tables) -> str:
-    return f"SELECT {', '.join(PATIENT_COLUMNS)} FROM {t.patients}"
-
-
-def insert_interval(t: Tables) -> str:
-    return (f"INSERT INTO {t.intervals} ({', '.join(INTERVAL_COLUMNS)}) "
-            f"VALUES ({', '.join('?' * len(INTERVAL_COLUMNS))})")
-
-
-def upsert_patient(t: Tables) -> str:
-    updates = ", ".join(f"{c} = excluded.{c}" for c in PATIENT_COLUMNS[1:])
-    return (f"INSERT INTO {t.patients} ({', '.join(PATIENT_COLUMNS)}) "
-            f"VALUES ({', '.join('?' * len(PATIENT_COLUMNS))}) "
-            f"ON CONFLICT (patient_id) DO UPDATE SET {updates}")
-
-
-def close_interval(t: Tables) -> str:
-    return (f"UPDATE {t.intervals} SET known_to = ? WHERE patient_id = ? AND known_from = ? "
-            "AND start_on = ? AND known_to IS NULL")
+TABLES = (INTERVALS, PATIENTS, REGIONS, COST_LINES, GRANTS, MOVEMENTS, SLOTS, PARTIES, DUE)
+LIVE = TableSet("readmodels", "rm", TABLES)

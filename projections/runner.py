@@ -26,8 +26,9 @@ _SLICE = 0.1  # seconds: how often a waiting runner checks whether it was stoppe
 
 
 class ViewRunner:
-    """Keeps the live who-pays tables caught up. `start()` / `stop()`, or use as a context
-    manager. `channel` defaults to the event store's NOTIFY channel (PostgreSQL)."""
+    """Keeps the live read models caught up (one projector for all of them, ADR 0015).
+    `start()` / `stop()`, or use as a context manager. `channel` defaults to the event store's
+    NOTIFY channel (PostgreSQL)."""
 
     def __init__(self, ledger: Ledger, view_url: str, *, poll_interval: float = 1.0,
                  batch_size: int = 500, channel: str | None = None) -> None:
@@ -47,7 +48,7 @@ class ViewRunner:
 
     def start(self) -> ViewRunner:
         if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="who-pays-runner",
+            self._thread = threading.Thread(target=self._run, name="read-model-runner",
                                             daemon=True)
             self._thread.start()
         return self
@@ -75,7 +76,7 @@ class ViewRunner:
                 self.projector.catch_up()
                 self.error = None
             except Exception as e:  # keep following: the next poll retries
-                log.exception("who-pays runner: catching up failed")
+                log.exception("read-model runner: catching up failed")
                 self.error = e
                 self._close_listener()
             self._wait()

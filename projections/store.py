@@ -190,6 +190,13 @@ class Database:
     def run_ddl(self, statements: Sequence[str]) -> None:
         """DDL in one transaction; on PostgreSQL serialised across processes by an advisory
         lock, so two views opening the same database at once don't race."""
+        with self.ddl() as cur:
+            for statement in statements:
+                cur.run(statement)
+
+    @contextmanager
+    def ddl(self) -> Iterator[Cursor]:
+        """A write transaction for DDL (see run_ddl)."""
         with self.writing() as cur:
             if self.postgres:
                 cur.run("SELECT pg_advisory_xact_lock(?)", (_DDL_LOCK,))
@@ -197,8 +204,7 @@ class Database:
                 # schemas in the database (docs/adr/0018).
                 if cur.one("SELECT 1 FROM pg_namespace WHERE nspname = ?", (self.schema,)) is None:
                     cur.run(f'CREATE SCHEMA "{self.schema}"')
-            for statement in statements:
-                cur.run(statement)
+            yield cur
 
     def table_exists(self, cur: Cursor, table: str) -> bool:
         if self.postgres:

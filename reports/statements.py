@@ -1,16 +1,17 @@
 """Statements: what the drug cost and who bore it, for a period, as the ledger knew it at a log
 position, showing only what the caller may see.
 
-Every statement is a pure function of `Known` (the facts up to one log position: every
-patient's `Case`, and the drug, agreement and registry streams), a `Period` (inclusive dates)
-and a `Scope`. Who pays on a date always comes from `domain.financing` (payer_on / timeline);
-a dispensation is priced at the price in force on its dispensing date (report 4.3: "if the
-price of a drug changes, it changes for IMPRESS patients too"). Money is summed per currency
-(`domain.money.Totals`), never across currencies.
+Every statement is a pure function of a `Source` (the rows as known at one log position: the
+read models, or a replay of the log: reports.source), a `Period` (inclusive dates) and a
+`Scope`. Who paid on each date and what each dispensation cost were worked out with
+`domain.financing` and `domain.costing` when the rows were made: a dispensation is priced at the
+price in force on its dispensing date (report 4.3: "if the price of a drug changes, it changes
+for IMPRESS patients too"). Money is summed per currency (`domain.money.Totals`), never across
+currencies.
 
 The statements themselves live in `statements_company` (company obligations),
 `statements_public` (public cost) and `statements_restate` (restatement); the financing-gap
-worklist and upcoming coverage ends in `reports.worklist`.
+worklist in `reports.worklist`, upcoming coverage ends in `reports.upcoming`.
 """
 
 from __future__ import annotations
@@ -19,18 +20,17 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from domain import errors as err
-from domain.derive import case_of
-from domain.financing import Case, Interval, Payer, payer_on
-from domain.money import Money, Totals
-from domain.state import Agreement, Dated, Drug
-from domain.workspace import Workspace
+from domain.money import Totals
+from projections.rows import CostLine, IntervalRow, PatientRow
+from reports.scope import Scope, ScopeKind, check
+from reports.source import Known, Rows, Source
 
 if TYPE_CHECKING:
     from application.ledger import Ledger
+
+__all__ = ["Known", "Period", "Rows", "Scope", "ScopeKind", "Source", "check", "known_at"]
 
 DAY = timedelta(days=1)
 
@@ -90,123 +90,22 @@ def merge(spans: Iterable[tuple[date, date]]) -> list[tuple[date, date]]:
 # --- what a caller may see -----------------------------------------------------------------
 
 
-class ScopeKind(StrEnum):
-    EVERYTHING = "everything"  # auditor, hospital procurement
-    COMPANY = "company"  # a pharma partner: its own agreements and patients
-    RHF = "rhf"  # an RHF finance officer: patients treated in the region, on those dates
+def hf_spans(p: PatientRow) -> Iterator[tuple[date, date | None, str, str | None]]:
+    """(from, to, hf_id, rhf_id) for each health trust that treated the patient; the first one
+    also covers the dates before enrolment, as `Patient.hf_on` does."""
+    periods = p.hf_periods
+    for i, (since, hf, rhf) in enumerate(periods):
+        start = date.min if i == 0 else since
+        end = periods[i + 1][0] - DAY if i + 1 < len(periods) else None
+        yield start, end, hf, rhf
 
 
-@dataclass(frozen=True)
-class Scope:
-    kind: ScopeKind = ScopeKind.EVERYTHING
-    party: str | None = None
-
-    @classmethod
-    def everything(cls) -> Scope:
-        return cls()
-
-    @classmethod
-    def company(cls, company_id: str) -> Scope:
-        return cls(ScopeKind.COMPANY, company_id)
-
-    @classmethod
-    def rhf(cls, rhf_id: str) -> Scope:
-        return cls(ScopeKind.RHF, rhf_id)
-
-    def sees_company(self, company_id: str) -> bool:
-        return self.kind is not ScopeKind.COMPANY or company_id == self.party
-
-    def sees_case(self, case: Case) -> bool:
-        """Whether any of the patient's facts is visible at all."""
-        if self.kind is ScopeKind.COMPANY:
-            return case.agreement.company_id == self.party
-        if self.kind is ScopeKind.RHF:
-            return any(case.rhf_of(p.value) == self.party for p in case.patient.hf_periods)
-        return True
-
-    def sees_on(self, case: Case, on: date) -> bool:
-        """Whether the patient's facts about one date are visible (an RHF sees the dates on
-        which one of its health trusts treated the patient)."""
-        if self.kind is ScopeKind.RHF:
-            return case.rhf_of(case.patient.hf_on(on).value) == self.party
-        return self.sees_case(case)
-
-    def spans(self, case: Case, span: tuple[date, date]) -> list[tuple[date, date]]:
-        """The parts of a span the scope sees."""
-        if self.kind is not ScopeKind.RHF:
-            return [span] if self.sees_case(case) else []
-        out = []
-        for start, end, hf_id in hf_spans(case):
-            if case.rhf_of(hf_id) == self.party and (part := overlap(span, (start, end))):
-                out.append(part)
-        return out
-
-    def to_dict(self) -> dict[str, str | None]:
-        return {"kind": self.kind.value, "party": self.party}
-
-    def __str__(self) -> str:
-        return self.kind.value if self.party is None else f"{self.kind.value} {self.party}"
+def about(source: Source) -> dict[str, Any]:
+    moment = source.recorded_at.isoformat() if source.recorded_at else None
+    return {"position": source.position, "recorded_at": moment}
 
 
-def hf_spans(case: Case) -> Iterator[tuple[date, date | None, str]]:
-    """(from, to, hf_id) for each health trust that treated the patient; the first one also
-    covers the dates before enrolment, as `Patient.hf_on` does."""
-    periods = case.patient.hf_periods
-    for i, period in enumerate(periods):
-        start = date.min if i == 0 else period.since
-        end = periods[i + 1].since - DAY if i + 1 < len(periods) else None
-        yield start, end, period.value
-
-
-# --- the facts as known at one position ---------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Known:
-    """Everything a statement reads, as known at one log position."""
-
-    position: int
-    cases: tuple[Case, ...]
-    workspace: Workspace
-    agreement_ids: tuple[str, ...]
-    recorded_at: datetime | None = None  # when the fact at `position` was recorded
-
-    @classmethod
-    def from_workspace(
-        cls,
-        ws: Workspace,
-        patient_ids: Iterable[str],
-        agreement_ids: Iterable[str],
-        position: int,
-        recorded_at: datetime | None = None,
-    ) -> Known:
-        cases = tuple(case_of(ws, p) for p in patient_ids if ws.patient(p).exists)
-        agreements = tuple(a for a in agreement_ids if ws.agreement(a).exists)
-        return cls(position, cases, ws, agreements, recorded_at)
-
-    def drug(self, drug_id: str) -> Drug:
-        return self.workspace.drug(drug_id)
-
-    def price_on(self, drug_id: str, on: date) -> Dated[Money] | None:
-        return self.drug(drug_id).price_on(on)
-
-    def agreement(self, agreement_id: str) -> Agreement:
-        return self.workspace.agreement(agreement_id)
-
-    def rhf_ids(self) -> set[str]:
-        return {t.rhf_id for t in self.workspace.registry().trusts.values()}
-
-    def check(self, scope: Scope) -> Scope:
-        """Refuse a scope naming a company or RHF the ledger does not know."""
-        if scope.kind is ScopeKind.COMPANY and not self.workspace.company(scope.party or "").exists:
-            raise err.UnknownCompany(scope.party or "")
-        if scope.kind is ScopeKind.RHF and scope.party not in self.rhf_ids():
-            raise err.NotFound("regional health authority", scope.party or "")
-        return scope
-
-    def about(self) -> dict[str, Any]:
-        moment = self.recorded_at.isoformat() if self.recorded_at else None
-        return {"position": self.position, "recorded_at": moment}
+# --- the facts as known at one position, replayed ---------------------------------------
 
 
 def known_at(ledger: Ledger, position: int | None = None) -> Known:
@@ -231,66 +130,36 @@ def recorded_at(ledger: Ledger, position: int) -> datetime | None:
     return fact.recorded_at if fact else None
 
 
-# --- dispensations, priced ------------------------------------------------------------------
+# --- dispensations, costed -----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Priced:
-    """One dispensation (as corrected), who paid on its date, and its price in force then."""
-
-    patient_id: str
-    ref: str  # the DrugDispensed fact
-    last_ref: str  # the fact in force: the dispensation or its latest correction
-    drug_id: str
-    on: date
-    packs: int
-    payer: Payer
-    price: Dated[Money] | None
-    pack: str | None = None  # what one pack is at that price ("150 mg x 56"), if recorded
-
-    @property
-    def value(self) -> Money | None:
-        return self.price.value * self.packs if self.price else None
+def in_order(lines: Iterable[CostLine]) -> list[CostLine]:
+    """Per patient, in the order the dispensations were recorded."""
+    return sorted(lines, key=lambda x: (x.patient_id, x.seq))
 
 
-def priced(known: Known, case: Case, period: Period, scope: Scope) -> list[Priced]:
-    """The patient's dispensations in the period the scope sees; voided ones (0 packs) left out."""
-    out = []
-    for d in case.patient.dispensations:
-        if d.packs <= 0 or d.dispensed_on not in period or not scope.sees_on(case, d.dispensed_on):
-            continue
-        payer = payer_on(case, d.dispensed_on)
-        price = known.price_on(d.drug_id, d.dispensed_on)
-        out.append(Priced(case.patient.patient_id, d.ref, d.last_ref, d.drug_id, d.dispensed_on,
-                          d.packs, payer, price, known.drug(d.drug_id).pack_of(price)))
-    return out
+def value_of(items: Iterable[CostLine]) -> Totals:
+    return Totals(v for v in (x.value for x in items) if v is not None)
 
 
-def value_of(items: Iterable[Priced]) -> Totals:
-    return Totals(v for v in (p.value for p in items) if v is not None)
-
-
-def per_currency(items: Sequence[Priced]) -> list[tuple[int, Decimal | None, str | None]]:
+def per_currency(items: Sequence[CostLine]) -> list[tuple[int, Decimal | None, str | None]]:
     """(packs, value, currency) per currency; unpriced packs apart; one empty row if none."""
-    groups: dict[str | None, list[Priced]] = {}
+    groups: dict[str | None, list[CostLine]] = {}
     for d in items:
-        groups.setdefault(d.value.currency if d.value else None, []).append(d)
+        groups.setdefault(d.currency if d.value_minor is not None else None, []).append(d)
     if not groups:
         return [(0, None, None)]
     out = []
     for currency in sorted(groups, key=lambda c: c or "~"):
         packs = sum(d.packs for d in groups[currency])
-        value = sum((d.value.amount for d in groups[currency] if d.value), Decimal("0.00"))
+        value = sum((v.amount for d in groups[currency] if (v := d.value)), Decimal("0.00"))
         out.append((packs, value if currency else None, currency))
     return out
 
 
-def visible_intervals(case: Case, intervals: Sequence[Interval], period: Period,
-                      scope: Scope) -> Iterator[tuple[Interval, tuple[date, date]]]:
-    """Each payer interval's parts inside the period that the scope sees."""
+def clipped(intervals: Iterable[IntervalRow], period: Period, scope: Scope
+            ) -> Iterator[tuple[IntervalRow, tuple[date, date]]]:
+    """Each interval the scope sees, with its part inside the period."""
     for interval in intervals:
-        clipped = period.clip(interval.start, interval.end)
-        if clipped is None:
-            continue
-        for part in scope.spans(case, clipped):
+        if scope.sees(interval) and (part := period.clip(interval.start, interval.end)):
             yield interval, part

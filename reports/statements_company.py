@@ -16,24 +16,25 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from domain.financing import Case, PayerKind, timeline
+from domain.financing import PayerKind
 from domain.money import Money, Totals
-from domain.state import Grant
-from reports.export import Column, Kind, Sheet
+from projections.rows import CostLine, GrantRow, MovementRow, PatientRow, money
+from reports.export import Sheet
 from reports.statements import (
-    Known,
     Period,
-    Priced,
     Scope,
     ScopeKind,
+    Source,
+    about,
+    check,
+    clipped,
     hf_spans,
+    in_order,
     merge,
-    per_currency,
-    priced,
     value_of,
-    visible_intervals,
 )
-from reports.statements_lines import Line, money_dict, span_text, text, totals_dict
+from reports.statements_lines import (Line, dispensation_dict, money_dict, price_of,
+                                     span_text, text, totals_dict)
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ class PatientLine:
     started_on: date | None
     ended_on: date | None
     coverage: tuple[tuple[date, date], ...]
-    dispensations: tuple[Priced, ...]  # at the company's cost
+    dispensations: tuple[CostLine, ...]  # at the company's cost
     grant: GrantLine | None
 
     @property
@@ -100,7 +101,7 @@ class CompanyStatement:
     patients: tuple[PatientLine, ...]
 
     @property
-    def dispensations(self) -> tuple[Priced, ...]:
+    def dispensations(self) -> tuple[CostLine, ...]:
         return tuple(d for p in self.patients for d in p.dispensations)
 
     @property
@@ -126,8 +127,9 @@ class CompanyStatement:
         }
 
     def sheets(self) -> list[Sheet]:
-        return [_agreement_sheet(self), _patient_sheet(self), _dispensation_sheet(self),
-                _grant_sheet(self)]
+        from reports.company_sheets import sheets  # the shapes, apart from the rules
+
+        return sheets(self)
 
     def lines(self) -> list[Line]:
         out = [Line("agreement", (a.agreement_id, a.drug_id),
@@ -144,7 +146,7 @@ class CompanyStatement:
                 out.append(Line("dispensation", (d.ref,),
                                 {"patient": d.patient_id, "dispensed on": text(d.on),
                                  "packs": text(d.packs), "pack": text(d.pack),
-                                 "price": text(d.price and d.price.value),
+                                 "price": text(price_of(d)),
                                  "value": text(d.value)}, frozenset({p.patient_id})))
             if p.grant is not None:
                 out.append(Line("grant", (p.patient_id,),
@@ -156,70 +158,94 @@ class CompanyStatement:
 GRANT_COLUMNS = ("committed", "invoiced", "paid", "outstanding")
 
 
-def company_statement(known: Known, period: Period, scope: Scope) -> CompanyStatement:
-    known.check(scope)
-    agreements = [] if scope.kind is ScopeKind.RHF else _agreement_lines(known, period, scope)
-    patients = [line for case in known.cases
-                if scope.sees_case(case) and (line := _patient_line(known, case, period, scope))]
-    return CompanyStatement(period, scope, known.about(), tuple(agreements), tuple(patients))
-
-
-def _agreement_lines(known: Known, period: Period, scope: Scope) -> list[AgreementLine]:
-    out = []
-    for agreement_id in known.agreement_ids:
-        agreement = known.agreement(agreement_id)
-        if not scope.sees_company(agreement.company_id):
+def company_statement(source: Source, period: Period, scope: Scope) -> CompanyStatement:
+    check(source, scope)
+    who = scope.who()
+    agreements = [] if scope.kind is ScopeKind.RHF else _agreement_lines(source, period, scope)
+    span, company = (period.start, period.end), (PayerKind.COMPANY,)
+    coverage: dict[str, list[tuple[date, date]]] = {}
+    for interval, part in clipped(source.intervals(kinds=company, span=span, **who),
+                                  period, scope):
+        if interval.kind is PayerKind.COMPANY:
+            coverage.setdefault(interval.patient_id, []).append(part)
+    at_cost: dict[str, list[CostLine]] = {}
+    for d in in_order(source.cost_lines(span=span, kinds=company, **who)):
+        if (d.payer_kind is PayerKind.COMPANY and d.party == d.company_id and d.on in period
+                and scope.sees(d)):
+            at_cost.setdefault(d.patient_id, []).append(d)
+    grants = {g.patient_id: g for g in source.grants(until=period.end, **who)
+              if scope.sees(g)}
+    moves: dict[str, list[MovementRow]] = {}
+    for m in source.movements(sorted(grants)):
+        moves.setdefault(m.patient_id, []).append(m)
+    ids = sorted(coverage.keys() | at_cost.keys() | grants.keys())
+    patients = []
+    for p in sorted(source.patients(ids), key=lambda x: x.patient_id):
+        if not scope.sees_patient(p):
             continue
-        for drug_id, slots in sorted(agreement.slots.items()):
-            # the patients themselves, so a restatement names a late enrolment as the cause
-            enrolled = [c.patient for c in known.cases if c.patient.agreement_id == agreement_id
-                        and c.patient.drug_id == drug_id and c.patient.enrolled_on is not None
-                        and c.patient.enrolled_on <= period.end]
-            out.append(AgreementLine(
-                agreement_id, agreement.company_id, drug_id, slots.value,
-                tuple(p.patient_id for p in enrolled),
-                sum(1 for p in enrolled if p.enrolled_on in period)))
+        grant = grants.get(p.patient_id)
+        line = _patient_line(p, period, scope, merge(coverage.get(p.patient_id, ())),
+                             tuple(at_cost.get(p.patient_id, ())),
+                             _grant_line(grant, moves.get(p.patient_id, []), period)
+                             if grant else None)
+        if line is not None:
+            patients.append(line)
+    return CompanyStatement(period, scope, about(source), tuple(agreements), tuple(patients))
+
+
+def _agreement_lines(source: Source, period: Period, scope: Scope) -> list[AgreementLine]:
+    slots = sorted((s for s in source.slots(company=scope.company_id)
+                    if scope.sees_company(s.company_id)),
+                   key=lambda s: (s.agreement_id, s.drug_id))
+    enrolled: dict[tuple[str, str], list[PatientRow]] = {}
+    for p in sorted(source.patients(agreements=sorted({s.agreement_id for s in slots})),
+                    key=lambda p: p.patient_id):
+        if p.enrolled_on is not None and p.enrolled_on <= period.end:
+            enrolled.setdefault((p.agreement_id, p.drug_id), []).append(p)
+    out = []
+    for s in slots:
+        mine = enrolled.get((s.agreement_id, s.drug_id), [])
+        out.append(AgreementLine(s.agreement_id, s.company_id, s.drug_id, s.slots,
+                                 tuple(p.patient_id for p in mine),
+                                 sum(1 for p in mine if p.enrolled_on in period)))
     return out
 
 
-def _patient_line(known: Known, case: Case, period: Period, scope: Scope) -> PatientLine | None:
-    p, company = case.patient, case.agreement.company_id
-    coverage = merge(part for interval, part in visible_intervals(case, timeline(case), period, scope)
-                     if interval.payer.kind is PayerKind.COMPANY)
-    at_cost = tuple(d for d in priced(known, case, period, scope)
-                    if d.payer.kind is PayerKind.COMPANY and d.payer.party == company)
-    grant = _grant_line(case, p.grant, period, scope) if p.grant is not None else None
+def _patient_line(p: PatientRow, period: Period, scope: Scope,
+                  coverage: list[tuple[date, date]], at_cost: tuple[CostLine, ...],
+                  grant: GrantLine | None) -> PatientLine | None:
     if not (coverage or at_cost or grant):
         return None
-    hfs = tuple(dict.fromkeys(hf for start, end, hf in hf_spans(case)
-                              if (clip := period.clip(start, end)) and scope.spans(case, clip)))
+    hfs = tuple(dict.fromkeys(hf for start, end, hf, rhf in hf_spans(p)
+                              if period.clip(start, end) and scope.sees_rhf(rhf)))
     return PatientLine(
-        p.patient_id, company, p.agreement_id, p.cohort_id, p.drug_id, p.stage, hfs,
-        p.started.since if p.started else None,
+        p.patient_id, p.company_id, p.agreement_id, p.cohort_id, p.drug_id, p.stage, hfs,
+        p.started_on,
         # an end after the period is not part of this period's statement (nor of its restatement)
-        p.ended.ended_on if p.ended and p.ended.ended_on <= period.end else None,
+        p.ended_on if p.ended_on and p.ended_on <= period.end else None,
         tuple(coverage), at_cost, grant)
 
 
-def _grant_line(case: Case, grant: Grant, period: Period, scope: Scope) -> GrantLine | None:
-    if scope.kind is ScopeKind.RHF and case.rhf_of(grant.hf_id) != scope.party:
-        return None
-    zero = Money.zero(grant.amount.currency)
-    committed = grant.amount if grant.due_from in period else zero
-    invoiced = _sum((i.amount for i in grant.invoices if i.invoiced_on in period), zero)
-    paid = _sum((x.amount for x in grant.payments if x.paid_on in period), zero)
-    paid_by_end = _sum((x.amount for x in grant.payments if x.paid_on <= period.end), zero)
-    outstanding = grant.amount - paid_by_end if grant.due_from <= period.end else zero
+def _grant_line(grant: GrantRow, moves: list[MovementRow], period: Period) -> GrantLine | None:
+    amount = grant.amount
+    zero = Money.zero(amount.currency)
+    invoices = [m for m in moves if m.kind == "invoice"]
+    payments = [m for m in moves if m.kind == "payment"]
+    committed = amount if grant.due_from in period else zero
+    invoiced = _sum((i for i in invoices if i.on in period), zero)
+    paid = _sum((x for x in payments if x.on in period), zero)
+    paid_by_end = _sum((x for x in payments if x.on <= period.end), zero)
+    outstanding = amount - paid_by_end if grant.due_from <= period.end else zero
     if all(m.amount == 0 for m in (committed, invoiced, paid, outstanding)):
         return None
-    return GrantLine(case.patient.patient_id, grant.hf_id, grant.due_from, committed, invoiced,
-                     paid, outstanding, grant.settlement())
+    return GrantLine(grant.patient_id, grant.hf_id, grant.due_from, committed, invoiced, paid,
+                     outstanding, grant.to_settle)
 
 
-def _sum(amounts: Any, zero: Money) -> Money:
+def _sum(moves: Any, zero: Money) -> Money:
     total = zero
-    for m in amounts:
-        total = total + m
+    for m in moves:
+        total = total + money(m.amount_minor, m.currency)
     return total
 
 
@@ -247,59 +273,3 @@ def _patient_dict(p: PatientLine) -> dict[str, Any]:
             "hf_id": g.hf_id, "due_from": g.due_from.isoformat(),
             **{c: money_dict(getattr(g, c)) for c in GRANT_COLUMNS}, "to_settle": g.to_settle},
     }
-
-
-def dispensation_dict(d: Priced) -> dict[str, Any]:
-    return {"ref": d.ref, "in_force": d.last_ref, "dispensed_on": d.on.isoformat(),
-            "drug_id": d.drug_id, "packs": d.packs, "pack": d.pack, "payer": d.payer.kind.value,
-            "party": d.payer.party, "hf_id": d.payer.hf_id,
-            "price_per_pack": money_dict(d.price.value if d.price else None),
-            "price_ref": d.price.ref if d.price else None, "value": money_dict(d.value)}
-
-
-def _agreement_sheet(s: CompanyStatement) -> Sheet:
-    columns = (Column("Agreement"), Column("Company"), Column("Drug"),
-               Column("Slots agreed", Kind.INT), Column("Slots used", Kind.INT),
-               Column("Slots left", Kind.INT), Column("Enrolled in period", Kind.INT))
-    rows = tuple((a.agreement_id, a.company_id, a.drug_id, a.slots_agreed, a.slots_used,
-                  a.slots_left, a.enrolled_in_period) for a in s.agreements)
-    return Sheet("Agreements", columns, rows)
-
-
-def _patient_sheet(s: CompanyStatement) -> Sheet:
-    columns = (Column("Patient"), Column("Company"), Column("Agreement"), Column("Cohort"),
-               Column("Drug"), Column("Stage", Kind.INT), Column("Treating HF"),
-               Column("Started", Kind.DATE), Column("Ended", Kind.DATE),
-               Column("Company coverage"), Column("Packs", Kind.INT, total=True),
-               Column("Value", Kind.MONEY, total=True), Column("Currency", Kind.CURRENCY))
-    rows = []
-    for p in s.patients:
-        head = (p.patient_id, p.company_id, p.agreement_id, p.cohort_id, p.drug_id, p.stage,
-                text(p.hfs), p.started_on, p.ended_on, span_text(p.coverage))
-        for packs, value, currency in per_currency(p.dispensations):
-            rows.append((*head, packs, value, currency))
-    return Sheet("Patients", columns, tuple(rows))
-
-
-def _dispensation_sheet(s: CompanyStatement) -> Sheet:
-    columns = (Column("Patient"), Column("Dispensed on", Kind.DATE), Column("Drug"),
-               Column("Treating HF"), Column("Packs", Kind.INT, total=True), Column("Pack"),
-               Column("Price per pack", Kind.MONEY), Column("Value", Kind.MONEY, total=True),
-               Column("Currency", Kind.CURRENCY), Column("Fact"))
-    rows = tuple((d.patient_id, d.on, d.drug_id, d.payer.hf_id, d.packs, d.pack,
-                  d.price.value.amount if d.price else None,
-                  d.value.amount if d.value else None,
-                  d.price.value.currency if d.price else None, d.last_ref)
-                 for d in s.dispensations)
-    return Sheet("Dispensations", columns, rows)
-
-
-def _grant_sheet(s: CompanyStatement) -> Sheet:
-    columns = (Column("Patient"), Column("Treating HF"), Column("Due from", Kind.DATE),
-               *(Column(c.title(), Kind.MONEY, total=True) for c in GRANT_COLUMNS),
-               Column("Currency", Kind.CURRENCY), Column("To settle"))
-    rows = tuple((g.patient_id, g.hf_id, g.due_from,
-                  *(getattr(g, c).amount for c in GRANT_COLUMNS), g.committed.currency,
-                  g.to_settle)
-                 for g in s.grants)
-    return Sheet("Grants", columns, rows)

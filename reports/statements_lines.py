@@ -6,11 +6,13 @@ stable from one run to the next (ISO dates, amounts with their currency).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from domain.money import Money, Totals
+from projections.rows import CostLine
 
 
 @dataclass(frozen=True)
@@ -46,3 +48,29 @@ def money_dict(money: Money | None) -> dict[str, str] | None:
 
 def span_text(spans: Iterable[tuple[date, date]]) -> str:
     return ", ".join(f"{s}..{e}" for s, e in spans)
+
+
+LinesOf = Callable[[Any], list[Line]]
+"""A statement's lines for the rows of a source (the caller keeps the period and scope)."""
+
+
+def own_lines(lines: Iterable[Line], patient_id: str) -> list[tuple[Any, ...]]:
+    """The lines about this patient alone, comparable: what a restatement watches for change."""
+    mine = [x for x in lines if x.patients == frozenset({patient_id})]
+    return sorted((x.section, x.key, sorted(x.values.items())) for x in mine)
+
+
+def price_of(d: CostLine) -> Money | None:
+    price = d.price
+    return price.value if price else None
+
+
+def dispensation_dict(d: CostLine) -> dict[str, Any]:
+    """A costed dispensation as statements list it."""
+    price = d.price
+    return {"ref": d.ref, "in_force": d.last_ref, "dispensed_on": d.on.isoformat(),
+            "drug_id": d.drug_id, "packs": d.packs, "pack": d.pack,
+            "payer": d.payer_kind.value,
+            "party": d.party, "hf_id": d.hf_id,
+            "price_per_pack": money_dict(price.value if price else None),
+            "price_ref": price.ref if price else None, "value": money_dict(d.value)}

@@ -16,24 +16,25 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from domain.financing import PayerKind, timeline
+from domain.financing import PayerKind
 from domain.money import Totals
+from projections.rows import CostLine
 from reports.export import Column, Kind, Sheet
 from reports.statements import (
     DAY,
-    Known,
     Period,
-    Priced,
     Scope,
+    Source,
+    about,
+    check,
+    clipped,
     days_in,
+    in_order,
     overlap,
     per_currency,
-    priced,
     value_of,
-    visible_intervals,
 )
-from reports.statements_company import dispensation_dict
-from reports.statements_lines import Line, text, totals_dict
+from reports.statements_lines import Line, dispensation_dict, text, totals_dict
 
 
 class By(StrEnum):
@@ -71,7 +72,7 @@ class Contribution:
     hf_id: str
     patient_id: str
     public_days: int
-    dispensations: tuple[Priced, ...]
+    dispensations: tuple[CostLine, ...]
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,7 @@ class CostRow:
         return sum(c.public_days for c in self.contributions)
 
     @property
-    def dispensations(self) -> tuple[Priced, ...]:
+    def dispensations(self) -> tuple[CostLine, ...]:
         return tuple(d for c in self.contributions for d in c.dispensations)
 
     @property
@@ -152,33 +153,33 @@ class PublicCostStatement:
         return out
 
 
-def public_cost(known: Known, period: Period, scope: Scope, by: By = By.QUARTER) -> PublicCostStatement:
-    known.check(scope)
+def public_cost(source: Source, period: Period, scope: Scope, by: By = By.QUARTER
+                ) -> PublicCostStatement:
+    check(source, scope)
+    who = scope.who()
     grid = buckets(period, by)
+    span, public = (period.start, period.end), (PayerKind.PUBLIC,)
     days: dict[tuple[int, str, str, str], int] = defaultdict(int)
-    dispensed: dict[tuple[int, str, str, str], list[Priced]] = defaultdict(list)
-    for case in known.cases:
-        if not scope.sees_case(case):
+    for interval, part in clipped(source.intervals(kinds=public, span=span, **who),
+                                  period, scope):
+        if interval.kind is not PayerKind.PUBLIC:
             continue
-        pid = case.patient.patient_id
-        for interval, part in visible_intervals(case, timeline(case), period, scope):
-            payer = interval.payer
-            if payer.kind is not PayerKind.PUBLIC:
-                continue
-            for i, bucket in enumerate(grid):
-                if shared := overlap(part, (bucket.start, bucket.end)):
-                    days[(i, payer.party or "", payer.hf_id or "", pid)] += days_in(shared)
-        for d in priced(known, case, period, scope):
-            if d.payer.kind is PayerKind.PUBLIC:
-                i = next(i for i, b in enumerate(grid) if b.start <= d.on <= b.end)
-                dispensed[(i, d.payer.party or "", d.payer.hf_id or "", pid)].append(d)
+        for i, bucket in enumerate(grid):
+            if shared := overlap(part, (bucket.start, bucket.end)):
+                key = (i, interval.party or "", interval.hf_id or "", interval.patient_id)
+                days[key] += days_in(shared)
+    dispensed: dict[tuple[int, str, str, str], list[CostLine]] = defaultdict(list)
+    for d in in_order(source.cost_lines(span=span, kinds=public, **who)):
+        if d.payer_kind is PayerKind.PUBLIC and d.on in period and scope.sees(d):
+            i = next(i for i, b in enumerate(grid) if b.start <= d.on <= b.end)
+            dispensed[(i, d.party or "", d.hf_id or "", d.patient_id)].append(d)
     rows: dict[tuple[int, str, str], list[Contribution]] = defaultdict(list)
     for key in sorted(set(days) | set(dispensed)):
         i, rhf, hf, pid = key
         rows[(i, rhf, hf)].append(
             Contribution(grid[i], rhf, hf, pid, days.get(key, 0), tuple(dispensed.get(key, ()))))
     return PublicCostStatement(
-        period, scope, known.about(), by,
+        period, scope, about(source), by,
         tuple(CostRow(grid[i], rhf, hf, tuple(c)) for (i, rhf, hf), c in sorted(rows.items())))
 
 

@@ -1,4 +1,5 @@
-"""Which facts changed a patient's lines between two log positions: found by replay.
+"""Which facts changed a patient's lines between two log positions: found by replay (the read
+models find them in their bitemporal rows instead: reports.readmodels).
 
 For each patient whose lines changed, the streams the patient's answer depends on (the
 patient, its cohort, agreement, company and drug, and the registry) are read once, up to K2,
@@ -12,7 +13,7 @@ derived fact, which who-pays never reads) are therefore not named.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -24,14 +25,11 @@ from domain.events import Event
 from eventstore import StoredFact
 from domain.values import ref
 from domain.workspace import REGISTRY, Workspace
-from reports.statements import Known
-from reports.statements_lines import Line
+from reports.statements import Known, known_at
+from reports.statements_lines import LinesOf, own_lines
 
 if TYPE_CHECKING:
     from application.ledger import Ledger
-
-LinesOf = Callable[[Known], list[Line]]
-"""A statement's lines for the facts as known (the caller keeps the period and scope)."""
 
 
 @dataclass(frozen=True)
@@ -126,5 +124,26 @@ def _lines(states: dict[str, Any], patient_id: str, position: int, lines_of: Lin
         return []
     # With its agreement, so that a late enrolment is named for the slots it used.
     known = Known(position, (case_of(ws, patient_id),), ws, (p.agreement_id,))
-    mine = [x for x in lines_of(known) if x.patients == frozenset({patient_id})]
-    return sorted((x.section, x.key, sorted(x.values.items())) for x in mine)
+    return own_lines(lines_of(known), patient_id)
+
+
+class ReplaySources:
+    """Statements and their restatements from a replay of the log (the auditor's tools, and
+    the reference the read models are checked against)."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+
+    def at(self, position: int | None) -> Known:
+        return known_at(self.ledger, position)
+
+    def causes(self, patients: Sequence[str], before: Known, after: Known, lines_of: LinesOf,
+               span: tuple[date, date] | None = None) -> dict[int, tuple[StoredFact, set[str]]]:
+        """Every fact on the patients' streams, one by one (the span narrows nothing here)."""
+        streams = {p: streams_of((before, after), p) for p in patients}
+        history = History.load(self.ledger, set().union(*streams.values()), after.position)
+        found: dict[int, tuple[StoredFact, set[str]]] = {}
+        for p in patients:
+            for fact in causes(history, p, streams[p], before.position, lines_of):
+                found.setdefault(fact.position, (fact, set()))[1].add(p)
+        return found

@@ -1,10 +1,10 @@
 """Restatement: what changed in a statement since it was issued, and which facts changed it.
 
-The statement is built twice from the log: as known at K1 (the position it was issued at, or
-the last fact recorded by a given moment) and as known at K2 (default: now). Lines are compared
-value by value. The facts recorded after K1 up to K2 that changed the lines of the patients
-concerned (found by replay: `reports.statements_replay`) are listed with their type, actor
-and recorded moment, and called:
+The statement is built twice: as known at K1 (the position it was issued at, or the last fact
+recorded by a given moment) and as known at K2 (default: now), from the read models
+(reports.readmodels) or from a replay of the log (reports.statements_replay). Lines are
+compared value by value. The facts recorded after K1 up to K2 that changed the lines of the
+patients concerned are listed with their type, actor and recorded moment, and called:
 - `correction`: a fact correcting an earlier one (…Corrected);
 - `late`: about a date that had already come when the statement was issued (a late assessment);
 - `new`: about a date after the statement was issued;
@@ -15,21 +15,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from application.ledger import Ledger
 from domain.events import DERIVED_TYPES
 from eventstore import StoredFact
 from reports.export import Column, Kind, Sheet
-from reports.statements import Known, Period, Scope, known_at
+from reports.statements import Period, Scope, Source, about
 from reports.statements_company import company_statement
-from reports.statements_lines import Line
+from reports.statements_lines import Line, LinesOf
 from reports.statements_public import By, public_cost
-from reports.statements_replay import History, causes, streams_of
+from reports.statements_replay import ReplaySources
 
-if TYPE_CHECKING:
-    from application.ledger import Ledger
 
 
 class StatementKind(StrEnum):
@@ -37,11 +36,23 @@ class StatementKind(StrEnum):
     PUBLIC_COST = "public-cost"
 
 
-def build(kind: StatementKind, known: Known, period: Period, scope: Scope,
+def build(kind: StatementKind, source: Source, period: Period, scope: Scope,
           by: By = By.QUARTER) -> Any:
     if kind is StatementKind.COMPANY:
-        return company_statement(known, period, scope)
-    return public_cost(known, period, scope, by)
+        return company_statement(source, period, scope)
+    return public_cost(source, period, scope, by)
+
+
+class Sources(Protocol):
+    """Where a restatement's two statements and the facts between come from."""
+
+    def at(self, position: int | None) -> Source: ...
+
+    def causes(self, patients: Sequence[str], before: Any, after: Any, lines_of: LinesOf,
+               span: tuple[date, date] | None = None) -> dict[int, tuple[StoredFact, set[str]]]:
+        """The facts in (before, after] at which each patient's own lines (of a statement of
+        the span) changed."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -119,29 +130,27 @@ class Restatement:
         return [changes, facts]
 
 
-def restate(ledger: Ledger, kind: StatementKind, period: Period, scope: Scope, *,
+def restate(sources: Sources | Ledger, kind: StatementKind, period: Period, scope: Scope, *,
             issued: int, now: int | None = None, by: By = By.QUARTER) -> Restatement:
-    """The statement as issued at position `issued` against the same statement at `now`."""
-    before_known, after_known = known_at(ledger, issued), known_at(ledger, now)
-    if before_known.position > after_known.position:
+    """The statement as issued at position `issued` against the same statement at `now`.
+    `sources`: the read models (reports.readmodels), or a Ledger to replay the log."""
+    found_in: Sources = sources if not isinstance(sources, Ledger) else ReplaySources(sources)
+    before, after = found_in.at(issued), found_in.at(now)
+    if before.position > after.position:
         raise ValueError(
-            f"the statement was issued at position {before_known.position}, after the moment "
-            f"it is compared with (position {after_known.position})")
+            f"the statement was issued at position {before.position}, after the moment "
+            f"it is compared with (position {after.position})")
 
-    def lines_of(known: Known) -> list[Line]:
-        return build(kind, known, period, scope, by).lines()
+    def lines_of(source: Source) -> list[Line]:
+        lines: list[Line] = build(kind, source, period, scope, by).lines()
+        return lines
 
-    changes = diff(lines_of(before_known), lines_of(after_known))
+    changes = diff(lines_of(before), lines_of(after))
     patients = sorted({p for c in changes for p in c.patients})
-    streams = {p: streams_of((before_known, after_known), p) for p in patients}
-    history = History.load(ledger, set().union(*streams.values()), after_known.position)
-    found: dict[int, tuple[StoredFact, set[str]]] = {}
-    for p in patients:
-        for fact in causes(history, p, streams[p], before_known.position, lines_of):
-            found.setdefault(fact.position, (fact, set()))[1].add(p)
-    listed = [_cause(fact, touched, before_known.recorded_at)
+    found = found_in.causes(patients, before, after, lines_of, (period.start, period.end))
+    listed = [_cause(fact, touched, before.recorded_at)
               for _, (fact, touched) in sorted(found.items())]
-    return Restatement(kind, period, scope, before_known.about(), after_known.about(),
+    return Restatement(kind, period, scope, about(before), about(after),
                        tuple(_with_causes(c, listed) for c in changes), tuple(listed))
 
 

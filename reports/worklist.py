@@ -17,21 +17,26 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from domain.financing import Case, Interval, Payer, PayerKind, timeline
+from domain.costing import DispensationGap
+from domain.financing import PayerKind
 from domain.values import Outcome
+from projections.compute import UNKNOWN_RHF
+from projections.rows import CostLine, IntervalRow, PatientRow
 from reports.export import Column, Kind, Sheet
-from reports.statements import Known, Period, Priced, Scope, priced, value_of
-from reports.statements_company import dispensation_dict
-from reports.statements_lines import Line, text, totals_dict
+from reports.statements import Period, Scope, Source, about, check, in_order, value_of
+from reports.statements_lines import Line, dispensation_dict, text, totals_dict
+from reports.upcoming import CoverageEnding, Upcoming, upcoming
+
+__all__ = ["CoverageEnding", "Gap", "Upcoming", "WorkItem", "Worklist", "upcoming", "worklist"]
 
 
 class Gap(StrEnum):
     BENEFIT_WITHOUT_EXEMPTION = "benefit-without-exemption"
     TREATED_WITHOUT_BENEFIT = "treated-without-benefit"
     ASSESSMENT_MISSING = "assessment-missing"
-    DISPENSED_AFTER_END = "dispensed-after-end"
-    DISPENSED_AFTER_PROGRESSION = "dispensed-after-progression"
-    DISPENSED_WITHOUT_PAYER = "dispensed-without-payer"
+    DISPENSED_AFTER_END = DispensationGap.AFTER_END.value
+    DISPENSED_AFTER_PROGRESSION = DispensationGap.AFTER_PROGRESSION.value
+    DISPENSED_WITHOUT_PAYER = DispensationGap.WITHOUT_PAYER.value
 
 
 @dataclass(frozen=True)
@@ -46,7 +51,7 @@ class WorkItem:
     detail: str
     resolve: str
     basis: tuple[str, ...]
-    dispensations: tuple[Priced, ...]  # the packs at stake, in the period
+    dispensations: tuple[CostLine, ...]  # the packs at stake, in the period
 
     @property
     def packs(self) -> int:
@@ -88,46 +93,55 @@ class Worklist:
                      frozenset({i.patient_id})) for i in self.items]
 
 
-def worklist(known: Known, period: Period, scope: Scope) -> Worklist:
-    known.check(scope)
+GAP_KINDS = (PayerKind.PENDING, PayerKind.TREATING_HF)
+
+
+def worklist(source: Source, period: Period, scope: Scope) -> Worklist:
+    check(source, scope)
+    who = scope.who()
+    span = (period.start, period.end)
+    intervals: dict[str, list[IntervalRow]] = {}
+    for iv in source.intervals(kinds=GAP_KINDS, span=span, **who):
+        if iv.kind in GAP_KINDS and scope.sees(iv) and period.clip(iv.start, iv.end):
+            intervals.setdefault(iv.patient_id, []).append(iv)
+    dispensed: dict[str, list[CostLine]] = {}
+    for d in in_order(source.cost_lines(span=span, kinds=GAP_KINDS, gaps=True,
+                                        **who)):
+        if (d.payer_kind in GAP_KINDS or d.gap) and d.on in period and scope.sees(d):
+            dispensed.setdefault(d.patient_id, []).append(d)
     items: list[WorkItem] = []
-    for case in known.cases:
-        if scope.sees_case(case):
-            dispensed = priced(known, case, period, scope)
-            items += _interval_items(case, period, scope, dispensed)
-            items += _dispensation_items(case, dispensed)
+    for p in sorted(source.patients(sorted(intervals.keys() | dispensed.keys())),
+                    key=lambda x: x.patient_id):
+        if scope.sees_patient(p):
+            mine = dispensed.get(p.patient_id, [])
+            items += _interval_items(p, sorted(intervals.get(p.patient_id, []),
+                                               key=lambda x: x.start), mine)
+            items += _dispensation_items(p, mine)
     items.sort(key=lambda i: (i.since, i.patient_id, i.gap.value))
-    return Worklist(period, scope, known.about(), tuple(items))
+    return Worklist(period, scope, about(source), tuple(items))
 
 
-def _interval_items(case: Case, period: Period, scope: Scope,
-                    dispensed: list[Priced]) -> list[WorkItem]:
-    """Gap intervals (merged across transfers) that the scope sees and that meet the period."""
+def _interval_items(p: PatientRow, intervals: list[IntervalRow], dispensed: list[CostLine]
+                    ) -> list[WorkItem]:
+    """Gap intervals meeting the period, merged across transfers."""
     out: list[WorkItem] = []
-    for interval in timeline(case):
-        gap = _interval_gap(case, interval.payer)
-        if gap is None:
-            continue
-        for start, end in scope.spans(case, (interval.start, interval.end or date.max)):
-            if period.clip(start, end) is None:
-                continue
-            until = None if end == date.max else end
-            last = out[-1] if out else None
-            if last and last.gap is gap and last.until is not None and (start - last.until).days == 1:
-                out[-1] = _item(case, gap, last.since, until, interval, dispensed)
-            else:
-                out.append(_item(case, gap, start, until, interval, dispensed))
+    for interval in intervals:
+        gap = _interval_gap(p, interval)
+        start, until = interval.start, interval.end
+        last = out[-1] if out else None
+        if last and last.gap is gap and last.until is not None and (start - last.until).days == 1:
+            out[-1] = _item(p, gap, last.since, until, interval, dispensed)
+        else:
+            out.append(_item(p, gap, start, until, interval, dispensed))
     return out
 
 
-def _interval_gap(case: Case, payer: Payer) -> Gap | None:
-    if payer.kind is PayerKind.PENDING:
+def _interval_gap(p: PatientRow, interval: IntervalRow) -> Gap:
+    if interval.kind is PayerKind.PENDING:
         return Gap.ASSESSMENT_MISSING
-    if payer.kind is PayerKind.TREATING_HF:
-        a = case.patient.assessment
-        benefit = a is not None and a.outcome.is_benefit
-        return Gap.BENEFIT_WITHOUT_EXEMPTION if benefit else Gap.TREATED_WITHOUT_BENEFIT
-    return None
+    outcome = p.assessment_outcome
+    benefit = outcome is not None and Outcome(outcome).is_benefit
+    return Gap.BENEFIT_WITHOUT_EXEMPTION if benefit else Gap.TREATED_WITHOUT_BENEFIT
 
 
 RESOLVE = {
@@ -144,43 +158,28 @@ RESOLVE = {
 }
 
 
-def _item(case: Case, gap: Gap, since: date, until: date | None, interval: Interval,
-          dispensed: list[Priced]) -> WorkItem:
-    payer = interval.payer
+def _item(p: PatientRow, gap: Gap, since: date, until: date | None, interval: IntervalRow,
+          dispensed: list[CostLine]) -> WorkItem:
     at_stake = tuple(d for d in dispensed if d.on >= since and (until is None or d.on <= until)
-                     and d.payer.kind is payer.kind)
-    hf = payer.hf_id
-    return WorkItem(gap, case.patient.patient_id, case.patient.cohort_id, since, until, hf,
-                    case.rhf_of(hf) if hf else None, payer.reason,
-                    RESOLVE[gap].format(cohort=case.patient.cohort_id, ref=""), payer.basis,
-                    at_stake)
+                     and d.payer_kind is interval.kind)
+    hf = interval.hf_id
+    return WorkItem(gap, p.patient_id, p.cohort_id, since, until, hf,
+                    (interval.rhf_id or UNKNOWN_RHF) if hf else None, interval.reason,
+                    RESOLVE[gap].format(cohort=p.cohort_id, ref=""), interval.basis, at_stake)
 
 
-def _dispensation_items(case: Case, dispensed: list[Priced]) -> list[WorkItem]:
-    p = case.patient
+def _dispensation_items(p: PatientRow, dispensed: list[CostLine]) -> list[WorkItem]:
     out = []
     for d in dispensed:
-        gap, detail = _dispensation_gap(case, d)
-        if gap is None:
+        if not d.gap:
             continue
-        hf = p.hf_on(d.on).value
-        out.append(WorkItem(gap, p.patient_id, p.cohort_id, d.on, d.on, hf, case.rhf_of(hf),
-                            f"{d.packs} pack(s) dispensed on {d.on}: {detail}",
+        gap = Gap(d.gap)
+        out.append(WorkItem(gap, p.patient_id, p.cohort_id, d.on, d.on, d.hf_id,
+                            d.rhf_id or UNKNOWN_RHF,
+                            f"{d.packs} pack(s) dispensed on {d.on}: {d.gap_detail}",
                             RESOLVE[gap].format(cohort=p.cohort_id, ref=d.ref),
-                            (d.last_ref, *d.payer.basis), (d,)))
+                            (d.last_ref, *d.gap_basis), (d,)))
     return out
-
-
-def _dispensation_gap(case: Case, d: Priced) -> tuple[Gap | None, str]:
-    p = case.patient
-    if p.ended is not None and d.on > p.ended.ended_on:
-        return Gap.DISPENSED_AFTER_END, f"treatment ended {p.ended.ended_on} ({p.ended.reason.value})"
-    a = p.assessment
-    if a is not None and a.outcome is Outcome.PROGRESSIVE_DISEASE and d.on > a.assessed_on:
-        return Gap.DISPENSED_AFTER_PROGRESSION, f"progressive disease assessed {a.assessed_on}"
-    if d.payer.kind is PayerKind.NOBODY:
-        return Gap.DISPENSED_WITHOUT_PAYER, d.payer.reason
-    return None, ""
 
 
 def _item_dict(i: WorkItem) -> dict[str, Any]:
@@ -190,79 +189,3 @@ def _item_dict(i: WorkItem) -> dict[str, Any]:
             "basis": list(i.basis), "packs": i.packs,
             "value": totals_dict(value_of(i.dispensations)),
             "dispensations": [dispensation_dict(d) for d in i.dispensations]}
-
-
-# --- company coverage ending soon -----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CoverageEnding:
-    patient_id: str
-    cohort_id: str
-    company_id: str
-    rhf_id: str
-    hf_id: str
-    last_covered_on: date
-    days_left: int
-    then: Payer  # who pays from the next day, as known now
-
-    @property
-    def next_step(self) -> str:
-        kind = self.then.kind
-        if kind is PayerKind.PENDING:
-            return f"record the 16-week assessment (company covers through {self.last_covered_on})"
-        if kind is PayerKind.PUBLIC:
-            return f"{self.then.party} takes over"
-        if kind is PayerKind.TREATING_HF:
-            return f"financing gap: {self.then.reason}"
-        return self.then.reason
-
-
-@dataclass(frozen=True)
-class Upcoming:
-    title = "Company coverage ending"
-    period: Period
-    scope: Scope
-    known: dict[str, Any]
-    endings: tuple[CoverageEnding, ...]  # ordered by RHF, then date
-
-    def to_dict(self) -> dict[str, Any]:
-        by_rhf: dict[str, list[dict[str, Any]]] = {}
-        for e in self.endings:
-            by_rhf.setdefault(e.rhf_id, []).append({
-                "patient_id": e.patient_id, "cohort_id": e.cohort_id, "company_id": e.company_id,
-                "hf_id": e.hf_id, "last_covered_on": e.last_covered_on.isoformat(),
-                "days_left": e.days_left, "then": e.then.kind.value, "then_party": e.then.party,
-                "next_step": e.next_step})
-        return {"statement": "upcoming-coverage-ends", "period": self.period.to_dict(),
-                "scope": self.scope.to_dict(), "known_at": self.known, "by_rhf": by_rhf}
-
-    def sheets(self) -> list[Sheet]:
-        columns = (Column("RHF"), Column("HF"), Column("Patient"), Column("Cohort"),
-                   Column("Company"), Column("Company covers through", Kind.DATE),
-                   Column("Days left", Kind.INT), Column("Then"), Column("Next step"))
-        rows = tuple((e.rhf_id, e.hf_id, e.patient_id, e.cohort_id, e.company_id,
-                      e.last_covered_on, e.days_left, e.then.kind.value, e.next_step)
-                     for e in self.endings)
-        return [Sheet("Upcoming", columns, rows)]
-
-
-def upcoming(known: Known, period: Period, scope: Scope) -> Upcoming:
-    """Company coverage whose last day falls in the period (today .. today + N days) and after
-    which someone else pays (a patient whose treatment simply ends is not listed)."""
-    known.check(scope)
-    endings = []
-    for case in known.cases:
-        intervals = timeline(case)
-        for interval, following in zip(intervals, intervals[1:]):
-            end, then = interval.end, following.payer
-            if (interval.payer.kind is not PayerKind.COMPANY or end is None or end not in period
-                    or then.kind in (PayerKind.COMPANY, PayerKind.NOBODY)
-                    or not scope.sees_on(case, end)):
-                continue
-            hf = case.patient.hf_on(end).value
-            endings.append(CoverageEnding(
-                case.patient.patient_id, case.patient.cohort_id, case.agreement.company_id,
-                case.rhf_of(hf), hf, end, (end - period.start).days, then))
-    endings.sort(key=lambda e: (e.rhf_id, e.last_covered_on, e.patient_id))
-    return Upcoming(period, scope, known.about(), tuple(endings))

@@ -371,7 +371,7 @@ def test_verify_lists_a_tampered_row_and_exits_1(sqlite_story: Story) -> None:
     assert cli(sqlite_story, "rebuild").exit_code == 0
     path = sqlite_story.url.removeprefix("sqlite:///")
     with sqlite3.connect(path) as db:
-        db.execute("UPDATE whopays_intervals SET reason = 'tampered' WHERE patient_id = ?", (PID,))
+        db.execute("UPDATE rm_intervals SET reason = 'tampered' WHERE patient_id = ?", (PID,))
     result = cli(sqlite_story, "verify", "--json")
     assert result.exit_code == 1
     differences = json.loads(result.stdout)["differences"]

@@ -18,10 +18,13 @@ import pytest
 from typer.testing import CliRunner
 
 import cli.core  # noqa: F401  (registers its commands)
+from application.idempotency import TABLE as IDEMPOTENCY_KEYS
+from application.idempotency import IdempotencyIndex
 from application.ledger import Ledger
 from audit.verify import verify
 from cli.main import app
 from eventstore import EventLog, NewEvent, NotOwner
+from projections.rows import LIVE
 from projections.whopays import WhoPaysView, catch_up, rebuild
 from tests.api.support import Api, settings_for
 from tests.conftest import PostgresDatabases, as_role
@@ -153,13 +156,18 @@ def test_the_runtime_role_keeps_its_read_models_and_rebuilds_them(roles: Roles,
         api = Api(settings_for(tmp_path, roles.runtime), ledger)
         api.seed()  # the idempotency index: made by the runtime role on its first use
         assert api.get("/ready", None).status_code == 200
+        with psycopg.connect(roles.runtime, autocommit=True) as conn:
+            conn.execute(f"DROP TABLE {IDEMPOTENCY_KEYS}")  # derived: the runtime role's own
+        IdempotencyIndex(ledger.log).catch_up()  # and rebuilt from the log by it
     finally:
         ledger.close()
     with psycopg.connect(roles.superuser) as conn:
         owners = dict(conn.execute(
             "SELECT tablename, tableowner FROM pg_tables WHERE schemaname = 'public'").fetchall())
     assert {t: owners.pop(t) for t in LOG_TABLES} == dict.fromkeys(LOG_TABLES, OWNER)
-    assert owners and set(owners.values()) == {RUNTIME}  # the read models
+    derived = [LIVE.of(t) for t in LIVE.tables] + [IDEMPOTENCY_KEYS]
+    assert {t: owners.get(t) for t in derived} == dict.fromkeys(derived, RUNTIME)
+    assert set(owners.values()) == {RUNTIME}  # and nothing else: tracking, schema digest
 
 
 def test_init_refuses_an_admin_url_for_another_database(roles: Roles) -> None:

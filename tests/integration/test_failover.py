@@ -1,9 +1,10 @@
 """A standby that takes over (issue 15): a primary and a synchronous hot standby, the ledger's
 server on a multi-host URL, clients writing under load; the primary killed with -9 and the
 standby promoted. Every acknowledged fact is on the new primary at its position, no request is
-recorded twice, the chain verifies, the who-pays read model resumes exactly once (it equals a
-replay), and the same server process writes again: it was never restarted. The scenario is
-bench/failover.py; its figures, measured with more load, are in docs/reliability.md."""
+recorded twice, the chain verifies, the read models (who pays and the rest, ADR 0015) resume
+exactly once (they equal a replay), and the same server process writes again: it was never
+restarted. The scenario is bench/failover.py; its figures, measured with more load, are in
+docs/reliability.md."""
 
 from __future__ import annotations
 

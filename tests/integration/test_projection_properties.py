@@ -28,9 +28,10 @@ from eventstore import EventLog
 from domain.values import Actor
 from domain.workspace import Workspace
 from projections import rows as r
-from projections.maintenance import verify
+from projections import tables as tb
+from projections.maintenance import drop, fresh_tables, verify
 from projections.projector import Projector, create_tables
-from projections.store import TRACKING, Database
+from projections.store import Database
 from projections.whopays import WhoPaysView
 from tests.strategies import (BASE, EXPANSION_COHORT, HISTORY_SETTINGS, STAGE_COHORT, History,
                               Played, Setup, histories, on, play_step)
@@ -149,25 +150,30 @@ def replayed(ledger: Ledger, at: int) -> dict[str, list[tuple[Any, ...]]]:
     return out
 
 
-def cut(db: Database, tables: r.Tables, at: int) -> set[r.IntervalRow]:
-    """A table set's rows as they stood at position `at` (what was known then, no more)."""
-    with db.reading() as cur:
-        rows = [r.interval_from(db, x) for x in cur.rows(
-            r.select_intervals(tables) + " WHERE known_from <= ?", (at,))]
-    return {x if x.known_to is None or x.known_to <= at else replace(x, known_to=None)
-            for x in rows}
+def cut(db: Database, tables: tb.TableSet, at: int) -> dict[str, set[Any]]:
+    """Every bitemporal table's rows as they stood at position `at` (what was known then, no
+    more): rows known from `at` on left out, rows closed after `at` still open."""
+    out = {}
+    for t in tables.tables:
+        if not t.bitemporal:
+            continue
+        codec = tb.Codec(db, t)
+        with db.reading() as cur:
+            rows = [codec.from_db(x) for x in cur.rows(
+                tb.select(tables, t) + " WHERE known_from <= ?", (at,))]
+        out[t.base] = {x if x.known_to is None or x.known_to <= at else replace(x, known_to=None)
+                       for x in rows}
+    return out
 
 
-def rebuilt_on_prefix(ledger: Ledger, db: Database, at: int) -> set[r.IntervalRow]:
-    scratch = r.Tables(f"prefix~{at}", f"prefix_{uuid4().hex[:8]}")
+def rebuilt_on_prefix(ledger: Ledger, db: Database, at: int) -> dict[str, set[Any]]:
+    scratch = fresh_tables("prefix")
     create_tables(db, scratch, indexes=False)
     try:
         Projector(ledger.log, db, scratch, batch_size=1000).catch_up(until=at)
         return cut(db, scratch, at)
     finally:
-        db.run_ddl(scratch.drop_ddl())
-        with db.writing() as cur:
-            cur.run(f"DELETE FROM {TRACKING} WHERE name = ?", (scratch.name,))
+        drop(db, scratch)
 
 
 @given(history=histories(), data=st.data())

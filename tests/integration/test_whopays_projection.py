@@ -17,6 +17,7 @@ from domain.financing import PayerKind, timeline
 from eventstore import EventLog
 from domain.values import Actor, Outcome
 from projections import rows as r
+from projections.maintenance import snapshot
 from projections.projector import Projector
 from projections.store import Conflict, Database
 from projections.whopays import (Difference, ViewBehind, ViewRunner, WhoPaysView, catch_up,
@@ -127,15 +128,13 @@ def same_as_ledger(view: WhoPaysView, ledger: Ledger, pid: str, at: int | None =
                                                             for x in got]
 
 
-def dump(url: str) -> tuple[list[Any], list[Any], int]:
+def dump(url: str) -> tuple[dict[str, Any], dict[str, Any], int]:
+    """Every row of every read model (intervals, then the others), and the tracking position."""
     db = Database(url)
     try:
-        with db.reading() as cur:
-            intervals = cur.rows(r.select_intervals(r.LIVE) + " ORDER BY patient_id, known_from, "
-                                 "start_on")
-            patients = cur.rows(r.select_patients(r.LIVE) + " ORDER BY patient_id")
-            position = cur.one("SELECT position FROM projection_tracking WHERE name = 'whopays'")
-        return intervals, patients, position[0] if position else 0
+        position, tables = snapshot(db, r.LIVE)
+        intervals = tables.pop("intervals")
+        return intervals, tables, position
     finally:
         db.close()
 
@@ -336,20 +335,20 @@ def test_verify_lists_exactly_the_differences_injected_into_the_live_model(
     assert deleted and patient is not None and patient.rhf_id == "helse-sor-ost"
     db = view.db
     with db.writing() as cur:
-        cur.run("UPDATE whopays_intervals SET party = 'someone-else' WHERE patient_id = ? "
+        cur.run("UPDATE rm_intervals SET party = 'someone-else' WHERE patient_id = ? "
                 "AND known_from = ? AND start_on = ?",
                 ("IMP-0042", company.known_from, db.date_in(company.start)))
-        cur.run("UPDATE whopays_patients SET rhf_id = 'helse-nord' WHERE patient_id = ?",
-                ("IMP-0042",))
-        cur.run("DELETE FROM whopays_intervals WHERE patient_id = ? AND known_from = ?",
+        cur.run("UPDATE rm_patients SET rhf_id = 'helse-nord' WHERE patient_id = ? "
+                "AND known_to IS NULL", ("IMP-0042",))
+        cur.run("DELETE FROM rm_intervals WHERE patient_id = ? AND known_from = ?",
                 ("IMP-0042", positions[-1]))
     expected = [Difference("intervals", "IMP-0042",
-                           f"start {company.start}, known_from {company.known_from}", "party",
+                           f"IMP-0042, {company.start}, {company.known_from}", "party",
                            "someone-else", "nordlys")]
-    expected += [Difference("intervals", "IMP-0042", f"start {x.start}, known_from {x.known_from}",
+    expected += [Difference("intervals", "IMP-0042", f"IMP-0042, {x.start}, {x.known_from}",
                             "row", None, x) for x in deleted]
-    expected += [Difference("patients", "IMP-0042", "IMP-0042", "rhf_id", "helse-nord",
-                            "helse-sor-ost")]
+    expected += [Difference("patients", "IMP-0042", f"IMP-0042, {patient.known_from}", "rhf_id",
+                            "helse-nord", "helse-sor-ost")]
     assert sorted(verify(world.ledger, world.url), key=repr) == sorted(expected, key=repr)
 
 

@@ -1,0 +1,198 @@
+"""What one fact changes in the read models, worked out from the folded states.
+
+- A fact that changes a patient's Case beyond bookkeeping (folds.case_changed: an enrolment, a
+  start, an assessment, a transfer, an end, a correction of one), or a cohort, agreement or
+  registry fact that reaches the patient (folds.reaches), recomputes all of the patient's rows:
+  timeline, patient, regions, cost lines, grant, due date.
+- A dispensation (or its correction) recomputes its one cost line; a grant fact the grant rows;
+  a fact the ledger derived the patient's due date.
+- A price recomputes the cost lines of that drug dated on or after the price's first day, for
+  the patients who have any (the drug index).
+- An agreement fact its slots, a registry or company fact the parties.
+Rows are compared with what is held (projections.held) and only differences are written.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from domain import events as ev
+from domain.derive import follows
+from domain.financing import Case, timeline
+from domain.values import ref
+from eventstore import StoredFact
+from projections import compute as cp
+from projections import rows as r
+from projections.bulk import Batch
+from projections.folds import Folds, PatientIndex, case_changed, kind_of, reaches
+from projections.held import Held
+
+
+class Models:
+    def __init__(self, folds: Folds, index: PatientIndex, held: Held) -> None:
+        self.folds, self.index, self.held = folds, index, held
+        # drug -> patient -> the latest dispensing date of its cost lines of the drug
+        self.drugs: dict[str, dict[str, date]] = {}
+        self.drugs_loaded = held.complete
+        # patient -> the derived facts that follow from its case (domain.derive.follows): only
+        # a change of the case changes them, so a derived fact recorded needs no timeline
+        self.wanted: dict[str, list[ev.Event]] = {}
+
+    def apply(self, fact: StoredFact, batch: Batch) -> None:
+        folded = self.folds.apply(fact)
+        if folded is None:
+            return
+        before, after, event = folded
+        kind, identifier = kind_of(fact.stream)
+        at = fact.position
+        if isinstance(event, ev.PatientEnrolled):
+            self.index.add(event.patient_id, event.cohort_id, event.agreement_id, at)
+        if kind == "patient":
+            self._patient_fact(identifier, before, after, event, ref(fact.stream, fact.version),
+                               at, batch)
+        elif kind == "drug":
+            self._prices(identifier, before, after, at, batch)
+        elif kind == "company":
+            owner = f"company/{identifier}"
+            self.held.sync(r.PARTIES, owner, cp.company_rows(after, at), at, batch)
+        else:
+            for patient_id in sorted(self._reached(kind, identifier, before, after)):
+                self.patient(patient_id, at, batch)
+            if kind == "agreement":
+                self.held.sync(r.SLOTS, identifier, cp.slot_rows(after, at), at, batch)
+            elif kind == "registry":
+                for row in cp.trust_rows(after, at):
+                    self.held.sync(r.PARTIES, row.party, [row], at, batch)
+
+    def _reached(self, kind: str, identifier: str, before: Any, after: Any) -> set[str]:
+        patients = reaches(kind, identifier, before, after, self.index)
+        if patients is None:
+            self._load_index()
+            patients = reaches(kind, identifier, before, after, self.index)
+            assert patients is not None
+        return patients
+
+    def _patient_fact(self, patient_id: str, before: Any, after: Any, event: ev.Event,
+                      fact_ref: str, at: int, batch: Batch) -> None:
+        if case_changed("patient", before, after):
+            self.patient(patient_id, at, batch, before)
+            return
+        if before.dispensations != after.dispensations:
+            changed = event.corrects if isinstance(event, ev.DispensationCorrected) else fact_ref
+            self._lines(patient_id, at, batch, lambda d: d.ref == changed, {(changed,)})
+        if before.grant != after.grant:
+            case = self._case(patient_id)
+            grants, moves = cp.grant_rows(case, at)
+            self.held.sync(r.GRANTS, patient_id, grants, at, batch)
+            self.held.sync(r.MOVEMENTS, patient_id, moves, at, batch)
+        if before.derived != after.derived:  # what follows is as it was: only what is held
+            case = self._case(patient_id)
+            wanted = self.wanted.get(patient_id)
+            if wanted is None:
+                wanted = self.wanted[patient_id] = follows(case)
+            self.held.sync(r.DUE, patient_id, cp.due_rows(case, wanted=wanted), at, batch)
+
+    # --- one patient, everything ------------------------------------------------------------
+
+    def patient(self, patient_id: str, at: int, batch: Batch, before: Any = None) -> None:
+        """Recompute the patient's rows. `before`: the patient's state before a fact on its
+        own stream (rows that read only what the fact left alone are not recomputed); None:
+        a cohort, agreement or registry fact, after which everything is."""
+        case = self.folds.case(patient_id)
+        if case is None:
+            return
+        p, sync = case.patient, self.held.sync
+        intervals = timeline(case)
+        sync(r.INTERVALS, patient_id, cp.interval_rows(case, at, intervals), at, batch)
+        row = cp.patient_row(case, self._enrolled_at(patient_id, at), at)
+        sync(r.PATIENTS, patient_id, [row], at, batch)
+        if before is None or before.hf_periods is not p.hf_periods:
+            sync(r.REGIONS, patient_id, cp.region_rows(case), at, batch)
+        if before is None or p.dispensations or before.dispensations:
+            lines = cp.cost_lines(case, self.folds.drug, at, intervals)
+            sync(r.COST_LINES, patient_id, lines, at, batch)
+            self._note(lines)
+        if before is None or before.grant is not p.grant:
+            grants, moves = cp.grant_rows(case, at)
+            sync(r.GRANTS, patient_id, grants, at, batch)
+            sync(r.MOVEMENTS, patient_id, moves, at, batch)
+        wanted = self.wanted[patient_id] = follows(case, intervals)
+        sync(r.DUE, patient_id, cp.due_rows(case, intervals, wanted), at, batch)
+
+    def _case(self, patient_id: str) -> Case:
+        case = self.folds.case(patient_id)
+        assert case is not None, f"a fact on {patient_id}, who was never enrolled"
+        return case
+
+    def _enrolled_at(self, patient_id: str, at: int) -> int:
+        found = self.index.enrolled_at.get(patient_id)
+        if found is None:  # enrolled before this projector started: its row says when
+            sql = (f"SELECT enrolled_at FROM {self.held.ts.of(r.PATIENTS)} "
+                   "WHERE patient_id = ? AND known_to IS NULL")
+            with self.held.db.reading() as cur:
+                row = cur.one(sql, (patient_id,))
+            found = self.index.enrolled_at[patient_id] = int(row[0]) if row else at
+        return found
+
+    # --- cost lines -------------------------------------------------------------------------
+
+    def _lines(self, patient_id: str, at: int, batch: Batch, chosen: Any,
+               refs: set[tuple[str]] | None = None) -> None:
+        """Recompute the patient's cost lines of the dispensations `chosen` accepts (`refs`:
+        their keys, if known)."""
+        case = self._case(patient_id)
+        if refs is None:
+            refs = {(d.ref,) for d in case.patient.dispensations if chosen(d)}
+        lines = cp.cost_lines(case, self.folds.drug, at, only=chosen)
+        self.held.sync(r.COST_LINES, patient_id, lines, at, batch, only=refs.__contains__)
+        self._note(lines)
+
+    def _note(self, lines: list[r.CostLine]) -> None:
+        for line in lines:
+            by_patient = self.drugs.setdefault(line.drug_id, {})
+            latest = by_patient.get(line.patient_id)
+            if latest is None or line.on > latest:
+                by_patient[line.patient_id] = line.on
+
+    def _prices(self, drug_id: str, before: Any, after: Any, at: int, batch: Batch) -> None:
+        """A new price changes the lines of the drug from its first day on."""
+        added = set(after.prices) - set(before.prices)
+        if not added:
+            return
+        first = min(p.since for p in added)
+        if not self.drugs_loaded:
+            self._load_drugs()
+        for patient_id, latest in sorted(self.drugs.get(drug_id, {}).items()):
+            if latest >= first:
+                self._lines(patient_id, at, batch,
+                            lambda d: d.drug_id == drug_id and d.dispensed_on >= first)
+
+    def let_go(self, keep: int) -> int:
+        """Hold the folded states of at most `keep` patients, those used last: the others are
+        read again from the log if a later fact needs them (what the tables hold of them is
+        kept: projections.held, a few hashes per row)."""
+        gone = self.folds.let_go(keep)
+        for patient_id in gone:
+            self.wanted.pop(patient_id, None)
+        return len(gone)
+
+    # --- what the tables hold, loaded when first needed -------------------------------------
+
+    def _load_index(self) -> None:
+        sql = (f"SELECT patient_id, cohort_id, agreement_id, enrolled_at "
+               f"FROM {self.held.ts.of(r.PATIENTS)} WHERE known_to IS NULL")
+        with self.held.db.reading() as cur:
+            self.index.load((a, b, c, int(d)) for a, b, c, d in cur.rows(sql))
+
+    def _load_drugs(self) -> None:
+        db, table = self.held.db, self.held.ts.of(r.COST_LINES)
+        sql = (f"SELECT drug_id, patient_id, MAX(dispensed_on) FROM {table} "
+               "WHERE known_to IS NULL GROUP BY drug_id, patient_id")
+        with db.reading() as cur:
+            for drug_id, patient_id, latest in cur.rows(sql):
+                day = db.date_out(latest)
+                held = self.drugs.setdefault(drug_id, {})
+                if day is not None and (patient_id not in held or held[patient_id] < day):
+                    held[patient_id] = day
+        self.drugs_loaded = True

@@ -1,0 +1,154 @@
+"""The statements' rows from the read models, as known at one position, filtered in SQL: the
+`Source` a statement is built from (reports.source). Filters narrow the rows by period, payer
+kind, company or RHF; the statements check every row again, so a filter here only has to keep
+every row they need.
+
+    models = ReadModels(url)
+    source = ReadSource(models, position)         # None: as known now (what the models hold)
+    public_cost(source, period, Scope.rhf("helse-vest"), By.MONTH)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import date, datetime
+from typing import Any
+
+from domain.financing import PayerKind
+from projections import rows as r
+from projections import tables as tb
+from projections.view import ANY_POSITION, ReadModels
+
+Span = tuple[date, date]
+
+
+class ReadSource:
+    def __init__(self, models: ReadModels, position: int | None = None,
+                 recorded_at: datetime | None = None, *, min_position: int | None = None) -> None:
+        reached = models.reached(min_position)
+        self.models, self.db = models, models.db
+        self.at = models.as_of(position)
+        self.position = reached if position is None else position
+        self.recorded_at = recorded_at
+
+    def _rows(self, table: Any, where: list[str], params: list[Any], order: str = "") -> list[Any]:
+        return self.models.rows(table, self.at, " AND ".join(where) or "1 = 1", params, order)
+
+    def _scope(self, where: list[str], params: list[Any], company: str | None,
+               rhf: str | None) -> None:
+        if company is not None:
+            where.append("company_id = ?")
+            params.append(company)
+        if rhf is not None:
+            where.append("rhf_id = ?")
+            params.append(rhf)
+
+    def _kinds(self, column: str, kinds: Collection[PayerKind]) -> tuple[str, list[Any]]:
+        return f"{column} IN ({', '.join('?' * len(kinds))})", [k.value for k in kinds]
+
+    # --- the Source ---------------------------------------------------------------------------
+
+    def company_exists(self, company_id: str) -> bool:
+        return bool(self._rows(r.PARTIES, ["party = ?"], [f"company/{company_id}"]))
+
+    def company_ids(self) -> set[str]:
+        return {p.party.partition("/")[2]
+                for p in self._rows(r.PARTIES, ["party LIKE ?"], ["company/%"])}
+
+    def rhf_ids(self) -> set[str]:
+        return {p.rhf_id for p in self._rows(r.PARTIES, ["party LIKE ?"], ["trust/%"])
+                if p.rhf_id}
+
+    def intervals(self, *, kinds: Collection[PayerKind] | None = None, span: Span | None = None,
+                  company: str | None = None, rhf: str | None = None,
+                  patients: Collection[str] | None = None,
+                  ending: Span | None = None) -> list[r.IntervalRow]:
+        where: list[str] = []
+        params: list[Any] = []
+        if kinds is not None:
+            sql, values = self._kinds("kind", kinds)
+            where.append(sql)
+            params += values
+        if span is not None:
+            where.append("start_on <= ? AND (end_on IS NULL OR end_on >= ?)")
+            params += [self.db.date_in(span[1]), self.db.date_in(span[0])]
+        if ending is not None:
+            where.append("end_on >= ? AND end_on <= ?")
+            params += [self.db.date_in(ending[0]), self.db.date_in(ending[1])]
+        if patients is not None:
+            sql, values = self.models.among("patient_id", list(patients))
+            where.append(sql)
+            params += values
+        self._scope(where, params, company, rhf)
+        return self._rows(r.INTERVALS, where, params, "patient_id, start_on")
+
+    def cost_lines(self, *, span: Span, kinds: Collection[PayerKind] | None = None,
+                   gaps: bool = False, company: str | None = None,
+                   rhf: str | None = None) -> list[r.CostLine]:
+        """Lines dispensed in the span, of payer `kinds` (or, with `gaps`, needing resolving
+        whatever their payer: a second query, so each follows its own index)."""
+        def query(condition: str, values: list[Any]) -> list[r.CostLine]:
+            where = ["dispensed_on >= ? AND dispensed_on <= ?", condition]
+            params = [self.db.date_in(span[0]), self.db.date_in(span[1]), *values]
+            self._scope(where, params, company, rhf)
+            return self._rows(r.COST_LINES, where, params, "patient_id, seq")
+
+        if kinds is None:
+            return query("1 = 1", [])
+        found = query(*self._kinds("payer_kind", kinds))
+        if gaps:
+            seen = {x.ref for x in found}
+            found += [x for x in query("gap IS NOT NULL", []) if x.ref not in seen]
+        return found
+
+    def patients(self, ids: Collection[str] | None = None, *,
+                 agreements: Collection[str] | None = None) -> list[r.PatientRow]:
+        where: list[str] = []
+        params: list[Any] = []
+        for column, values in (("patient_id", ids), ("agreement_id", agreements)):
+            if values is not None:
+                sql, found = self.models.among(column, list(values))
+                where.append(sql)
+                params += found
+        return self._rows(r.PATIENTS, where, params, "patient_id")
+
+    def grants(self, *, until: date, company: str | None = None,
+               rhf: str | None = None) -> list[r.GrantRow]:
+        # a grant due after the period has nothing in it: invoices and payments come later
+        where, params = ["due_from <= ?"], [self.db.date_in(until)]
+        self._scope(where, params, company, rhf)
+        return self._rows(r.GRANTS, where, params, "patient_id")
+
+    def movements(self, patients: Collection[str]) -> list[r.MovementRow]:
+        where, params = self.models.among("patient_id", list(patients))
+        return self._rows(r.MOVEMENTS, [where], params, "patient_id")
+
+    def slots(self, *, company: str | None = None) -> list[r.SlotRow]:
+        where, params = [], []
+        if company is not None:
+            where, params = ["company_id = ?"], [company]
+        return self._rows(r.SLOTS, where, params, "agreement_id, drug_id")
+
+    def first_enrolment(self) -> date | None:
+        known, params = tb.known_at(r.PATIENTS, self.at)
+        with self.db.reading() as cur:
+            row = cur.one(f"SELECT MIN(enrolled_on) FROM {self.models.name(r.PATIENTS)} "
+                          f"WHERE {known}", params)
+        return self.db.date_out(row[0]) if row else None
+
+    # --- a restatement's history ------------------------------------------------------------
+
+    def changes(self, patients: Collection[str], after: int) -> dict[str, list[Any]]:
+        """Every row of these patients known at some position in (after, self.position], and
+        of their agreements' slots: what a restatement compares position by position."""
+        out: dict[str, list[Any]] = {}
+        between = "known_from <= ? AND (known_to IS NULL OR known_to > ?)"
+        sql, values = self.models.among("patient_id", list(patients))
+        for table in (r.INTERVALS, r.PATIENTS, r.COST_LINES, r.GRANTS, r.MOVEMENTS):
+            out[table.base] = self.models.rows(table, ANY_POSITION, f"{sql} AND {between}",
+                                               [*values, self.position, after])
+        agreements = sorted({p.agreement_id for p in out[r.PATIENTS.base]})
+        sql, values = self.models.among("agreement_id", agreements)
+        out[r.SLOTS.base] = self.models.rows(r.SLOTS, ANY_POSITION, f"{sql} AND {between}",
+                                             [*values, self.position, after])
+        return out

@@ -1,0 +1,223 @@
+"""The read models' tables, described once: columns, keys, kinds of values; DDL and SQL from that.
+
+Every table is one row dataclass (its fields are the columns, in order) and is either
+- bitemporal: the last two columns are `known_from` and `known_to`, log positions. A row says
+  what was the answer from position `known_from` until `known_to` superseded it (NULL: still
+  the answer); "as known at K" is `known_from <= K AND (known_to IS NULL OR known_to > K)`.
+  Rows are never updated but to close them. `key` identifies a row among the open ones;
+- current: what holds now, replaced whole per owner (no history: tenancy, the due dates).
+
+Rows are grouped by `owner` (a patient, an agreement, a party): the projector loads, compares
+and replaces them per owner. A `TableSet` names one copy of every table: the live one, a
+rebuild's, or a verify's scratch copy.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
+from datetime import date
+from operator import attrgetter
+from typing import Any
+
+from domain.financing import PayerKind
+from projections.store import Database, check_name
+
+KNOWN = ("known_from", "known_to")
+to_json = json.JSONEncoder(ensure_ascii=False).encode
+_SQL_TYPES = {"text": "TEXT", "int": "BIGINT", "kind": "TEXT", "json": "json", "periods": "json",
+              "date": "date"}
+_ARRAY_TYPES = {"text": "text", "int": "bigint", "kind": "text", "json": "text", "periods": "text",
+                "date": "date"}
+
+
+@dataclass(frozen=True)
+class Table:
+    base: str  # the live table is <prefix>_<base>
+    row: type
+    owner: str
+    key: tuple[str, ...]
+    kinds: Mapping[str, str] = field(default_factory=dict)  # column -> kind; default text
+    bitemporal: bool = True
+    indexes: tuple[tuple[str, ...], ...] = ()  # of column names
+    not_null: tuple[str, ...] = ()
+    renames: Mapping[str, str] = field(default_factory=dict)  # field -> column, if they differ
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return tuple(f.name for f in dataclass_fields(self.row))
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(self.renames.get(f, f) for f in self.fields)
+
+    def column(self, name: str) -> str:
+        return self.renames.get(name, name)
+
+    def kind(self, name: str) -> str:
+        return self.kinds.get(name, "int" if name in KNOWN else "text")
+
+    @property
+    def primary_key(self) -> tuple[str, ...]:
+        key = tuple(map(self.column, self.key))
+        return (*key, "known_from") if self.bitemporal else key
+
+    def content(self) -> Callable[[Any], Any]:
+        """What a row says, without when it was known."""
+        return attrgetter(*(f for f in self.fields if f not in KNOWN))
+
+    def key_of(self) -> Callable[[Any], Any]:
+        get = attrgetter(*self.key)
+        return get if len(self.key) > 1 else (lambda row: (get(row),))
+
+
+@dataclass(frozen=True)
+class TableSet:
+    """One copy of every read model's tables; `name` is its row in projection_tracking."""
+
+    name: str
+    prefix: str
+    tables: tuple[Table, ...]
+
+    def __post_init__(self) -> None:
+        check_name(self.prefix)
+
+    def of(self, table: Table) -> str:
+        return f"{self.prefix}_{table.base}"
+
+    def create_ddl(self, db: Database) -> list[str]:
+        out = []
+        for t in self.tables:
+            name = self.of(t)
+            columns = ", ".join(
+                f"{c} {_sql_type(db, t.kind(f))}"
+                + (" NOT NULL" if f in t.not_null or c in t.primary_key else "")
+                for f, c in zip(t.fields, t.columns))
+            out.append(f"CREATE TABLE IF NOT EXISTS {name} ({columns}, CONSTRAINT {name}_pk "
+                       f"PRIMARY KEY ({', '.join(t.primary_key)}))")
+        return out
+
+    def index_ddl(self) -> list[str]:
+        """The queries' indexes: made once a table set goes live (a replay writes faster
+        without them, and index names must stay unique after a rename)."""
+        return [f"CREATE INDEX IF NOT EXISTS {self.of(t)}_{'_'.join(cols)} ON {self.of(t)} "
+                f"({', '.join(cols)})" for t in self.tables for cols in t.indexes]
+
+    def drop_ddl(self) -> list[str]:
+        return [f"DROP TABLE IF EXISTS {self.of(t)}" for t in self.tables]
+
+    def rename_ddl(self, to: TableSet, db: Database) -> list[str]:
+        out = []
+        for t in self.tables:
+            mine, theirs = self.of(t), to.of(t)
+            out.append(f"ALTER TABLE {mine} RENAME TO {theirs}")
+            if db.postgres:  # the primary key's index keeps its name: give it the new one
+                out.append(f"ALTER TABLE {theirs} RENAME CONSTRAINT {mine}_pk TO {theirs}_pk")
+        return out
+
+
+def _sql_type(db: Database, kind: str) -> str:
+    sql = _SQL_TYPES[kind]
+    if sql == "json":
+        return db.json_type
+    return db.date_type if sql == "date" else sql
+
+
+def array_type(kind: str) -> str:
+    return _ARRAY_TYPES[kind]
+
+
+# --- values to and from the database --------------------------------------------------------
+
+
+class Codec:
+    """A table's rows to and from one database's values, converters worked out once."""
+
+    def __init__(self, db: Database, table: Table) -> None:
+        self.table = table
+        ins = [_to_db(db, table.kind(f)) for f in table.fields]
+        outs = [_from_db(db, table.kind(f)) for f in table.fields]
+        self._in = [(i, f) for i, f in enumerate(ins) if f is not None]
+        self._out = [(i, f) for i, f in enumerate(outs) if f is not None]
+        self._values = attrgetter(*table.fields)
+        self._row = table.row
+        self._key = [_to_db(db, table.kind(name)) for name in table.key]
+
+    def key_to_db(self, key: tuple[Any, ...]) -> list[Any]:
+        """A key's values, as the database holds them."""
+        return [convert(v) if convert is not None and v is not None else v
+                for v, convert in zip(key, self._key)]
+
+    def to_db(self, row: Any) -> list[Any]:
+        values = list(self._values(row))
+        for i, convert in self._in:
+            if values[i] is not None:
+                values[i] = convert(values[i])
+        return values
+
+    def from_db(self, values: Sequence[Any]) -> Any:
+        out = list(values)
+        for i, convert in self._out:
+            if out[i] is not None:
+                out[i] = convert(out[i])
+        return self._row(*out)
+
+
+def _to_db(db: Database, kind: str) -> Callable[[Any], Any] | None:
+    if kind == "date":
+        return None if db.postgres else date.isoformat
+    if kind == "kind":
+        return attrgetter("value")
+    if kind == "json":  # as text on both: PostgreSQL's bulk writes cast it (projections.bulk)
+        return lambda v: to_json(list(v))
+    if kind == "periods":
+        return lambda v: to_json([[s.isoformat(), hf, rhf] for s, hf, rhf in v])
+    return None
+
+
+def _from_db(db: Database, kind: str) -> Callable[[Any], Any] | None:
+    if kind == "date":
+        return db.date_out
+    if kind == "int":
+        return int
+    if kind == "kind":
+        return PayerKind
+    if kind == "json":
+        return lambda v: tuple(db.json_out(v))
+    if kind == "periods":
+        return lambda v: tuple((date.fromisoformat(s), hf, rhf) for s, hf, rhf in db.json_out(v))
+    return None
+
+
+# --- SQL ------------------------------------------------------------------------------------
+
+
+def select(ts: TableSet, t: Table) -> str:
+    return f"SELECT {', '.join(t.columns)} FROM {ts.of(t)}"
+
+
+def known_at(t: Table, at: int | None, alias: str = "") -> tuple[str, list[Any]]:
+    """The condition for rows as known at position `at` (None: now)."""
+    if not t.bitemporal:
+        return "1 = 1", []
+    p = f"{alias}." if alias else ""
+    if at is None:
+        return f"{p}known_to IS NULL", []
+    return f"{p}known_from <= ? AND ({p}known_to IS NULL OR {p}known_to > ?)", [at, at]
+
+
+def insert(ts: TableSet, t: Table) -> str:
+    return (f"INSERT INTO {ts.of(t)} ({', '.join(t.columns)}) "
+            f"VALUES ({', '.join('?' * len(t.columns))})")
+
+
+def close(ts: TableSet, t: Table) -> str:
+    """Close the open row of a key (a key has at most one)."""
+    where = " AND ".join(f"{t.column(k)} = ?" for k in t.key)
+    return f"UPDATE {ts.of(t)} SET known_to = ? WHERE {where} AND known_to IS NULL"
+
+
+def delete_owner(ts: TableSet, t: Table) -> str:
+    return f"DELETE FROM {ts.of(t)} WHERE {t.column(t.owner)} = ?"

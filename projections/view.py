@@ -1,0 +1,115 @@
+"""Reading the read models: where they are in the log, waiting for a position, and rows as known
+now or at an earlier position. Every query of the read side goes through a `ReadModels`.
+
+A query takes an optional minimum position (a write's `Receipt.position`: read your writes): it
+waits, bounded, until the read models reflect it, and raises `ViewBehind` if they do not in
+time. Asked as known at a position the models have not reached, it raises `ViewBehind` too.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from projections import rows as r
+from projections import tables as tb
+from projections.projector import create_tables
+from projections.store import Database, read_tracking
+
+WAIT = 5.0  # seconds a query waits for its minimum position by default
+ANY_POSITION = -1  # `ReadModels.rows(at=ANY_POSITION)`: rows as known at any position
+
+
+class ViewBehind(LookupError):
+    """Asked for a position the read models have not reached yet (wait_for it first)."""
+
+    def __init__(self, asked: int, reached: int) -> None:
+        self.asked, self.reached = asked, reached
+        super().__init__(f"the read models have read the log up to position {reached}, "
+                         f"not yet {asked}")
+
+
+class ReadModels:
+    """Queries on the live read models. Thread-safe; opens no more than a few connections."""
+
+    def __init__(self, url: str, *, create: bool = True) -> None:
+        self.url = url
+        self.db = Database(url)
+        self.tables = r.LIVE
+        self._codecs = {t.base: tb.Codec(self.db, t) for t in self.tables.tables}
+        if create:
+            create_tables(self.db, self.tables)
+
+    # --- where the read models are ----------------------------------------------------------
+
+    def position(self) -> int:
+        """The last log position the read models reflect."""
+        with self.db.reading() as cur:
+            return read_tracking(cur, self.tables.name)[0]
+
+    def wait_for(self, position: int, timeout: float = WAIT) -> bool:
+        """Wait until the read models reflect `position` (a Receipt's); False on timeout.
+        Something must be following the log: a ViewRunner, or catch_up called by the writer."""
+        deadline = time.monotonic() + timeout
+        pause = 0.005
+        while True:
+            if self.position() >= position:
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            time.sleep(min(pause, remaining))
+            pause = min(pause * 2, 0.1)
+
+    def reached(self, min_position: int | None = None, timeout: float = WAIT) -> int:
+        """The position the read models reflect, once it is at least `min_position` (waiting,
+        bounded); raises ViewBehind if it does not get there in time."""
+        if min_position is not None and not self.wait_for(min_position, timeout):
+            raise ViewBehind(min_position, self.position())
+        return self.position()
+
+    def as_of(self, known_at_position: int | None, min_position: int | None = None) -> int | None:
+        """The position to read at (None: what the models hold now), after waiting for
+        `min_position`; refuses a position the models have not reached."""
+        if min_position is not None or known_at_position is not None:
+            reached = self.reached(min_position)
+            if known_at_position is not None and known_at_position > reached:
+                raise ViewBehind(known_at_position, reached)
+        return known_at_position
+
+    # --- rows -------------------------------------------------------------------------------
+
+    def rows(self, table: tb.Table, at: int | None, where: str = "", params: Sequence[Any] = (),
+             order: str = "", limit: int | None = None, alias: str = "") -> list[Any]:
+        """Rows of a table as known at `at` (None: now) meeting a condition on its columns."""
+        known, known_params = (("1 = 1", []) if at == ANY_POSITION
+                               else tb.known_at(table, at, alias))
+        sql = f"{tb.select(self.tables, table)}{' ' + alias if alias else ''} WHERE {known}"
+        if where:
+            sql += f" AND ({where})"
+        if order:
+            sql += f" ORDER BY {order}"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        codec = self._codecs[table.base]
+        with self.db.reading() as cur:
+            return [codec.from_db(x) for x in cur.rows(sql, [*known_params, *params])]
+
+    def name(self, table: tb.Table) -> str:
+        return self.tables.of(table)
+
+    def among(self, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
+        """`column` is one of `values`, as one parameter whatever their number."""
+        if self.db.postgres:
+            return f"{column} = ANY(?::text[])", [list(values)]
+        return f"{column} IN (SELECT value FROM json_each(?))", [tb.to_json(list(values))]
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

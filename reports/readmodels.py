@@ -1,0 +1,100 @@
+"""Statements and restatements from the read models.
+
+A restatement names the facts that changed a patient's figures between two positions K1 and
+K2. The read models are bitemporal: every row of a patient records the position at which it
+became the answer (`known_from`) and the one at which it stopped (`known_to`), so the positions
+in (K1, K2] at which anything of the patient changed are read from the rows themselves. At each
+of them the patient's own lines are built from the rows as known there and compared with the
+previous ones: a position whose lines differ is a cause. That is what a replay of the log finds
+fact by fact (reports.statements_replay), with the rows instead of the folds. The facts' actor,
+type and recorded moment are then read from the log, by position.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from eventstore import EventLog, StoredFact
+from projections.source import ReadSource
+from projections.view import ReadModels
+from reports.source import Rows
+from reports.statements_lines import LinesOf, own_lines
+
+
+class ReadModelSources:
+    """Rows as known at any position the read models have reached (after waiting for
+    `min_position`, if given: a write's position)."""
+
+    def __init__(self, models: ReadModels, log: EventLog, *,
+                 min_position: int | None = None) -> None:
+        self.models, self.log = models, log
+        self.reached = models.reached(min_position)
+
+    def at(self, position: int | None) -> ReadSource:
+        at = self.reached if position is None else min(position, self.reached)
+        return ReadSource(self.models, at, self.recorded_at(at))
+
+    def first_enrolment(self) -> Any:
+        return self.at(None).first_enrolment()
+
+    def recorded_at(self, position: int) -> datetime | None:
+        fact = self.fact(position)
+        return fact.recorded_at if fact else None
+
+    def fact(self, position: int) -> StoredFact | None:
+        if position <= 0:
+            return None
+        return next(iter(self.log.read(after=position - 1, up_to=position, batch=1)), None)
+
+    def causes(self, patients: Sequence[str], before: ReadSource, after: ReadSource,
+               lines_of: LinesOf, span: tuple[date, date] | None = None
+               ) -> dict[int, tuple[StoredFact, set[str]]]:
+        if not patients:
+            return {}
+        rows = after.changes(patients, before.position)
+        if span is not None:  # a line of a period reads only its dispensations and spans
+            rows = _about(rows, span)
+        companies, rhfs = after.company_ids(), after.rhf_ids()
+        found: dict[int, tuple[StoredFact, set[str]]] = {}
+        slots = rows.pop("agreement_slots", [])
+        for patient_id in patients:
+            mine = Rows(after.position, companies=companies, rhfs=rhfs, tables={
+                table: [x for x in xs if x.patient_id == patient_id]
+                for table, xs in rows.items()})
+            # with its agreement's slots: a late enrolment is named for the slot it used
+            agreements = {p.agreement_id for p in mine.tables.get("patients", [])}
+            mine.tables["agreement_slots"] = [x for x in slots if x.agreement_id in agreements]
+            for position in _causes(mine, patient_id, before.position, lines_of):
+                fact = self.fact(position)
+                if fact is not None:
+                    found.setdefault(position, (fact, set()))[1].add(patient_id)
+        return found
+
+
+def _about(rows: dict[str, list[Any]], span: tuple[date, date]) -> dict[str, list[Any]]:
+    """The rows a statement of the span can read: dispensations in it, payer intervals that
+    meet it, and everything else. A row outside changes none of its lines, so its positions
+    need not be looked at (a replay finds them changing nothing)."""
+    first, last = span
+    out = dict(rows)
+    out["cost_lines"] = [x for x in rows.get("cost_lines", []) if first <= x.on <= last]
+    out["intervals"] = [x for x in rows.get("intervals", [])
+                        if x.start <= last and (x.end is None or x.end >= first)]
+    return out
+
+
+def _causes(rows: Rows, patient_id: str, issued: int, lines_of: LinesOf) -> list[int]:
+    """The positions after `issued` at which the patient's own lines changed."""
+    changed = sorted({p for xs in rows.tables.values() for x in xs
+                      for p in (x.known_from, x.known_to)
+                      if p is not None and issued < p <= rows.position})
+    previous = own_lines(lines_of(rows.at(issued)), patient_id)
+    out = []
+    for position in changed:
+        current = own_lines(lines_of(rows.at(position)), patient_id)
+        if current != previous:
+            out.append(position)
+        previous = current
+    return out

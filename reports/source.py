@@ -1,0 +1,163 @@
+"""Where a statement's rows come from: the read models (projections.source.ReadSource, SQL), or
+rows held in memory (`Rows`): a replay of the log (`Known`), or one patient's rows at each
+position a restatement looks at.
+
+Every statement is built from rows as known at one log position (projections.rows: intervals,
+patients, cost lines, grants, slots). A source may hand back more rows than asked for (`Rows`
+filters only by position); the statements filter precisely themselves, so the two kinds of
+source give the same statement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from functools import cached_property
+from typing import Any, Protocol
+
+from domain.financing import Case, PayerKind, timeline
+from domain.workspace import Workspace
+from projections import compute as cp
+from projections.rows import CostLine, GrantRow, IntervalRow, MovementRow, PatientRow, SlotRow
+from reports.scope import Scope, check
+
+Span = tuple[date, date]
+
+
+class Source(Protocol):
+    """Rows as known at `position`, at least those meeting the arguments."""
+
+    @property
+    def position(self) -> int: ...
+    @property
+    def recorded_at(self) -> datetime | None: ...
+    def company_exists(self, company_id: str) -> bool: ...
+    def rhf_ids(self) -> set[str]: ...
+    def intervals(self, *, kinds: Collection[PayerKind] | None = None, span: Span | None = None,
+                  company: str | None = None, rhf: str | None = None,
+                  patients: Collection[str] | None = None,
+                  ending: Span | None = None) -> list[IntervalRow]: ...
+    def cost_lines(self, *, span: Span, kinds: Collection[PayerKind] | None = None,
+                   gaps: bool = False, company: str | None = None,
+                   rhf: str | None = None) -> list[CostLine]: ...
+    def patients(self, ids: Collection[str] | None = None, *,
+                 agreements: Collection[str] | None = None) -> list[PatientRow]: ...
+    def grants(self, *, until: date, company: str | None = None,
+               rhf: str | None = None) -> list[GrantRow]: ...
+    def movements(self, patients: Collection[str]) -> list[MovementRow]: ...
+    def slots(self, *, company: str | None = None) -> list[SlotRow]: ...
+    def first_enrolment(self) -> date | None: ...
+
+
+@dataclass
+class Rows:
+    """Rows held in memory, as known at `position` (rows known later, or no longer, are left
+    out). Hands back every row it holds: the statements filter."""
+
+    position: int
+    recorded_at: datetime | None = None
+    companies: set[str] = field(default_factory=set)
+    rhfs: set[str] = field(default_factory=set)
+    tables: dict[str, list[Any]] = field(default_factory=dict)
+
+    def at(self, position: int) -> Rows:
+        """The same rows as known at an earlier position."""
+        def known(rows: list[Any]) -> list[Any]:
+            return [x for x in rows if x.known_from <= position
+                    and (x.known_to is None or x.known_to > position)]
+        return replace(self, position=position,
+                       tables={k: known(v) for k, v in self.tables.items()})
+
+    def _of(self, table: str) -> list[Any]:
+        return self.tables.get(table, [])
+
+    def company_exists(self, company_id: str) -> bool:
+        return company_id in self.companies
+
+    def check(self, scope: Scope) -> Scope:
+        return check(self, scope)
+
+    def rhf_ids(self) -> set[str]:
+        return set(self.rhfs)
+
+    def intervals(self, **_: Any) -> list[IntervalRow]:
+        return list(self._of("intervals"))
+
+    def cost_lines(self, **_: Any) -> list[CostLine]:
+        return list(self._of("cost_lines"))
+
+    def patients(self, ids: Collection[str] | None = None, **_: Any) -> list[PatientRow]:
+        return [p for p in self._of("patients") if ids is None or p.patient_id in ids]
+
+    def grants(self, **_: Any) -> list[GrantRow]:
+        return list(self._of("grants"))
+
+    def movements(self, patients: Collection[str]) -> list[MovementRow]:
+        return [m for m in self._of("grant_movements") if m.patient_id in patients]
+
+    def slots(self, **_: Any) -> list[SlotRow]:
+        return list(self._of("agreement_slots"))
+
+    def first_enrolment(self) -> date | None:
+        return min((p.enrolled_on for p in self._of("patients") if p.enrolled_on), default=None)
+
+
+class Known(Rows):
+    """A replay: every row worked out from the patients' cases as known at one position, with
+    the functions the projector uses (projections.compute), so a statement built from it is
+    the statement the read models give, rebuilt from the log without them."""
+
+    def __init__(self, position: int, cases: tuple[Case, ...], workspace: Workspace,
+                 agreement_ids: tuple[str, ...], recorded_at: datetime | None = None) -> None:
+        super().__init__(position, recorded_at)
+        self.cases, self.workspace, self.agreement_ids = cases, workspace, agreement_ids
+
+    @classmethod
+    def from_workspace(cls, ws: Workspace, patient_ids: Iterable[str],
+                       agreement_ids: Iterable[str], position: int,
+                       recorded_at: datetime | None = None) -> Known:
+        from domain.derive import case_of
+
+        cases = tuple(case_of(ws, p) for p in patient_ids if ws.patient(p).exists)
+        agreements = tuple(a for a in agreement_ids if ws.agreement(a).exists)
+        return cls(position, cases, ws, agreements, recorded_at)
+
+    def company_exists(self, company_id: str) -> bool:
+        return self.workspace.company(company_id).exists
+
+    def rhf_ids(self) -> set[str]:
+        return {t.rhf_id for t in self.workspace.registry().trusts.values()}
+
+    def _of(self, table: str) -> list[Any]:
+        return self._rows[table]
+
+    @cached_property
+    def _rows(self) -> dict[str, list[Any]]:
+        at, ws = self.position, self.workspace
+        out: dict[str, list[Any]] = {"intervals": [], "patients": [], "cost_lines": [],
+                                     "grants": [], "grant_movements": []}
+        for case in self.cases:
+            intervals = timeline(case)
+            out["intervals"] += cp.interval_rows(case, at, intervals)
+            out["patients"].append(cp.patient_row(case, self._enrolment_order(case), at))
+            out["cost_lines"] += cp.cost_lines(case, ws.drug, at, intervals)
+            grants, moves = cp.grant_rows(case, at)
+            out["grants"] += grants
+            out["grant_movements"] += moves
+        out["agreement_slots"] = [s for a in self.agreement_ids
+                                  for s in cp.slot_rows(ws.agreement(a), at)]
+        return out
+
+    def _enrolment_order(self, case: Case) -> int:
+        """Where the patient's slot stands in its agreement's: the order of enrolment, as the
+        read models' `enrolled_at` (a log position) gives it."""
+        order = self._orders.get(case.agreement.agreement_id)
+        if order is None:
+            order = self._orders[case.agreement.agreement_id] = {
+                pid: i for i, pid in enumerate(case.agreement.patients)}
+        return order.get(case.patient.patient_id, len(order))
+
+    @cached_property
+    def _orders(self) -> dict[str, dict[str, int]]:
+        return {}

@@ -1,0 +1,122 @@
+"""Who pays on a date, a page at a time, for the patients an actor may see; and a tick that
+reconciles only the patients the due-date index names. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, timedelta
+
+import pytest
+
+from application import demo
+from application.access import AUDITOR, PARTNER, RHF_FINANCE, View
+from application.ledger import Ledger
+from domain.financing import payer_on
+from domain.values import Actor
+from projections.due import DueIndex, due_counts, due_patients
+from projections.payers import Page, Tenancy, payers_on
+from projections.whopays import WhoPaysView, catch_up
+
+ON = date(2023, 9, 1)
+
+
+@pytest.fixture
+def loaded(database_url: str) -> Iterator[tuple[Ledger, WhoPaysView]]:
+    ledger = Ledger.open(database_url)
+    models = WhoPaysView(database_url)
+    try:
+        demo.load_demo(ledger)
+        catch_up(ledger, models)
+        yield ledger, models
+    finally:
+        models.close()
+        ledger.close()
+
+
+def all_pages(models: WhoPaysView, on: date, tenancy: Tenancy, size: int,
+              at: int | None = None) -> list[Page]:
+    pages = [payers_on(models, on, tenancy=tenancy, limit=size, known_at_position=at)]
+    while not pages[-1].last:
+        pages.append(payers_on(models, on, tenancy=tenancy, after=pages[-1].after, limit=size,
+                               known_at_position=at))
+    return pages
+
+
+def expected(ledger: Ledger, actor: Actor, on: date, at: int) -> list[tuple[str, object]]:
+    """Every patient enrolled by `on` that the actor may see, by id, with the ledger's answer."""
+    view = View(actor, ledger.workspace())
+    return sorted((c.patient.patient_id, payer_on(c, on)) for c in ledger.cases(up_to=at)
+                  if c.patient.enrolled_on and c.patient.enrolled_on <= on
+                  and view.patient_id(c.patient.patient_id))
+
+
+@pytest.mark.parametrize("role, organisation", [(AUDITOR, "impress"), (PARTNER, "roche"),
+                                                (RHF_FINANCE, "helse-vest"),
+                                                (RHF_FINANCE, "helse-nord")])
+def test_pages_of_payers_together_give_every_visible_patient_once_as_the_ledger_answers(
+        loaded: tuple[Ledger, WhoPaysView], role: str, organisation: str) -> None:
+    ledger, models = loaded
+    actor = Actor(subject="someone", role=role, organisation=organisation)
+    head = ledger.log.head()
+    for at in (head // 2, head):
+        pages = all_pages(models, ON, Tenancy.of(actor), size=4, at=at)
+        got = [(x.patient_id, x.payer) for page in pages for x in page.rows]
+        assert got == expected(ledger, actor, ON, at)
+        assert all(len(page.rows) == 4 for page in pages[:-1]) and len(pages[-1].rows) <= 4
+        assert {page.position for page in pages} == {at}
+
+
+def test_a_set_of_patient_ids_narrows_the_page_to_them(loaded: tuple[Ledger, WhoPaysView]
+                                                       ) -> None:
+    _, models = loaded
+    everyone = [x.patient_id for x in payers_on(models, ON).rows]
+    chosen = frozenset(everyone[1::3])
+    page = payers_on(models, ON, tenancy=Tenancy(patients=chosen))
+    assert [x.patient_id for x in page.rows] == sorted(chosen) and page.last
+    assert payers_on(models, ON, tenancy=Tenancy(patients=frozenset())).rows == []
+
+
+def test_a_page_size_out_of_bounds_is_refused(loaded: tuple[Ledger, WhoPaysView]) -> None:
+    with pytest.raises(ValueError, match="a page holds"):
+        payers_on(loaded[1], ON, limit=0)
+
+
+# --- the due-date index and tick ------------------------------------------------------------
+
+
+def test_a_tick_through_the_due_index_records_what_a_tick_of_every_patient_would(
+        loaded: tuple[Ledger, WhoPaysView]) -> None:
+    ledger, models = loaded
+    due = DueIndex(ledger, models)
+    upcoming = due_counts(models, date(2000, 1, 1), date(2040, 1, 1))
+    assert upcoming, "the demo leaves a patient with a derived fact to come"
+    day, count = upcoming[0]
+    assert due(day - timedelta(days=1)) == []
+    assert ledger.tick(day - timedelta(days=1), due=due).facts == ()  # nothing due: no patient read
+    named = due(day)
+    assert len(named) == count and named == due_patients(models, day)
+    receipt = ledger.tick(day, due=due)
+    assert receipt.facts and {f.stream.partition("/")[2] for f in receipt.facts} <= set(named)
+    assert ledger.tick(day).facts == ()  # every patient reconciled: nothing was missed
+    assert due(day) == []  # and the index knows it
+
+
+# --- another version's tables -----------------------------------------------------------------
+
+
+def test_read_model_tables_of_another_schema_are_dropped_and_rebuilt_from_the_log(
+        loaded: tuple[Ledger, WhoPaysView]) -> None:
+    ledger, models = loaded
+    before = models.timeline("IMP-0020")
+    with models.db.writing() as cur:  # as an older version would have left them
+        cur.run("UPDATE projection_schema SET digest = 'older' WHERE name = 'readmodels'")
+        cur.run("CREATE TABLE whopays_intervals (patient_id TEXT)")
+    renewed = WhoPaysView(models.url)
+    try:
+        assert renewed.position() == 0 and renewed.timeline("IMP-0020") == []
+        with renewed.db.reading() as cur:
+            assert not renewed.db.table_exists(cur, "whopays_intervals")
+        assert catch_up(ledger, renewed) == ledger.log.head()
+        assert renewed.timeline("IMP-0020") == before
+    finally:
+        renewed.close()
