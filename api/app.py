@@ -17,10 +17,9 @@ from api import problems
 from api.auth import Authenticator
 from api.deps import known_query_only
 from api.guard import InputGuard
-from application.idempotency import IdempotencyIndex
 from api.problems import PROBLEM_JSON
 from api.routes import ROUTERS
-from application.service import Service
+from api.served import Served
 from api.settings import Settings
 from application.ledger import Ledger
 
@@ -35,6 +34,12 @@ moment, with the recorded facts each answer rests on.
   `Idempotent-Replayed: true`) and records nothing new.
 * **Errors** are RFC 9457 `application/problem+json`, one `type` per refusal. `409` with type
   `concurrent-modification` means nothing was recorded and a retry is safe.
+* **Read your writes**: a command's answer carries its log `position`. Every read takes a
+  minimum position, as the query parameter `min_position` or the header
+  `Impress-Min-Position`: the answer waits (at most `IMPRESS_READ_WAIT_SECONDS`, default 2 s)
+  until the read models have reached it, else `503` `read-models-behind` with `Retry-After`.
+  Without one, a read answers from what the read models hold now (a write of a moment ago may
+  not be in it yet). Every answer names the position it is as known at.
 * National identity numbers are refused everywhere; patients are known by study ID only.
 """
 
@@ -48,11 +53,12 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None, *
     auth = authenticator or Authenticator(settings)
     owned = ledger is None
     ledger = ledger or Ledger.open(settings.database_url, create_tables=settings.create_tables)
-    service = Service(ledger, IdempotencyIndex(ledger.log, create_table=settings.create_tables))
+    service = Served(ledger, settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        service.close()
         if owned:
             ledger.close()
 

@@ -16,6 +16,8 @@ kept in the data dir (created on first use); the app trusts only that key's JWKS
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import json
 import os
 import threading
@@ -183,11 +185,16 @@ class Verifier:
                           options={"require": ["exp", "iss", "aud"]})
 
 
+VERIFIED_TOKENS = 4096  # tokens whose claims a process keeps (most recently used)
+
+
 class Authenticator:
     """Bearer token -> Actor (subject, role, organisation)."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self._verified: OrderedDict[str, tuple[dict[str, Any], float]] = OrderedDict()
+        self._lock = threading.Lock()
         if settings.auth_mode == "dev":
             self.verifier = Verifier(DevKeys(settings.data_dir), settings.dev_issuer,
                                      settings.dev_audience, (DEV_ALGORITHM,), 5)
@@ -207,7 +214,33 @@ class Authenticator:
         if scheme.lower() != "bearer" or not token.strip():
             raise unauthenticated("use the Bearer scheme: Authorization: Bearer <token>",
                                   error="invalid_request")
-        return self.actor_of(self.verifier.claims(token.strip()), request_id)
+        claims = self.verifier.claims(token.strip())
+        actor = self.actor_of(claims, request_id)
+        self._remember(token.strip(), claims)
+        return actor
+
+    def known(self, authorization: str | None, request_id: str) -> Actor | None:
+        """The actor of a token this process verified before and that has not expired yet,
+        without verifying it again (no key fetch, no signature check); None otherwise. A
+        token's claims cannot change, and a verified token stays valid until its `exp`."""
+        scheme, _, token = (authorization or "").strip().partition(" ")
+        if scheme.lower() != "bearer":
+            return None
+        with self._lock:
+            found = self._verified.get(token.strip())
+        if found is None or time.time() >= found[1]:
+            return None
+        return self.actor_of(found[0], request_id)
+
+    def _remember(self, token: str, claims: dict[str, Any]) -> None:
+        expires = claims.get("exp")
+        if not isinstance(expires, (int, float)):
+            return
+        with self._lock:
+            self._verified[token] = (claims, float(expires))
+            self._verified.move_to_end(token)
+            while len(self._verified) > VERIFIED_TOKENS:
+                self._verified.popitem(last=False)
 
     def actor_of(self, claims: dict[str, Any], request_id: str) -> Actor:
         s = self.settings

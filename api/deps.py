@@ -1,28 +1,35 @@
 """FastAPI dependencies: the service, the authenticated actor in an allowed role, path
-parameters, the Idempotency-Key header, and the documented error answers of each operation."""
+parameters, the Idempotency-Key header, the minimum log position of a read, and the documented
+error answers of each operation.
+
+The dependencies that do no I/O are `async def`: FastAPI runs a plain `def` dependency in the
+thread pool, and a hand-off per dependency cost about half the server's CPU on a who-pays read
+(docs/benchmarks.md, ADR 0021). Only verifying a token not seen before may fetch the issuer's
+keys: that one goes to the thread pool."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, time
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import Depends, Header, Path, Request
+from fastapi import Depends, Header, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from application import access
 from application.idempotency import KEY_PATTERN
 from api.problems import Problem
 from api.schemas.types import FIRST_DAY, LAST_DAY, SLUG_PATTERN, STUDY_ID_PATTERN
-from application.service import Service
+from api.served import Served
 from domain.values import Actor
 
 OSLO = ZoneInfo("Europe/Oslo")
 bearer = HTTPBearer(auto_error=False, description="An OpenID Connect access token (JWT).")
 
 
-def known_query_only(request: Request) -> None:
+async def known_query_only(request: Request) -> None:
     """Unknown query parameters are refused: a typo such as `know_at` must not silently answer
     "as known now"."""
     route = request.scope.get("route")
@@ -45,29 +52,33 @@ def _query_names(dependant: Any) -> set[str]:
     return names
 
 
-def get_service(request: Request) -> Service:
-    service: Service = request.app.state.service
+async def get_service(request: Request) -> Served:
+    service: Served = request.app.state.service
     return service
 
 
-ServiceDep = Annotated[Service, Depends(get_service)]
+ServiceDep = Annotated[Served, Depends(get_service)]
 
 
-def authenticated(
+async def authenticated(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Actor:
     header = request.headers.get("authorization")
-    actor: Actor = request.app.state.auth.actor(header, request.state.request_id)
+    auth = request.app.state.auth
+    actor: Actor | None = auth.known(header, request.state.request_id)
+    if actor is None:  # a token not verified before: may fetch the issuer's keys
+        actor = await run_in_threadpool(auth.actor, header, request.state.request_id)
+    assert actor is not None
     request.state.actor = actor
     return actor
 
 
-def role(*roles: str) -> Callable[..., Actor]:
+def role(*roles: str) -> Callable[..., Awaitable[Actor]]:
     """A dependency: the authenticated actor, if its role is one of `roles` (else 403)."""
     allowed = frozenset(roles)
 
-    def check(actor: Annotated[Actor, Depends(authenticated)]) -> Actor:
+    async def check(actor: Annotated[Actor, Depends(authenticated)]) -> Actor:
         if actor.role not in allowed:
             raise Problem(403, "forbidden",
                           f"the role {actor.role} may not do this (allowed: "
@@ -85,7 +96,7 @@ Auditor = Annotated[Actor, Depends(role(*access.READ_LOG))]
 Importer = Annotated[Actor, Depends(role(*access.IMPORT))]
 
 
-def idempotency_key(
+async def idempotency_key(
     key: Annotated[str | None, Header(
         alias="Idempotency-Key", json_schema_extra={"maxLength": 200, "pattern": KEY_PATTERN.pattern},
         description="Any unique printable ASCII text (e.g. a UUID). A retry with the same key "
@@ -99,6 +110,32 @@ def idempotency_key(
 
 
 IdempotencyKey = Annotated[str | None, Depends(idempotency_key)]
+
+MIN_POSITION_HEADER = "Impress-Min-Position"
+MIN_POSITION_DOC = ("Read your writes: answer only once the read models have reached this log "
+                    "position (a command's `position`), waiting a little (503 "
+                    "`read-models-behind` with Retry-After if not in time). Also as the "
+                    f"header {MIN_POSITION_HEADER}; the larger of the two counts.")
+
+
+async def min_position(
+    query: Annotated[int | None, Query(alias="min_position", ge=0, le=2**53,
+                                       description=MIN_POSITION_DOC)] = None,
+    header: Annotated[str | None, Header(alias=MIN_POSITION_HEADER,
+                                         description=MIN_POSITION_DOC)] = None,
+) -> int | None:
+    """The minimum log position a read must reflect, from the query or the header."""
+    asked = [query] if query is not None else []
+    if header is not None:
+        text = header.strip()
+        if not text.isdigit() or int(text) > 2**53:
+            raise Problem(422, "invalid-request",
+                          f"{MIN_POSITION_HEADER} must be a log position: a whole number")
+        asked.append(int(text))
+    return max(asked) if asked else None
+
+
+MinPosition = Annotated[int | None, Depends(min_position)]
 
 
 def _slug(example: str, what: str) -> Any:

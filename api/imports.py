@@ -20,7 +20,9 @@ from api.problems import CONTROL, from_refusal
 from api.schemas.types import CONTROL_CHARACTER
 from api.schemas import IMPORT_ARGS
 from application.idempotency import fingerprint
-from application.service import ImportRefused, Recorded, Service
+from api.served import Served
+from application.ledger import CommandsRefused, Receipt
+from domain import errors as err
 from domain import commands as c
 from domain.identity import find_national_id
 from domain.values import Actor
@@ -138,17 +140,17 @@ def _implicit_key(commands: list[c.Command]) -> str:
     return "import:" + fingerprint(commands)
 
 
-def _not_imported_yet(service: Service, commands: list[c.Command], actor: Actor,
+def _not_imported_yet(writer: Served, commands: list[c.Command], actor: Actor,
                       key: str | None) -> None:
-    if key is not None and service.index.lookup(actor, key) is not None:
-        return  # a retry with its own key: replayed by the service
-    landed = service.index.landed(fingerprint(commands))
+    if key is not None and writer.ledger.keys.lookup(actor, key) is not None:
+        return  # a retry with its own key: replayed by the ledger
+    landed = writer.ledger.keys.landed(fingerprint(commands))
     if landed is not None:
         raise AlreadyImported(landed.first_position, landed.last_position)
 
 
-def run(service: Service, text: str, actor: Actor,
-        key: str | None = None) -> tuple[Recorded, int]:
+def run(service: Served, text: str, actor: Actor,
+        key: str | None = None) -> tuple[Receipt, int]:
     """Record every command of the file at once (the result, and how many commands), or raise
     ImportFailed with every bad line."""
     parsed = parse(text)
@@ -157,13 +159,15 @@ def run(service: Service, text: str, actor: Actor,
     errors = list(parsed.errors)
     try:
         if errors:
-            refusals = service.check_all(parsed.commands, actor)
+            refusals = service.refusals(parsed.commands, actor)
         else:
             _not_imported_yet(service, parsed.commands, actor, key)
             chosen = key or _implicit_key(parsed.commands)
-            return service.execute_all(parsed.commands, actor, chosen), parsed.lines
-    except ImportRefused as refused:
+            return service.record(parsed.commands, actor, chosen), parsed.lines
+    except CommandsRefused as refused:
         refusals = refused.refusals
+    except err.Refused as one:  # a file of one command
+        refusals = [(0, one)]
     for index, refusal in refusals:
         problem = from_refusal(refusal)
         errors.append(LineError(parsed.numbers[index], parsed.names[index], problem.slug,

@@ -21,6 +21,7 @@ from domain import errors as err
 from domain.identity import NationalIdRefused as IdentityNationalIdRefused
 from domain.identity import looks_like_national_id
 from eventstore import DATABASE_UNAVAILABLE, ConcurrentModification, LogInconsistent, StorageError
+from projections.view import ViewBehind
 
 PROBLEM_JSON = "application/problem+json"
 NATIONAL_ID = "national-identity-number"
@@ -92,6 +93,12 @@ def concurrent(exc: ConcurrentModification) -> Problem:
         "recorded. Retrying the same request is safe.",
         extra={"retryable": True},
     )
+
+
+def behind(exc: Exception) -> Problem:
+    """The read models have not reached the position asked for in time (read your writes)."""
+    return Problem(503, "read-models-behind", f"{exc}; ask again shortly",
+                   headers={"Retry-After": "1"})
 
 
 def national_id(where: str) -> Problem:
@@ -196,6 +203,9 @@ def install(app: FastAPI, base_uri: str) -> None:
             500, "log-inconsistent", "the ledger's log holds a row it did not write, so nothing "
             "can be recorded until an operator removes it; nothing was recorded"))
 
+    async def on_behind(request: Request, exc: Exception) -> JSONResponse:
+        return answer(request, behind(exc))
+
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
         return answer(request, _from_validation(exc))
@@ -218,6 +228,7 @@ def install(app: FastAPI, base_uri: str) -> None:
     for unavailable in DATABASE_UNAVAILABLE:  # met outside the event store's own calls too
         app.add_exception_handler(unavailable, on_storage)
     app.add_exception_handler(LogInconsistent, on_inconsistent)
+    app.add_exception_handler(ViewBehind, on_behind)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(Exception, on_anything)

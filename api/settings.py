@@ -77,5 +77,18 @@ class Settings(BaseSettings):
         description='JSON: claim value -> organisation id, e.g. {"983974899": "helse-vest"}. '
         "Unmapped values are used as they are.",
     )
+    read_wait_seconds: float = Field(
+        default=2.0, ge=0, le=60,
+        description="How long a read with a minimum log position (`min_position`, header "
+        "Impress-Min-Position) waits for the read models to reach it before answering 503.",
+    )
+    follow_log: bool = Field(
+        default=True, description="Run the read models' runner in this process (it projects "
+        "only while it holds the leader lock: one projector per database).",
+    )
+    follow_poll_seconds: float | None = Field(
+        default=None, gt=0, le=60, description="How often the runner looks for new facts "
+        "(default: 0.1 s on SQLite, 1 s on PostgreSQL, which also wakes it by NOTIFY).",
+    )
     dev_issuer: str = Field(default="impress-ledger-dev")
     dev_audience: str = Field(default="impress-ledger")

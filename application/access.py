@@ -14,6 +14,7 @@ from enum import Enum
 from typing import Any
 
 from domain import commands as c
+from domain import errors as err
 from domain import state as st
 from domain.values import Actor
 from domain.workspace import Workspace
@@ -77,6 +78,23 @@ def may_record(actor: Actor, command: c.Command) -> bool:
     return actor.role in COMMAND_ROLES.get(type(command), frozenset())
 
 
+class Forbidden(err.Refused):
+    """A command (an import's line) that the actor's role may not record."""
+
+    code = "forbidden"
+    kind = "forbidden"
+
+
+def authorise(ws: Workspace, command: c.Command, actor: Actor) -> None:
+    """`Ledger.record(..., authorise=authorise)`: the role may record the command, and a partner
+    records payments of its own grants only (others' patients do not exist for it)."""
+    if not may_record(actor, command):
+        raise Forbidden(f"the role {actor.role} may not record {type(command).__name__}")
+    if actor.role == PARTNER and isinstance(command, c.RecordGrantPayment):
+        if not View(actor, ws).patient_id(command.patient_id):
+            raise err.UnknownPatient(command.patient_id)
+
+
 class View:
     """What one actor may see, judged against a workspace (the ledger as known now).
 
@@ -88,15 +106,31 @@ class View:
     many facts it rests on.
     """
 
-    def __init__(self, actor: Actor, ws: Workspace,
+    def __init__(self, actor: Actor, ws: Workspace | Callable[[], Workspace],
                  company_ids: Callable[[], Iterable[str]] = tuple) -> None:
-        """`company_ids` lists every registered company (asked only to withhold other
-        companies' ids from a partner's text)."""
+        """`ws`: the workspace, or a function that makes it when a judgement first needs it
+        (an answer whose every reference is already judged reads no stream). `company_ids`
+        lists every registered company (asked only to withhold other companies' ids from a
+        partner's text)."""
         self.actor = actor
-        self.ws = ws
+        self._ws = ws
         self._company_ids = company_ids
         self._patients: dict[str, bool] = {}
         self._others: list[str] | None = None
+
+    @property
+    def ws(self) -> Workspace:
+        if not isinstance(self._ws, Workspace):
+            self._ws = self._ws()
+        return self._ws
+
+    def judged(self, patient_ids: Iterable[str]) -> View:
+        """Record that these patients are visible, as judged already by the same rule in the
+        read models' SQL (projections.payers.Tenancy.of, tested to agree with this class), so
+        that the references of answers about them need no stream read."""
+        for patient_id in patient_ids:
+            self._patients[patient_id] = True
+        return self
 
     @property
     def scoped(self) -> bool:
@@ -160,6 +194,9 @@ class View:
             return self.patient_id(identifier)
         if kind == "company":
             return self.company(identifier)
+        if self.actor.role != PARTNER and kind in ("agreement", "cohort", "drug"):
+            # only a partner's sight depends on whose it is (as self.agreement, .cohort, .drug)
+            return kind == "cohort" or self.company("")
         if kind == "agreement":
             return self.agreement(self.ws.agreement(identifier))
         if kind == "cohort":

@@ -6,7 +6,7 @@ This module and `eventstore` adapt the pure core to the store; nothing else in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 from itertools import islice
@@ -20,10 +20,12 @@ from domain.decide import execute, tick
 from domain.events import DERIVED_TYPES, Event
 from domain.financing import Case, Interval, Payer, payer_on, timeline
 from domain.identity import find_national_id
-from eventstore import ConcurrentModification, EventLog, NewEvent, StoredFact
+from eventstore import ConcurrentModification, EventLog, NewEvent, StorageError, StoredFact
 from domain.reference import health_trusts
 from domain.values import LEDGER, Actor
 from application.cache import StateCache
+from application.idempotency import (IdempotencyIndex, IdempotencyKeyReused, Used, fingerprint,
+                                     principal)
 from domain.workspace import REGISTRY, Workspace
 
 OSLO = ZoneInfo("Europe/Oslo")
@@ -33,9 +35,40 @@ def today_in_oslo() -> date:
     return datetime.now(OSLO).date()
 
 
+Authorise = Callable[[Workspace, c.Command, Actor], None]
+"""Refuses (raises a `Refused`) a command the actor may not record: `access.authorise`."""
+
+
+class CommandsRefused(Exception):
+    """Several commands recorded all or nothing, and some were refused: nothing was recorded."""
+
+    def __init__(self, refusals: list[tuple[int, err.Refused]]) -> None:
+        super().__init__(f"{len(refusals)} commands refused")
+        self.refusals = refusals
+
+
+def _each(commands: list[c.Command], run: Callable[[c.Command], None]) -> None:
+    """Run every command; one command's refusal is raised as itself, several commands' as
+    CommandsRefused with every refusal (so an import lists all its bad lines)."""
+    refusals: list[tuple[int, err.Refused]] = []
+    for index, command in enumerate(commands):
+        try:
+            run(command)
+        except err.Refused as refusal:
+            if len(commands) == 1:
+                raise
+            refusals.append((index, refusal))
+    if refusals:
+        raise CommandsRefused(refusals)
+
+
 class Unattributed(err.InvalidInput):
     def __init__(self) -> None:
         super().__init__("every write needs an authenticated actor: subject, role and organisation")
+
+
+Fact = StoredFact
+"""A recorded fact as a receipt, a history or the log shows it (readers need not know the store)."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +77,7 @@ class Receipt:
 
     position: int
     facts: tuple[StoredFact, ...]
+    replayed: bool = False  # an idempotent retry: the first request's receipt, nothing new
 
 
 @dataclass(frozen=True)
@@ -60,46 +94,94 @@ CATCH_UP = 2000
 
 class Ledger:
     def __init__(self, log: EventLog, *, clock: Callable[[], date] = today_in_oslo,
-                 cache_streams: int = 20_000) -> None:
+                 cache_streams: int = 20_000, create_tables: bool = True) -> None:
         self.log = log
         self.clock = clock
+        self.create_tables = create_tables
+        self._keys: IdempotencyIndex | None = None
         # Folded states shared by this ledger's workspaces: each command reads what was
         # recorded since the previous one, not every stream it needs (docs/benchmarks.md).
         self.states = StateCache(cache_streams)
 
     @classmethod
     def open(cls, url: str, *, create_tables: bool = True) -> Ledger:
-        return cls(EventLog(url, create_tables=create_tables))
+        return cls(EventLog(url, create_tables=create_tables), create_tables=create_tables)
 
     def close(self) -> None:
         self.log.close()
 
     # --- writing --------------------------------------------------------------------------
 
-    def execute(self, command: c.Command, actor: Actor) -> Receipt:
-        """Decide and record a command atomically; raises `Refused` or `ConcurrentModification`
-        (then nothing was recorded, and retrying the same command is safe)."""
-        check_actor(actor)
-        ws = self.workspace()
-        execute(ws, command)
-        return self.append(ws, actor)
+    def record(self, commands: Sequence[c.Command], actor: Actor, *,
+               authorise: Authorise | None = None, idempotency: str | None = None) -> Receipt:
+        """The one write path: decide `commands` in order against the ledger as known now and
+        record all their facts (and the facts they imply) at once, attributed to `actor`, or
+        nothing. One command's refusal is raised as itself; several commands raise
+        `CommandsRefused` with every refusal and its index. `ConcurrentModification`: nothing
+        was recorded, and retrying is safe.
 
-    def execute_all(
-        self, commands: list[c.Command], actor: Actor
-    ) -> tuple[Receipt | None, list[tuple[int, err.Refused]]]:
-        """All or nothing: decide every command in order in one workspace. If any is refused,
-        record nothing and return every refusal with its index; otherwise record all at once."""
+        `authorise(workspace, command, actor)` (e.g. `access.authorise`) refuses what the actor
+        may not record; it is asked for every command before anything else, so that a replay
+        answers only what the actor may record anew. `idempotency`: a key (ADR 0016's rules:
+        application.idempotency); a request with a key already used by the same principal for
+        the same commands returns the first receipt (`replayed`) and records nothing."""
+        check_actor(actor)
+        commands = list(commands)
+        fp = fingerprint(commands) if idempotency else ""
+        ws = self.workspace()
+        if authorise is not None:
+            _each(commands, lambda command: authorise(ws, command, actor))
+        if idempotency and (replay := self._replay(actor, idempotency, fp)):
+            return replay
+        # one_command discards a refused command's facts and keeps the batch's
+        _each(commands, lambda command: ws.one_command(partial(execute, ws, command)))
+        # Looked up again after reading the streams this request writes (application.idempotency).
+        if idempotency and (replay := self._replay(actor, idempotency, fp)):
+            return replay
+        keyed = ({"idempotency_key": idempotency, "fingerprint": fp, "key_owner": principal(actor)}
+                 if idempotency else None)  # the key travels with the facts, in their actor
+        try:
+            return self.append(ws, actor, keyed)
+        except ConcurrentModification:
+            if idempotency and (replay := self._replay(actor, idempotency, fp)):
+                return replay
+            raise
+
+    def execute(self, command: c.Command, actor: Actor) -> Receipt:
+        """`record([command], actor)`: a trusted caller's one command (no role check, no key)."""
+        return self.record([command], actor)
+
+    def refusals(self, commands: Sequence[c.Command], actor: Actor, *,
+                 authorise: Authorise | None = None) -> list[tuple[int, err.Refused]]:
+        """Decide every command in order as `record` would, record nothing: every refusal with
+        its command's index (an import's bad lines)."""
         check_actor(actor)
         ws = self.workspace()
-        refusals: list[tuple[int, err.Refused]] = []
+        found: list[tuple[int, err.Refused]] = []
         for index, command in enumerate(commands):
             try:
+                if authorise is not None:
+                    authorise(ws, command, actor)
                 ws.one_command(partial(execute, ws, command))
             except err.Refused as refusal:
-                refusals.append((index, refusal))
-        if refusals:
-            return None, refusals
-        return self.append(ws, actor), []
+                found.append((index, refusal))
+        return found
+
+    @property
+    def keys(self) -> IdempotencyIndex:
+        """The idempotency keys' index over this ledger's log (made on first use)."""
+        if self._keys is None:
+            self._keys = IdempotencyIndex(self.log, create_table=self.create_tables)
+        return self._keys
+
+    def _replay(self, actor: Actor, key: str, fp: str) -> Receipt | None:
+        used: Used | None = self.keys.lookup(actor, key)
+        if used is None:
+            return None
+        if used.fingerprint != fp:
+            raise IdempotencyKeyReused()
+        facts = self.keys.facts(actor, key, used)
+        return Receipt(used.last_position, tuple(facts), replayed=True)
 
     def tick(self, today: date | None = None, *, retries: int = 3,
              due: Callable[[date], Iterable[str]] | None = None) -> Receipt:
@@ -128,21 +210,10 @@ class Ledger:
 
     def install_reference(self, actor: Actor, on: date) -> Receipt:
         """Register the shipped health trusts that are not registered yet. Idempotent."""
-        ws = self.workspace()
-        known = ws.registry().trusts
-        for hf in health_trusts():
-            if hf.hf_id not in known:
-                execute(
-                    ws,
-                    c.RegisterHealthTrust(
-                        hf_id=hf.hf_id,
-                        name=hf.name,
-                        rhf_id=hf.rhf_id,
-                        rhf_name=hf.rhf_name,
-                        registered_on=on,
-                    ),
-                )
-        return self.append(ws, actor)
+        known = self.workspace().registry().trusts
+        return self.record([c.RegisterHealthTrust(hf_id=hf.hf_id, name=hf.name, rhf_id=hf.rhf_id,
+                                                  rhf_name=hf.rhf_name, registered_on=on)
+                            for hf in health_trusts() if hf.hf_id not in known], actor)
 
     def append(
         self, ws: Workspace, actor: Actor, extra: dict[str, str] | None = None
@@ -233,6 +304,15 @@ class Ledger:
         facts = [(f.position, _event(f)) for f in self.log.stream(stream, up_to=up_to)]
         keep = up_to is None or (as_of is not None and up_to >= as_of)
         return self.states.keep(stream, facts, as_of if keep else None)
+
+    def head(self) -> int:
+        """The last position recorded (by any process)."""
+        return self.log.head()
+
+    def ready(self) -> int:
+        """The log's head, read on the probe's own connection within its deadline; raises
+        `StorageError` (imported from here by readers that do not know the store)."""
+        return self.log.ready()
 
     def position(self, known_at: datetime | None = None, position: int | None = None) -> int:
         """The log position that 'as known at' means: a moment maps to the last fact recorded

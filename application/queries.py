@@ -1,6 +1,8 @@
-"""What an actor may read about parties, patients and who pays: the query functions that the
-API's routes and the web pages both call, so each question is answered in one place (and moves
-to the read models in one place, issue 11).
+"""What an actor may read about parties and patients: the query functions that the API's routes
+and the web pages both call, so each question is answered in one place. They read the folded
+states of single streams (the ledger's state cache, caught up with the log at each read: a
+write is seen at once); who pays, statements and worklists come from the read models
+(projections.queries, reports.queries; ADR 0021).
 
 Each function filters through the actor's view (application.access): what the actor may not see
 is refused as unknown, exactly as if it did not exist.
@@ -10,17 +12,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from application.access import View
-from application.ledger import Answer
-from application.service import Service
+from application.ledger import Ledger
 from domain import errors as err
 from domain import state as st
-from domain.financing import Case, Interval, Payer, payer_on
+from domain.financing import Case, Interval
 from domain.values import EXPANSION, STAGE_1, STAGE_2, STAGE_LIMITS, Actor
 from eventstore import StoredFact
+
+
+class Service(Protocol):
+    """The ledger and the actor's view of it (api.served.Served)."""
+
+    ledger: Ledger
+
+    def view(self, actor: Actor) -> View: ...
 
 
 def _ids(service: Service, prefix: str) -> list[str]:
@@ -104,32 +112,6 @@ def visible_patient(service: Service, actor: Actor, patient_id: str) -> None:
     """Refuse a patient the actor may not see (or that does not exist) as unknown."""
     if not service.view(actor).patient_id(patient_id):
         raise err.UnknownPatient(patient_id)
-
-
-def who_pays(service: Service, actor: Actor, patient_id: str, on: date, *,
-             known_at: datetime | None = None, position: int | None = None) -> Answer:
-    visible_patient(service, actor, patient_id)
-    return service.ledger.who_pays(patient_id, on, known_at=known_at, position=position)
-
-
-def timeline(service: Service, actor: Actor, patient_id: str,
-             at: int) -> tuple[Interval, ...]:
-    """The patient's payers over time as known at log position `at`."""
-    visible_patient(service, actor, patient_id)
-    return service.ledger.timeline(patient_id, position=at)
-
-
-@dataclass(frozen=True)
-class PayerRow:
-    patient_id: str
-    payer: Payer
-
-
-def payers(service: Service, actor: Actor, on: date, at: int) -> list[PayerRow]:
-    """Who pays on a date for every patient the actor may see, as known at position `at`."""
-    view = service.view(actor)
-    return [PayerRow(case.patient.patient_id, payer_on(case, on))
-            for case in service.ledger.cases(up_to=at) if view.patient_id(case.patient.patient_id)]
 
 
 # --- history ------------------------------------------------------------------------------------

@@ -97,6 +97,27 @@ def _naming(log: EventLog, subject: Subject, identifier: str,
             yield f
 
 
+@dataclass(frozen=True)
+class LogPage:
+    """A page of the raw log in commit order: `next_after` None at its end."""
+
+    head: int
+    facts: list[StoredFact]
+    next_after: int | None
+
+
+def log_page(log: EventLog, after: int, limit: int, types: Sequence[str] = ()) -> LogPage:
+    """Up to `limit` facts after position `after` (of these types, if any)."""
+    facts: list[StoredFact] = []
+    for fact in log.read(after=after, types=list(types), batch=limit + 1):
+        facts.append(fact)
+        if len(facts) > limit:
+            break
+    more = len(facts) > limit
+    facts = facts[:limit]
+    return LogPage(log.head(), facts, facts[-1].position if more else None)
+
+
 def linked(facts: list[StoredFact]) -> list[HistoryRow]:
     """Each fact with the facts that correct or retract it (links both ways)."""
     corrected_by: dict[str, list[str]] = {}

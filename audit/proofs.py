@@ -22,6 +22,12 @@ class OutOfRange(ValueError):
     """A position or tree size the log does not have (yet)."""
 
 
+def visible_fact(log: EventLog, view: View, position: int) -> StoredFact | None:
+    """The fact at a position, if there is one and the actor may see it whole."""
+    fact = log.fact_at(position) if position <= log.head() else None
+    return fact if fact is not None and visible(view, fact) else None
+
+
 def inclusion(log: EventLog, position: int, tree_size: int,
               heads: list[signed_heads.RecordedHead] | None = None) -> InclusionProof:
     """The proof that the fact at `position` is in the tree of the first `tree_size` facts."""

@@ -96,17 +96,16 @@ def import_file(
 ) -> None:
     """Import history from JSON lines of commands: all or nothing, bad lines by number."""
     from api import imports
-    from application.idempotency import IdempotencyIndex
-    from application.service import Service
+    from api.served import Served
     from application.ledger import Ledger
 
     text = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
-    settings = _settings(database)
+    settings = _settings(database, follow_log=False)
     ledger = Ledger.open(settings.database_url, create_tables=settings.create_tables)
+    served = Served(ledger, settings)
     try:
         ledger.install_reference(cli_actor("system"), ledger.clock())
-        service = Service(ledger, IdempotencyIndex(ledger.log, create_table=settings.create_tables))
-        recorded, lines = imports.run(service, text, cli_actor(MIGRATION))
+        receipt, lines = imports.run(served, text, cli_actor(MIGRATION))
     except imports.ImportFailed as failed:
         for e in failed.listed:
             typer.echo(f"{file}:{e.line}: {e.command or '-'}: {e.slug}: {e.detail}", err=True)
@@ -118,6 +117,7 @@ def import_file(
         typer.echo(f"impress-ledger: {file}: {landed}", err=True)
         raise typer.Exit(1) from None
     finally:
+        served.close()
         ledger.close()
-    typer.echo(f"{lines} commands imported; {len(recorded.receipt.facts)} facts recorded; "
-               f"log head {recorded.receipt.position}")
+    typer.echo(f"{lines} commands imported; {len(receipt.facts)} facts recorded; "
+               f"log head {receipt.position}")

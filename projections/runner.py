@@ -17,6 +17,7 @@ import psycopg
 from psycopg import sql
 
 from application.ledger import Ledger
+from projections.leader import Leadership
 from projections.projector import Projector
 from projections.store import Database
 
@@ -31,18 +32,24 @@ class ViewRunner:
     NOTIFY channel (PostgreSQL)."""
 
     def __init__(self, ledger: Ledger, view_url: str, *, poll_interval: float = 1.0,
-                 batch_size: int = 500, channel: str | None = None) -> None:
+                 batch_size: int = 500, channel: str | None = None,
+                 leader: bool = False, create: bool = True) -> None:
+        """`leader`: project only while this process holds the leader lock (projections.leader);
+        otherwise it only waits to take it over."""
         self.poll_interval = poll_interval
         self.db = Database(view_url)
         self.projector = Projector(ledger.log, self.db, batch_size=batch_size)
-        self.projector.create_tables()
+        if create:
+            self.projector.create_tables()
         recorder = ledger.log.application.recorder
         self.channel: str | None = None
         if self.db.postgres:
             self.channel = channel or getattr(recorder, "channel_name", None)
+        self.leadership = Leadership(self.db) if leader else None
         self.error: BaseException | None = None  # the last failure (the runner retries)
         self.notifications = 0  # how many NOTIFYs woke it (for tests and metrics)
         self._stop = threading.Event()
+        self._woken = threading.Event()
         self._thread: threading.Thread | None = None
         self._listener: psycopg.Connection[Any] | None = None
 
@@ -55,11 +62,22 @@ class ViewRunner:
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
+        self._woken.set()
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
         self._close_listener()
+        if self.leadership is not None:
+            self.leadership.release()
         self.db.close()
+
+    def wake(self) -> None:
+        """Catch up now (this process has just written), not at the next poll."""
+        self._woken.set()
+
+    @property
+    def leading(self) -> bool:
+        return self.leadership is None or self.leadership.holds()
 
     def __enter__(self) -> ViewRunner:
         return self.start()
@@ -72,8 +90,9 @@ class ViewRunner:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                self._listen()  # before catching up: a write in between still wakes us
-                self.projector.catch_up()
+                if self.leading:
+                    self._listen()  # before catching up: a write in between still wakes us
+                    self.projector.catch_up()
                 self.error = None
             except Exception as e:  # keep following: the next poll retries
                 log.exception("read-model runner: catching up failed")
@@ -95,8 +114,11 @@ class ViewRunner:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return
+            if self._woken.is_set():
+                self._woken.clear()
+                return
             if self._listener is None:
-                self._stop.wait(min(_SLICE, remaining))
+                self._woken.wait(min(_SLICE, remaining))
                 continue
             try:
                 woken = any(True for _ in self._listener.notifies(

@@ -1,31 +1,29 @@
 """Statements, worklists and upcoming coverage ends for an actor: the query functions that the
-API's routes and the web pages both call, so each is built in one place (and moves to the read
-models in one place, issue 11).
+API's routes and the web pages both call, so each is built in one place, from the read models
+(`sources`: reports.readmodels.ReadModelSources, or a replay's sources for the auditor).
 
 A partner's statements are scoped to its company and an RHF officer's to its region, whatever
 they ask for; asking for another's is refused as unknown. Others may narrow with `company` or
-`rhf`. `at` is the log position the answer is as known at (the caller resolves a moment).
+`rhf`. `at` is the log position the answer is as known at (the caller resolves a moment;
+None: the position the read models have reached).
 """
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any
 
 from application.access import PARTNER, RHF_FINANCE
 from domain import errors as err
 from domain.values import Actor
 from domain.money import Totals
-from reports.statements import Known, Period, Scope, known_at, value_of
+from reports.scope import check
+from reports.source import Source
+from reports.statements import Period, Scope, value_of
 from reports.statements_company import CompanyStatement, company_statement
 from reports.statements_public import By, PublicCostStatement, public_cost
-from reports.statements_restate import Restatement, StatementKind, restate
+from reports.statements_restate import Restatement, Sources, StatementKind, restate
 from reports.worklist import Gap, Upcoming, WorkItem, Worklist, upcoming, worklist
-
-if TYPE_CHECKING:
-    from application.ledger import Ledger
 
 
 class InvalidRequest(err.InvalidInput):
@@ -54,73 +52,57 @@ def period(start: date, end: date) -> Period:
     return Period(start, end)
 
 
-_LATEST: weakref.WeakKeyDictionary[Any, Known] = weakref.WeakKeyDictionary()
+def _scoped(sources: Sources, actor: Actor, company: str | None, rhf: str | None,
+            at: int | None) -> tuple[Source, Scope]:
+    source = sources.at(at)
+    return source, check(source, scope_for(actor, company, rhf))
 
 
-def known(ledger: Ledger, at: int | None = None) -> Known:
-    """The facts as known at a position. What is known at a position never changes (the log is
-    append-only), so the last one built is kept per ledger: a page or a run of requests at the
-    same position folds every patient once, not once per statement."""
-    position = ledger.position(position=at)
-    found = _LATEST.get(ledger)
-    if found is None or found.position != position:
-        found = _LATEST[ledger] = known_at(ledger, position)
-    return found
-
-
-def _scoped(ledger: Ledger, actor: Actor, company: str | None, rhf: str | None,
-            at: int | None) -> tuple[Known, Scope]:
-    facts = known(ledger, at)
-    return facts, facts.check(scope_for(actor, company, rhf))
-
-
-def company_obligations(ledger: Ledger, actor: Actor, start: date, end: date, *,
+def company_obligations(sources: Sources, actor: Actor, start: date, end: date, *,
                         company: str | None = None, rhf: str | None = None,
                         at: int | None = None) -> CompanyStatement:
-    known, scope = _scoped(ledger, actor, company, rhf, at)
-    return company_statement(known, period(start, end), scope)
+    source, scope = _scoped(sources, actor, company, rhf, at)
+    return company_statement(source, period(start, end), scope)
 
 
-def public_cost_statement(ledger: Ledger, actor: Actor, start: date, end: date,
+def public_cost_statement(sources: Sources, actor: Actor, start: date, end: date,
                           by: By = By.QUARTER, *, company: str | None = None,
                           rhf: str | None = None, at: int | None = None) -> PublicCostStatement:
-    known, scope = _scoped(ledger, actor, company, rhf, at)
-    return public_cost(known, period(start, end), scope, by)
+    source, scope = _scoped(sources, actor, company, rhf, at)
+    return public_cost(source, period(start, end), scope, by)
 
 
-def restatement(ledger: Ledger, actor: Actor, kind: StatementKind, start: date, end: date,
+def restatement(sources: Sources, actor: Actor, kind: StatementKind, start: date, end: date,
                 issued: int, by: By = By.QUARTER, *, company: str | None = None,
                 rhf: str | None = None, at: int | None = None) -> Restatement:
-    now = ledger.position(position=at)
-    if issued > now:
+    source, scope = _scoped(sources, actor, company, rhf, at)
+    if issued > source.position:
         raise InvalidRequest(f"the statement was issued at position {issued}, after the moment "
-                             f"it is compared with ({now})")
-    scope = known(ledger, now).check(scope_for(actor, company, rhf))
-    return restate(ledger, kind, period(start, end), scope, issued=issued, now=now, by=by)
+                             f"it is compared with ({source.position})")
+    return restate(sources, kind, period(start, end), scope, issued=issued,
+                   now=source.position, by=by)
 
 
-def financing_gaps(ledger: Ledger, actor: Actor, start: date | None = None,
+def financing_gaps(sources: Sources, actor: Actor, today: date, start: date | None = None,
                    end: date | None = None, *, company: str | None = None,
                    rhf: str | None = None, hf: str | None = None,
                    at: int | None = None) -> Worklist:
     """The worklist from `start` (default: the first enrolment) to `end` (default: today);
     with `hf`, only the items at that health trust."""
-    known, scope = _scoped(ledger, actor, company, rhf, at)
-    last = end or ledger.clock()
-    first = start or min([c.patient.enrolled_on for c in known.cases if c.patient.enrolled_on]
-                         + [last])
-    found = worklist(known, period(first, last), scope)
+    source, scope = _scoped(sources, actor, company, rhf, at)
+    last = end or today
+    first = start or min(last, source.first_enrolment() or last)
+    found = worklist(source, period(first, last), scope)
     return replace(found, items=tuple(i for i in found.items if i.hf_id == hf)) if hf else found
 
 
-def coverage_ending(ledger: Ledger, actor: Actor, on: date | None = None, days: int = 90, *,
+def coverage_ending(sources: Sources, actor: Actor, on: date, days: int = 90, *,
                     company: str | None = None, rhf: str | None = None,
                     hf: str | None = None, at: int | None = None) -> Upcoming:
-    """Company coverage whose last day falls from `on` (default: today) to `days` later;
-    with `hf`, only the patients at that health trust."""
-    known, scope = _scoped(ledger, actor, company, rhf, at)
-    first = on or ledger.clock()
-    found = upcoming(known, period(first, first + timedelta(days=days)), scope)
+    """Company coverage whose last day falls from `on` to `days` later; with `hf`, only the
+    patients at that health trust."""
+    source, scope = _scoped(sources, actor, company, rhf, at)
+    found = upcoming(source, period(on, on + timedelta(days=days)), scope)
     return replace(found, endings=tuple(e for e in found.endings if e.hf_id == hf)) if hf else found
 
 

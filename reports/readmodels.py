@@ -18,7 +18,7 @@ from typing import Any
 
 from eventstore import EventLog, StoredFact
 from projections.source import ReadSource
-from projections.view import ReadModels
+from projections.view import WAIT, ReadModels
 from reports.source import Rows
 from reports.statements_lines import LinesOf, own_lines
 
@@ -28,9 +28,9 @@ class ReadModelSources:
     `min_position`, if given: a write's position)."""
 
     def __init__(self, models: ReadModels, log: EventLog, *,
-                 min_position: int | None = None) -> None:
+                 min_position: int | None = None, wait: float = WAIT) -> None:
         self.models, self.log = models, log
-        self.reached = models.reached(min_position)
+        self.reached = models.reached(min_position, wait)
 
     def at(self, position: int | None) -> ReadSource:
         at = self.reached if position is None else min(position, self.reached)

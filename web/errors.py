@@ -18,9 +18,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from api.problems import Problem, from_refusal
+from api.problems import Problem, behind, from_refusal
 from domain import errors as err
 from eventstore import DATABASE_UNAVAILABLE, StorageError
+from projections.view import ViewBehind
 from web.i18n import N_
 from web.render import page
 from web.session import CsrfRefused, SignInRequired
@@ -52,6 +53,8 @@ def error_page(request: Request, exc: Exception) -> Response:
                               "recorded. Open the page again and resend."), message=None)
     if isinstance(exc, err.Refused):
         exc = from_refusal(exc)
+    if isinstance(exc, ViewBehind):
+        exc = behind(exc)
     if isinstance(exc, StarletteHTTPException):
         exc = Problem(exc.status_code, "http", str(exc.detail))
     if isinstance(exc, RequestValidationError):

@@ -50,17 +50,19 @@ def statement_kinds() -> set[str]:
     from application.ledger import Ledger
     from domain.values import Actor
     from reports import queries as reports
+    from reports.statements_replay import ReplaySources
     from reports.statements_restate import StatementKind
 
     ledger = Ledger.open("sqlite:///:memory:")
     try:
         actor = Actor(subject="messages", role="auditor", organisation="impress")
         start, end = date(2024, 1, 1), date(2024, 12, 31)
-        built = [reports.company_obligations(ledger, actor, start, end),
-                 reports.public_cost_statement(ledger, actor, start, end),
-                 reports.financing_gaps(ledger, actor, start, end),
-                 reports.coverage_ending(ledger, actor, start, 30),
-                 reports.restatement(ledger, actor, StatementKind.COMPANY, start, end, 0)]
+        sources = ReplaySources(ledger)
+        built = [reports.company_obligations(sources, actor, start, end),
+                 reports.public_cost_statement(sources, actor, start, end),
+                 reports.financing_gaps(sources, actor, end, start, end),
+                 reports.coverage_ending(sources, actor, start, 30),
+                 reports.restatement(sources, actor, StatementKind.COMPANY, start, end, 0)]
         return sheet_msgids(built)
     finally:
         ledger.close()

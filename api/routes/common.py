@@ -12,15 +12,14 @@ from fastapi import APIRouter, Depends, Response
 from api import deps
 from api.schemas import Body
 from api.schemas.responses import FactOut, ReceiptOut
-from application.service import Recorded, Service
-from application.ledger import Receipt
-from eventstore import StoredFact
+from api.served import Served
+from application.ledger import Fact, Receipt
 from domain.values import Actor
 
 REPLAYED = "Idempotent-Replayed"
 
 
-def fact_out(fact: StoredFact) -> FactOut:
+def fact_out(fact: Fact) -> FactOut:
     return FactOut(position=fact.position, stream=fact.stream, version=fact.version,
                    type=fact.type, recorded_at=fact.recorded_at)
 
@@ -29,10 +28,10 @@ def receipt_out(receipt: Receipt) -> ReceiptOut:
     return ReceiptOut(position=receipt.position, facts=[fact_out(f) for f in receipt.facts])
 
 
-def mark(recorded: Recorded, response: Response) -> Receipt:
-    if recorded.replayed:
+def mark(receipt: Receipt, response: Response) -> Receipt:
+    if receipt.replayed:
         response.headers[REPLAYED] = "true"
-    return recorded.receipt
+    return receipt
 
 
 _PATH_TYPES = {
@@ -47,10 +46,10 @@ def post_command(router: APIRouter, path: str, body: type[Body], roles: Sequence
     path_names = list(body.PATH)
 
     def endpoint(**kwargs: Any) -> ReceiptOut:
-        service: Service = kwargs["service"]
+        service: Served = kwargs["service"]
         command = kwargs["body"].command(**{name: kwargs[name] for name in path_names})
-        recorded = service.execute(command, kwargs["actor"], kwargs["key"])
-        return receipt_out(mark(recorded, kwargs["response"]))
+        receipt = service.record([command], kwargs["actor"], kwargs["key"])
+        return receipt_out(mark(receipt, kwargs["response"]))
 
     params = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=_PATH_TYPES[name])
               for name in path_names]

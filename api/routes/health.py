@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from api.deps import READ_PROBLEMS, AnyRole, ServiceDep
 from api.problems import Problem
 from api.schemas.responses import HealthOut, MeOut, ReadyOut
-from eventstore import StorageError
+from application.ledger import StorageError
 
 router = APIRouter(tags=["health"])
 log = structlog.get_logger("impress.api")
@@ -16,7 +16,7 @@ log = structlog.get_logger("impress.api")
 
 @router.get("/health", response_model=HealthOut, summary="Liveness: the process answers",
             responses={422: READ_PROBLEMS[422]})
-def health() -> HealthOut:
+async def health() -> HealthOut:
     return HealthOut(status="ok")
 
 
@@ -24,7 +24,7 @@ def health() -> HealthOut:
             responses={422: READ_PROBLEMS[422], 503: READ_PROBLEMS[503]})
 def ready(service: ServiceDep) -> ReadyOut:
     try:
-        return ReadyOut(status="ready", head=service.ledger.log.ready())
+        return ReadyOut(status="ready", head=service.ledger.ready())
     except StorageError as e:
         # The reason names hosts and ports: for the operator's log, not for anyone who asks.
         log.warning("not_ready", reason=str(e))
@@ -34,5 +34,5 @@ def ready(service: ServiceDep) -> ReadyOut:
 
 @router.get("/v1/me", response_model=MeOut, responses=READ_PROBLEMS,
             summary="The actor your token stands for: subject, role, organisation")
-def me(actor: AnyRole) -> MeOut:
+async def me(actor: AnyRole) -> MeOut:
     return MeOut(subject=actor.subject, role=actor.role, organisation=actor.organisation)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import StringConstraints
 
 from application import queries
+from audit import history as audit_history
 from api.deps import (
     READ_PROBLEMS,
     AgreementId,
@@ -61,14 +62,7 @@ def raw_log(actor: Auditor, service: ServiceDep,
             fact_type: Annotated[list[FactType] | None, Query(
                 alias="type", description="Only these fact types, e.g. AssessmentCorrected")] = None,
             ) -> LogPageOut:
-    log = service.ledger.log
-    types = (fact_type or [])[:50]
-    facts = []
-    for fact in log.read(after=after, types=types, batch=limit + 1):
-        facts.append(fact)
-        if len(facts) > limit:
-            break
-    more = len(facts) > limit
-    facts = facts[:limit]
-    return LogPageOut(head=log.head(), next_after=facts[-1].position if more else None,
-                      facts=[log_fact_out(f, service.view(actor)) for f in facts])
+    page = audit_history.log_page(service.ledger.log, after, limit, (fact_type or [])[:50])
+    view = service.view(actor)
+    return LogPageOut(head=page.head, next_after=page.next_after,
+                      facts=[log_fact_out(f, view) for f in page.facts])

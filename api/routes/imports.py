@@ -51,7 +51,7 @@ def import_file(text: Annotated[str, Depends(ndjson_body)], actor: Importer, ser
                 key: IdempotencyKey, response: Response, request: Request) -> ImportOut:
     base = request.app.state.settings.problem_base_uri
     try:
-        recorded, lines_count = imports.run(service, text, actor, key)
+        receipt, lines_count = imports.run(service, text, actor, key)
     except imports.ImportFailed as failed:
         lines = [{"line": e.line, "command": e.command, "type": base + e.slug,
                   "detail": e.detail} for e in failed.listed]
@@ -61,6 +61,6 @@ def import_file(text: Annotated[str, Depends(ndjson_body)], actor: Importer, ser
         raise Problem(409, "import-already-recorded", str(landed),
                       extra={"first_position": landed.first_position,
                              "last_position": landed.last_position}) from None
-    receipt = mark(recorded, response)
+    receipt = mark(receipt, response)
     return ImportOut(lines=lines_count, position=receipt.position,
                      facts=[fact_out(f) for f in receipt.facts])

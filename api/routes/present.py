@@ -28,7 +28,7 @@ from application.access import View
 from domain import codec
 from domain import state as st
 from domain.financing import Payer
-from eventstore import StoredFact
+from application.ledger import Fact
 from audit.history import linked
 
 
@@ -115,7 +115,7 @@ def actor_out(actor: dict[str, Any]) -> ActorOut:
     return ActorOut(**{k: actor.get(k) for k in names})
 
 
-def history_out(facts: list[StoredFact], view: View) -> list[HistoryFactOut]:
+def history_out(facts: list[Fact], view: View) -> list[HistoryFactOut]:
     """Every fact with its actor and recorded time; corrections and retractions linked both ways.
     What the actor may not see inside a fact (another region's patient in a stage decision's
     basis) is withheld and counted (application.access)."""
@@ -132,7 +132,7 @@ def history_out(facts: list[StoredFact], view: View) -> list[HistoryFactOut]:
     ]
 
 
-def log_fact_out(f: StoredFact, view: View) -> LogFactOut:
+def log_fact_out(f: Fact, view: View) -> LogFactOut:
     return LogFactOut(position=f.position, stream=f.stream, version=f.version, type=f.type,
                       schema_version=f.schema, valid_on=f.valid_on, recorded_at=f.recorded_at,
                       actor=view.scrub(f.actor), data=view.scrub(f.data))

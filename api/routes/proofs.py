@@ -136,8 +136,7 @@ def inclusion(actor: ReferenceReader, service: ServiceDep,
               position: Annotated[int, Query(ge=1, le=2**53)], tree_size: Size = None,
               ) -> InclusionOut:
     log = service.ledger.log
-    fact = log.fact_at(position) if position <= log.head() else None
-    if fact is None or not proofs.visible(service.view(actor), fact):
+    if proofs.visible_fact(log, service.view(actor), position) is None:
         raise Problem(404, "not-found", f"no fact at position {position} that you may see")
     heads = signed_heads.recorded_heads(log)
     size = tree_size if tree_size is not None else _latest_size(heads, position,

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from api import deps
 from application import access
-from api.deps import READ_PROBLEMS, ServiceDep
+from api.deps import READ_PROBLEMS, MinPosition, ServiceDep
 from api.routes.whopays import KnownAt, Position
 from api.schemas.types import Day, Slug
 from domain.values import Actor
@@ -41,8 +41,11 @@ OUTPUTS = {200: {"description": "The statement.", "content": {
     XLSX: {"schema": {"type": "string", "format": "binary"}}}}, **READ_PROBLEMS}
 
 
-def at(service: Any, known_at: Any, position: int | None) -> int:
-    """The log position a statement is as known at: a moment, a position, or now."""
+def at(service: Any, known_at: Any, position: int | None) -> int | None:
+    """The log position a statement is as known at: a moment, a position, or None: the one
+    the read models have reached."""
+    if known_at is None and position is None:
+        return None
     return int(service.ledger.position(deps.moment(known_at, "known_at"), position))
 
 
@@ -64,22 +67,23 @@ def answer(statement: Any, fmt: str | None, request: Request, name: str) -> Resp
 @router.get("/v1/statements/company", response_class=Response, responses=OUTPUTS,
             summary="Company obligations: slots, coverage, packs at the company's cost, grants")
 def company_statement(request: Request, actor: Statements, service: ServiceDep, start: From,
-                      end: To, company: Company = None, rhf: Rhf = None,
+                      end: To, min_position: MinPosition, company: Company = None, rhf: Rhf = None,
                       known_at: KnownAt = None, position: Position = None,
                       fmt: Format = None) -> Response:
-    statement = queries.company_obligations(service.ledger, actor, start, end, company=company,
-                                            rhf=rhf, at=at(service, known_at, position))
+    statement = queries.company_obligations(service.sources(min_position), actor, start, end,
+                                            company=company, rhf=rhf, at=at(service, known_at, position))
     return answer(statement, fmt, request, "company-statement")
 
 
 @router.get("/v1/statements/public-cost", response_class=Response, responses=OUTPUTS,
             summary="Public cost per RHF and HF, per month or quarter")
 def public_cost_statement(request: Request, actor: Statements, service: ServiceDep,
-                          start: From, end: To, by: Grain = "quarter", company: Company = None,
+                          start: From, end: To, min_position: MinPosition,
+                          by: Grain = "quarter", company: Company = None,
                           rhf: Rhf = None, known_at: KnownAt = None, position: Position = None,
                           fmt: Format = None) -> Response:
-    statement = queries.public_cost_statement(service.ledger, actor, start, end, By(by),
-                                              company=company, rhf=rhf,
+    statement = queries.public_cost_statement(service.sources(min_position), actor, start,
+                                              end, By(by), company=company, rhf=rhf,
                                               at=at(service, known_at, position))
     return answer(statement, fmt, request, "public-cost")
 
@@ -87,14 +91,14 @@ def public_cost_statement(request: Request, actor: Statements, service: ServiceD
 @router.get("/v1/statements/{kind}/restatement", response_class=Response, responses=OUTPUTS,
             summary="What changed in a statement since it was issued, and the facts that did it")
 def restatement(request: Request, kind: Literal["company", "public-cost"], actor: Statements,
-                service: ServiceDep, start: From, end: To,
+                service: ServiceDep, start: From, end: To, min_position: MinPosition,
                 issued_position: Annotated[int, Query(ge=0, le=2**53, description="The log "
                                            "position printed on the issued statement.")],
                 by: Grain = "quarter", company: Company = None, rhf: Rhf = None,
                 known_at: KnownAt = None, position: Position = None,
                 fmt: Format = None) -> Response:
-    result = queries.restatement(service.ledger, actor, StatementKind(kind), start, end,
-                                 issued_position, By(by), company=company, rhf=rhf,
+    result = queries.restatement(service.sources(min_position), actor, StatementKind(kind),
+                                 start, end, issued_position, By(by), company=company, rhf=rhf,
                                  at=at(service, known_at, position))
     return answer(result, fmt, request, f"{kind}-restatement")
 
@@ -102,11 +106,12 @@ def restatement(request: Request, kind: Literal["company", "public-cost"], actor
 @router.get("/v1/worklist", response_class=Response, responses=OUTPUTS,
             summary="Financing gaps: who carries a cost nobody has decided on, and since when")
 def worklist(request: Request, actor: Worklists, service: ServiceDep,
-             start: Annotated[Day | None, Query(alias="from")] = None,
+             min_position: MinPosition, start: Annotated[Day | None, Query(alias="from")] = None,
              end: Annotated[Day | None, Query(alias="to")] = None, company: Company = None,
              rhf: Rhf = None, known_at: KnownAt = None, position: Position = None,
              fmt: Format = None) -> Response:
-    statement = queries.financing_gaps(service.ledger, actor, start, end, company=company,
+    statement = queries.financing_gaps(service.sources(min_position), actor,
+                                       service.ledger.clock(), start, end, company=company,
                                        rhf=rhf, at=at(service, known_at, position))
     return answer(statement, fmt, request, "worklist")
 
@@ -114,10 +119,11 @@ def worklist(request: Request, actor: Worklists, service: ServiceDep,
 @router.get("/v1/upcoming", response_class=Response, responses=OUTPUTS,
             summary="Company coverage ending in the next days, per RHF, and who pays next")
 def upcoming(request: Request, actor: Worklists, service: ServiceDep,
-             days: Annotated[int, Query(ge=0, le=3660)] = 90,
+             min_position: MinPosition, days: Annotated[int, Query(ge=0, le=3660)] = 90,
              on: Annotated[Day | None, Query(description="Count from (default today).")] = None,
              company: Company = None, rhf: Rhf = None, known_at: KnownAt = None,
              position: Position = None, fmt: Format = None) -> Response:
-    statement = queries.coverage_ending(service.ledger, actor, on, days, company=company,
+    statement = queries.coverage_ending(service.sources(min_position), actor,
+                                        on or service.ledger.clock(), days, company=company,
                                         rhf=rhf, at=at(service, known_at, position))
     return answer(statement, fmt, request, "upcoming")

@@ -10,11 +10,14 @@ from fastapi import APIRouter, Query
 from pydantic import BeforeValidator
 
 from api import deps
-from application import queries
-from api.deps import READ_PROBLEMS, PatientId, PatientReader, ServiceDep
+from api.deps import READ_PROBLEMS, MinPosition, PatientId, PatientReader, ServiceDep
+from api.problems import Problem
+from api.served import Served
 from api.routes.present import payer_out
 from api.schemas.responses import IntervalOut, PayerRowOut, PayersOut, TimelineOut, WhoPaysOut
-from api.schemas.types import Day
+from api.schemas.types import STUDY_ID_PATTERN, Day
+from projections import queries
+from projections.payers import PAGE
 
 router = APIRouter(tags=["who pays"])
 
@@ -40,35 +43,53 @@ Position = Annotated[int | None, Query(ge=0, le=2**53, description="Answer as of
             description="The answer names the recorded facts it rests on (`basis`). With "
                         "`known_at`, the answer the ledger would have given at that moment.")
 def who_pays(patient_id: PatientId, on: On, actor: PatientReader, service: ServiceDep,
-             known_at: KnownAt = None, position: Position = None) -> WhoPaysOut:
-    answer = queries.who_pays(service, actor, patient_id, on,
-                              known_at=deps.moment(known_at, "known_at"), position=position)
+             min_position: MinPosition, known_at: KnownAt = None,
+             position: Position = None) -> WhoPaysOut:
+    answer = queries.who_pays(service.models, actor, patient_id, on, min_position=min_position,
+                              at=asked_position(service, known_at, position), wait=service.wait)
+    view = service.view(actor).judged([patient_id])
     return WhoPaysOut(patient_id=patient_id, on=answer.on,
                       known_at_position=answer.known_at_position,
-                      payer=payer_out(answer.payer, service.view(actor)))
+                      payer=payer_out(answer.payer, view))
 
 
 @router.get("/v1/patients/{patient_id}/timeline", response_model=TimelineOut,
             responses=READ_PROBLEMS, summary="The patient's payers over time, from enrolment on")
 def payer_timeline(patient_id: PatientId, actor: PatientReader, service: ServiceDep,
-                   known_at: KnownAt = None, position: Position = None) -> TimelineOut:
-    at = service.ledger.position(deps.moment(known_at, "known_at"), position)
-    intervals = queries.timeline(service, actor, patient_id, at)
-    view = service.view(actor)
+                   min_position: MinPosition, known_at: KnownAt = None,
+                   position: Position = None) -> TimelineOut:
+    at, intervals = queries.timeline(service.models, actor, patient_id,
+                                     at=asked_position(service, known_at, position),
+                                     min_position=min_position, wait=service.wait)
+    view = service.view(actor).judged([patient_id])
     return TimelineOut(patient_id=patient_id, known_at_position=at, intervals=[
         IntervalOut(start=i.start, end=i.end, payer=payer_out(i.payer, view)) for i in intervals])
 
 
 @router.get("/v1/payers", response_model=PayersOut, responses=READ_PROBLEMS,
-            summary="Who pays on a date, for every patient visible to you",
-            description="An RHF officer sees the patients of its region; a partner its own.")
-def payers(on: On, actor: PatientReader, service: ServiceDep, known_at: KnownAt = None,
-           position: Position = None) -> PayersOut:
-    at = service.ledger.position(deps.moment(known_at, "known_at"), position)
-    view = service.view(actor)
+            summary="Who pays on a date, for every patient visible to you, a page at a time",
+            description="An RHF officer sees the patients of its region; a partner its own. "
+                        "Pages follow the patient id: ask for the next page with `after` = "
+                        "the page's `next_after` (null on the last page).")
+def payers(on: On, actor: PatientReader, service: ServiceDep, min_position: MinPosition,
+           known_at: KnownAt = None, position: Position = None,
+           after: Annotated[str | None, Query(pattern=STUDY_ID_PATTERN, description="The last "
+                                              "patient of the previous page.")] = None,
+           limit: Annotated[int, Query(ge=1, le=PAGE)] = PAGE) -> PayersOut:
+    page = queries.payers(service.models, actor, on, at=asked_position(service, known_at, position),
+                          min_position=min_position, after=after, limit=limit, wait=service.wait)
+    view = service.view(actor).judged(r.patient_id for r in page.rows)
     rows = [PayerRowOut(patient_id=r.patient_id, payer=payer_out(r.payer, view))
-            for r in queries.payers(service, actor, on, at)]
-    return PayersOut(on=on, known_at_position=at, patients=rows)
+            for r in page.rows]
+    return PayersOut(on=on, known_at_position=page.position, patients=rows,
+                     next_after=page.after)
 
 
-
+def asked_position(service: Served, known_at: datetime | None, position: int | None
+                   ) -> int | None:
+    """The log position a moment or a position asks for; None: what the read models hold."""
+    if known_at is not None and position is not None:
+        raise Problem(422, "invalid-request", "give known_at or position, not both")
+    if known_at is None and position is None:
+        return None
+    return service.ledger.position(deps.moment(known_at, "known_at"), position)

@@ -98,6 +98,8 @@ class PayersOut(Out):
     on: date
     known_at_position: int
     patients: list[PayerRowOut]
+    next_after: str | None = Field(default=None, description="Ask for the next page with "
+                                   "`after` set to this; null on the last page.")
 
 
 # --- history and the raw log ------------------------------------------------------------------

@@ -56,7 +56,12 @@ class Api:
         return {"Authorization": f"Bearer {self.token(role, org)}", **headers}
 
     def get(self, path: str, role: str | None, org: str | None = None, **kw: Any) -> Any:
-        return self.client.get(path, headers=self.auth(role, org) if role else {}, **kw)
+        """As a client that reads its writes: the read models must reach the log's head (what
+        this test recorded, through the API or the ledger)."""
+        headers = {"Impress-Min-Position": str(self.ledger.head()), **kw.pop("headers", {})}
+        if role:
+            headers |= self.auth(role, org)
+        return self.client.get(path, headers=headers, **kw)
 
     def post(self, path: str, role: str | None, body: Any = None, org: str | None = None,
              headers: dict[str, str] | None = None, **kw: Any) -> Any:
@@ -73,4 +78,5 @@ class Api:
 
     def close(self) -> None:
         self.client.close()
+        self.app.state.service.close()
         self.ledger.close()

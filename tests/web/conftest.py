@@ -63,6 +63,7 @@ class Pages:
 
     def close(self) -> None:
         self.client.close()
+        self.app.state.service.close()
         self.ledger.close()
 
 

@@ -11,18 +11,18 @@ from fastapi import Depends, Request
 
 from api import deps
 from api.problems import Problem
-from application.service import Service
+from api.served import Served
 from domain import errors as err
 
 OSLO = ZoneInfo("Europe/Oslo")
 
 
-def get_service(request: Request) -> Service:
-    service: Service = request.app.state.service
+async def get_service(request: Request) -> Served:
+    service: Served = request.app.state.service
     return service
 
 
-ServiceDep = Annotated[Service, Depends(get_service)]
+ServiceDep = Annotated[Served, Depends(get_service)]
 
 
 class BadInput(err.InvalidInput):

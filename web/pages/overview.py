@@ -11,7 +11,8 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from application import access, queries
-from application.service import Service
+from projections import queries as who_pays
+from api.served import Served as Service
 from audit import verify
 from domain.financing import PayerKind
 from domain.values import Actor
@@ -44,16 +45,16 @@ def overview(request: Request, actor: SignedIn, service: ServiceDep,
 
 
 def _rhf_finance(service: Service, actor: Actor, on: date) -> dict[str, Any]:
-    ledger = service.ledger
+    sources = service.current()
     month, quarter = month_of(on), quarter_of(on)
-    worklist = reports.financing_gaps(ledger, actor, end=on)
-    public_now = [r for r in queries.payers(service, actor, on, ledger.position())
+    worklist = reports.financing_gaps(sources, actor, on, end=on)
+    public_now = [r for r in _payers(service, actor, on)
                   if r.payer.kind is PayerKind.PUBLIC and r.payer.party == actor.organisation]
-    takeovers = reports.coverage_ending(ledger, actor, on, TAKEOVER_DAYS)
+    takeovers = reports.coverage_ending(sources, actor, on, TAKEOVER_DAYS)
     return {
         "month": month, "quarter": quarter,
-        "month_cost": reports.public_cost_statement(ledger, actor, *month, By.MONTH).to_dict(),
-        "quarter_cost": reports.public_cost_statement(ledger, actor, *quarter,
+        "month_cost": reports.public_cost_statement(sources, actor, *month, By.MONTH).to_dict(),
+        "quarter_cost": reports.public_cost_statement(sources, actor, *quarter,
                                                       By.QUARTER).to_dict(),
         "public_now": public_now, "summary": reports.gap_summary(worklist, on),
         "takeovers": [e for e in takeovers.endings if e.then.kind is PayerKind.PUBLIC],
@@ -61,19 +62,33 @@ def _rhf_finance(service: Service, actor: Actor, on: date) -> dict[str, Any]:
     }
 
 
+def _payers(service: Service, actor: Actor, on: date) -> list[Any]:
+    """Who pays on `on` for every patient the actor may see, page after page."""
+    rows: list[Any] = []
+    after: str | None = None
+    head = service.ledger.head()
+    while True:
+        page = who_pays.payers(service.models, actor, on, after=after, min_position=head,
+                               wait=service.wait)
+        rows += page.rows
+        if page.last:
+            return rows
+        after = page.after
+
+
 def _partner(service: Service, actor: Actor, on: date) -> dict[str, Any]:
     patients = queries.patients(service, actor)
     first = min([p.enrolled_on for p in patients if p.enrolled_on] + [on])
-    statement = reports.company_obligations(service.ledger, actor, first, on)
+    statement = reports.company_obligations(service.current(), actor, first, on)
     by_cohort = Counter((p.cohort_id, p.stage) for p in patients)
     return {"patients": patients, "by_cohort": sorted(by_cohort.items()), "since": first,
             "statement": statement, "sums": statement.to_dict()["totals"]}
 
 
 def _trial_office(service: Service, actor: Actor, on: date) -> dict[str, Any]:
-    ledger = service.ledger
-    worklist = reports.financing_gaps(ledger, actor, end=on)
-    coming = reports.coverage_ending(ledger, actor, on, TAKEOVER_DAYS)
+    sources = service.current()
+    worklist = reports.financing_gaps(sources, actor, on, end=on)
+    coming = reports.coverage_ending(sources, actor, on, TAKEOVER_DAYS)
     patients = queries.patients(service, actor)
     return {
         "cohorts": queries.cohorts(service, actor),
@@ -85,11 +100,12 @@ def _trial_office(service: Service, actor: Actor, on: date) -> dict[str, Any]:
 
 
 def _procurement(service: Service, actor: Actor, on: date) -> dict[str, Any]:
-    quarter = quarter_of(on)
+    quarter, sources = quarter_of(on), service.current()
     return {"agreements": queries.agreements(service, actor), "quarter": quarter,
-            "quarter_cost": reports.public_cost_statement(service.ledger, actor, *quarter,
+            "quarter_cost": reports.public_cost_statement(sources, actor, *quarter,
                                                           By.QUARTER).to_dict(),
-            "summary": reports.gap_summary(reports.financing_gaps(service.ledger, actor, end=on), on)}
+            "summary": reports.gap_summary(reports.financing_gaps(sources, actor, on, end=on),
+                                           on)}
 
 
 def _decision_forum(service: Service, actor: Actor, on: date) -> dict[str, Any]:
@@ -97,7 +113,7 @@ def _decision_forum(service: Service, actor: Actor, on: date) -> dict[str, Any]:
 
 
 def _auditor(service: Service, actor: Actor, on: date) -> dict[str, Any]:
-    return {"digest": verify.digest(service.ledger.log)}
+    return {"digest": verify.digest(service.ledger.log)}  # the auditor's view reads the log
 
 
 FIGURES = {

@@ -9,12 +9,14 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
+from api.served import Served
 from application import queries
-from application.service import Service
+from application.ledger import Fact
 from audit.history import linked
 from domain import errors as err
+from domain.financing import Interval
 from domain.values import Actor
-from eventstore import StoredFact
+from projections import queries as who_pays
 from web.pages.common import ServiceDep, moment, position
 from web.picture import picture
 from web.render import page, partial
@@ -55,24 +57,26 @@ def patient_page(request: Request, patient_id: str, actor: SignedIn, service: Se
                 patient=queries.patient(service, actor, patient_id), **context, **change)
 
 
-def _picture(service: Service, actor: Actor, patient_id: str, at: str | None,
+def _picture(service: Served, actor: Actor, patient_id: str, at: str | None,
              known_at: str | None) -> dict[str, object]:
     ledger = service.ledger
-    head = ledger.position()
-    position_at = ledger.position(moment(known_at), position(at))
+    head = ledger.position()  # a page shows what is recorded by now, a form's fact included
+    asked = None if not (at or known_at) else ledger.position(moment(known_at), position(at))
     queries.visible_patient(service, actor, patient_id)  # now: else the 404 page
-    context: dict[str, object] = {"patient_id": patient_id, "position": position_at,
+    context: dict[str, object] = {"patient_id": patient_id, "position": asked or head,
                                   "head": head, "intervals": (), "picture": None}
     try:
-        intervals = queries.timeline(service, actor, patient_id, position_at)
-        case = queries.case(service, actor, patient_id, position_at)
+        known, rows = who_pays.timeline(service.models, actor, patient_id, at=asked,
+                                        min_position=head, wait=service.wait)
+        case = queries.case(service, actor, patient_id, known)
     except err.UnknownPatient:  # not yet enrolled as known then
         return context
-    return context | {"intervals": intervals,
+    intervals = tuple(Interval(i.start, i.end, i.payer) for i in rows)
+    return context | {"position": known, "intervals": intervals,
                       "picture": picture(intervals, case.patient, case.cohort, ledger.clock())}
 
 
-def _change(service: Service, actor: Actor, patient_id: str, before: str | None,
+def _change(service: Served, actor: Actor, patient_id: str, before: str | None,
             after: str | None) -> dict[str, object]:
     if not before and not after:
         return {"change": None, "compare": {"before": "", "after": ""}}
@@ -83,7 +87,7 @@ def _change(service: Service, actor: Actor, patient_id: str, before: str | None,
             "compare": {"before": first, "after": second}}
 
 
-def moments(facts: list[StoredFact]) -> list[tuple[int, bool, StoredFact]]:
+def moments(facts: list[Fact]) -> list[tuple[int, bool, Fact]]:
     """The positions worth redrawing at, newest first: just after each of the patient's facts,
     and just before it where that is not also just after the one before."""
     positions = {f.position for f in facts}

@@ -18,7 +18,8 @@ from starlette.responses import RedirectResponse, Response
 
 from api.problems import Problem
 from application import access, queries
-from application.service import ImportRefused, Service
+from api.served import Served as Service
+from application.ledger import CommandsRefused
 from domain import checks
 from domain import errors as err
 from domain.values import Actor
@@ -101,17 +102,18 @@ def _record(request: Request, service: Service, actor: Actor, spec: RecordForm,
     try:
         body = spec.body_of(form)
         command = body.command(**({"patient_id": patient_id} if patient_id else {}))
-        recorded = service.execute(command, actor, key or None)
+        receipt = service.record([command], actor, key or None)
     except ValidationError as e:
         return _render(request, service, actor, spec, patient_id, values, field_errors(spec, e))
-    except (err.Refused, ImportRefused) as e:
-        refusal = e.refusals[0][1] if isinstance(e, ImportRefused) else e
+    except (err.Refused, CommandsRefused) as e:
+        refusal = e.refusals[0][1] if isinstance(e, CommandsRefused) else e
         field = spec.field_of(refusal) or ""
         return _render(request, service, actor, spec, patient_id, values,
                        {field: refusal.message})
     target = patient_id or getattr(command, "patient_id", "")
-    return RedirectResponse(f"/patients/{target}?recorded={recorded.receipt.position}"
-                            f"&replayed={int(recorded.replayed)}", status_code=303)
+    # the patient's page waits (bounded) for the read models to reach what is recorded
+    return RedirectResponse(f"/patients/{target}?recorded={receipt.position}"
+                            f"&replayed={int(receipt.replayed)}", status_code=303)
 
 
 def _render(request: Request, service: Service, actor: Actor, spec: RecordForm,

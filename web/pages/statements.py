@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from application import access
-from application.service import Service
+from api.served import Served as Service
 from domain.values import Actor
 from reports import export
 from reports import queries as reports
@@ -60,26 +60,22 @@ def asked(service: Service, kind: str, start: str | None, end: str | None, by: s
 
 
 def build(service: Service, actor: Actor, a: Asked) -> Any:
-    ledger, rhf, company, at = service.ledger, a.rhf or None, a.company or None, ledger_at(
-        service, a.at)
+    sources, rhf, company = service.current(), a.rhf or None, a.company or None
     view = service.view(actor)  # the one tenancy rule (application.access, ADR 0016)
     if a.kind == "company":
-        return view.statement(reports.company_obligations(ledger, actor, a.start, a.end,
-                                                          rhf=rhf, company=company, at=at))
-    return view.statement(reports.public_cost_statement(ledger, actor, a.start, a.end, By(a.by),
-                                                        rhf=rhf, company=company, at=at))
-
-
-def ledger_at(service: Service, at: int | None) -> int:
-    return service.ledger.position(position=at)
+        return view.statement(reports.company_obligations(sources, actor, a.start, a.end,
+                                                          rhf=rhf, company=company, at=a.at))
+    return view.statement(reports.public_cost_statement(sources, actor, a.start, a.end,
+                                                        By(a.by), rhf=rhf, company=company,
+                                                        at=a.at))
 
 
 def restated(service: Service, actor: Actor, a: Asked) -> Any:
     if a.issued is None:
         return None
     return service.view(actor).statement(reports.restatement(
-        service.ledger, actor, StatementKind(a.kind), a.start, a.end, a.issued, By(a.by),
-        rhf=a.rhf or None, company=a.company or None, at=ledger_at(service, a.at)))
+        service.current(), actor, StatementKind(a.kind), a.start, a.end, a.issued, By(a.by),
+        rhf=a.rhf or None, company=a.company or None, at=a.at))
 
 
 @router.get("/statements")

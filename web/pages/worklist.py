@@ -31,9 +31,10 @@ def worklist(request: Request, actor: SignedIn, service: ServiceDep, rhf: Text =
     scoped = actor.role in (access.PARTNER, access.RHF_FINANCE)
     region, trust = None if scoped else rhf or None, hf or None
     view = service.view(actor)  # the one tenancy rule (application.access, ADR 0016)
-    items = view.statement(reports.financing_gaps(service.ledger, actor, end=today, rhf=region,
+    sources = service.current()
+    items = view.statement(reports.financing_gaps(sources, actor, today, end=today, rhf=region,
                                                   hf=trust))
-    coming = view.statement(reports.coverage_ending(service.ledger, actor, today, days,
+    coming = view.statement(reports.coverage_ending(sources, actor, today, days,
                                                     rhf=region, hf=trust))
     trusts = queries.health_trusts(service)
     if actor.role == access.RHF_FINANCE:
@@ -54,6 +55,6 @@ def download(actor: SignedIn, service: ServiceDep, rhf: Text = None, hf: Text = 
         raise Problem(403, "forbidden", f"the role {actor.role} does not read worklists")
     scoped = actor.role in (access.PARTNER, access.RHF_FINANCE)
     items = service.view(actor).statement(reports.financing_gaps(
-        service.ledger, actor, end=day(on, "the date"), rhf=None if scoped else rhf or None,
-        hf=hf or None))
+        service.current(), actor, service.ledger.clock(), end=day(on, "the date"),
+        rhf=None if scoped else rhf or None, hf=hf or None))
     return file_answer(items, fmt, "worklist")

@@ -1,0 +1,74 @@
+"""What the routes and the pages work with: the ledger, whose `record` is the one write path,
+and the read models every question is answered from, kept up to date by a runner thread that
+projects while this process holds the leader lock (projections.leader, ADR 0021).
+
+    served = Served(ledger, settings)
+    receipt = served.record([command], actor, key)          # role and tenancy checked
+    answer = queries.who_pays(served.models, actor, ...)     # projections.queries
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from api.settings import Settings
+from application import access
+from application.ledger import Ledger, Receipt
+from domain import commands as c
+from domain import errors as err
+from domain.values import Actor
+from projections.runner import ViewRunner
+from projections.whopays import WhoPaysView
+from reports.readmodels import ReadModelSources
+
+
+class Served:
+    def __init__(self, ledger: Ledger, settings: Settings) -> None:
+        self.ledger = ledger
+        url = ledger.log.url
+        self.wait = settings.read_wait_seconds
+        self.models = WhoPaysView(url, create=settings.create_tables)
+        ledger.keys.catch_up()  # its tables, before a runner writes beside them
+        self.runner: ViewRunner | None = None
+        if settings.follow_log:
+            poll = settings.follow_poll_seconds or (1.0 if self.models.db.postgres else 0.1)
+            self.runner = ViewRunner(ledger, url, poll_interval=poll, leader=True,
+                                     create=settings.create_tables).start()
+
+    # --- writing: the ledger's one write path, for an authenticated actor -----------------
+
+    def record(self, commands: Sequence[c.Command], actor: Actor,
+               key: str | None = None) -> Receipt:
+        """Record for an actor whose role and tenancy are checked (access.authorise), with an
+        optional idempotency key; the runner is woken to project it at once."""
+        receipt = self.ledger.record(commands, actor, authorise=access.authorise,
+                                     idempotency=key)
+        if self.runner is not None and receipt.facts and not receipt.replayed:
+            self.runner.wake()
+        return receipt
+
+    def refusals(self, commands: Sequence[c.Command], actor: Actor
+                 ) -> list[tuple[int, err.Refused]]:
+        return self.ledger.refusals(commands, actor, authorise=access.authorise)
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def view(self, actor: Actor) -> access.View:
+        """The one tenancy rule for this actor; it folds streams only if a judgement needs it."""
+        return access.View(actor, self.ledger.workspace)
+
+    def sources(self, min_position: int | None = None) -> ReadModelSources:
+        """Statement rows from the read models, once they reach `min_position`."""
+        return ReadModelSources(self.models, self.ledger.log, min_position=min_position,
+                                wait=self.wait)
+
+    def current(self) -> ReadModelSources:
+        """Rows as recorded by now, whoever recorded it: once the read models reach the log's
+        head (what a page shows, so that it shows the fact a form has just recorded)."""
+        return self.sources(self.ledger.head())
+
+    def close(self) -> None:
+        if self.runner is not None:
+            self.runner.stop()
+            self.runner = None
+        self.models.close()

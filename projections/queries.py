@@ -1,0 +1,88 @@
+"""Who pays, as an actor asks it over HTTP or on a page: one patient on a date, a patient's
+payers over time, every visible patient on a date (a page). Answered from the read models with
+the actor's tenancy in the SQL (`Tenancy.of(actor)`, which agrees with application.access.View:
+tests/integration/test_tenancy_agrees.py); what the actor may not see is unknown, exactly as if
+it did not exist.
+
+Every query is as known at one log position: `at` (a position the caller resolved from a
+moment), else the position the read models have reached; after waiting (bounded) for
+`min_position`, a write's position (read your writes; `ViewBehind` if not in time).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from domain import errors as err
+from domain.financing import Payer
+from domain.values import Actor
+from projections import rows as r
+from projections.payers import PAGE, Page, Tenancy, payers_on
+from projections.view import WAIT, ReadModels
+
+
+@dataclass(frozen=True)
+class Answer:
+    patient_id: str
+    on: date
+    payer: Payer
+    known_at_position: int
+
+
+def position(models: ReadModels, at: int | None = None, min_position: int | None = None,
+             wait: float = WAIT) -> int:
+    """The position to answer as known at: `at`, once the read models have reached it, or the
+    one they have reached (after `min_position`, if given)."""
+    needed = max(p for p in (at, min_position, -1) if p is not None)
+    reached = models.reached(needed if needed >= 0 else None, wait)
+    return reached if at is None else at
+
+
+def visible_patient(models: ReadModels, actor: Actor, patient_id: str,
+                    at: int | None = None) -> r.PatientRow:
+    """The patient as known at `at` (None: now), if the actor may see it; else unknown. Who
+    may see a patient is judged as known now, as View judges it."""
+    scope, params = Tenancy.of(actor).where(models, "p")
+    found = models.rows(r.PATIENTS, at, " AND ".join(["p.patient_id = ?", *scope]),
+                        [patient_id, *params], alias="p")
+    if not found:
+        raise err.UnknownPatient(patient_id)
+    patient: r.PatientRow = found[0]
+    return patient
+
+
+def who_pays(models: ReadModels, actor: Actor, patient_id: str, on: date, *,
+             at: int | None = None, min_position: int | None = None,
+             wait: float = WAIT) -> Answer:
+    """Who pays for the patient's drug on `on`: the interval covering it (one query), or
+    nobody before the treatment starts."""
+    known = position(models, at, min_position, wait)
+    day = models.db.date_in(on)
+    scope, params = Tenancy.of(actor).where(models, "i")
+    found = models.rows(r.INTERVALS, known, " AND ".join(
+        ["i.patient_id = ? AND i.start_on <= ? AND (i.end_on IS NULL OR i.end_on >= ?)",
+         *scope]), [patient_id, day, day, *params], alias="i")
+    if found:
+        return Answer(patient_id, on, found[0].payer, known)
+    patient = visible_patient(models, actor, patient_id, known)  # unknown, or not yet treated
+    return Answer(patient_id, on, patient.before_start, known)
+
+
+def timeline(models: ReadModels, actor: Actor, patient_id: str, *, at: int | None = None,
+             min_position: int | None = None, wait: float = WAIT
+             ) -> tuple[int, list[r.IntervalRow]]:
+    """The patient's payers from enrolment on, in date order, and the position known at."""
+    known = position(models, at, min_position, wait)
+    visible_patient(models, actor, patient_id, known)
+    return known, models.rows(r.INTERVALS, known, "patient_id = ?", [patient_id],
+                              order="start_on")
+
+
+def payers(models: ReadModels, actor: Actor, on: date, *, at: int | None = None,
+           min_position: int | None = None, after: str | None = None, limit: int = PAGE,
+           wait: float = WAIT) -> Page:
+    """Who pays on `on` for each patient the actor may see, `limit` patients after `after`."""
+    known = position(models, at, min_position, wait)
+    return payers_on(models, on, tenancy=Tenancy.of(actor), after=after, limit=limit,
+                     known_at_position=known)
