@@ -52,6 +52,11 @@ def unauthenticated(detail: str, error: str = "invalid_token") -> Problem:
 
 
 class KeySource:
+    def generation(self) -> object | None:
+        """What identifies the keys in use now, without fetching any (None: none in hand): a
+        token verified under another generation is verified again (a key may have gone)."""
+        return self
+
     def key_for(self, token: str, *, refresh: bool = False) -> Any:
         """The key to check the token's signature with; `refresh`: the last one did not fit
         (a token without `kid` after the issuer rotated its key): fetch the keys again."""
@@ -120,6 +125,12 @@ class IssuerKeys(KeySource):
                 return False
             self._refreshed = now
             return True
+
+    def generation(self) -> object | None:
+        cache = self._client.jwk_set_cache if self._client is not None else None
+        if cache is None or cache.is_expired():
+            return None
+        return cache.jwk_set_with_timestamp  # a new object at every fetch
 
     def client(self) -> jwt.PyJWKClient:
         with self._lock:
@@ -193,7 +204,7 @@ class Authenticator:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._verified: OrderedDict[str, tuple[dict[str, Any], float]] = OrderedDict()
+        self._verified: OrderedDict[str, tuple[dict[str, Any], float, object]] = OrderedDict()
         self._lock = threading.Lock()
         if settings.auth_mode == "dev":
             self.verifier = Verifier(DevKeys(settings.data_dir), settings.dev_issuer,
@@ -214,9 +225,11 @@ class Authenticator:
         if scheme.lower() != "bearer" or not token.strip():
             raise unauthenticated("use the Bearer scheme: Authorization: Bearer <token>",
                                   error="invalid_request")
+        generation = self.verifier.keys.generation()
         claims = self.verifier.claims(token.strip())
         actor = self.actor_of(claims, request_id)
-        self._remember(token.strip(), claims)
+        if generation is self.verifier.keys.generation():  # no fetch in between
+            self._remember(token.strip(), claims, generation)
         return actor
 
     def known(self, authorization: str | None, request_id: str) -> Actor | None:
@@ -230,14 +243,17 @@ class Authenticator:
             found = self._verified.get(token.strip())
         if found is None or time.time() >= found[1]:
             return None
-        return self.actor_of(found[0], request_id)
+        claims, _, generation = found
+        if generation is None or generation is not self.verifier.keys.generation():
+            return None  # the keys were fetched again since: verify it again
+        return self.actor_of(claims, request_id)
 
-    def _remember(self, token: str, claims: dict[str, Any]) -> None:
+    def _remember(self, token: str, claims: dict[str, Any], generation: object | None) -> None:
         expires = claims.get("exp")
-        if not isinstance(expires, (int, float)):
+        if not isinstance(expires, (int, float)) or generation is None:
             return
         with self._lock:
-            self._verified[token] = (claims, float(expires))
+            self._verified[token] = (claims, float(expires), generation)
             self._verified.move_to_end(token)
             while len(self._verified) > VERIFIED_TOKENS:
                 self._verified.popitem(last=False)

@@ -173,7 +173,8 @@ PROBLEM_STATUSES = {
     409: "Contradicts what is recorded, or changed concurrently (retry is safe).",
     422: "Invalid input: malformed JSON, a schema error, an impossible date, a national "
          "identity number, a reused Idempotency-Key.",
-    503: "The database (or the identity provider) is unavailable; retry later.",
+    503: "The database (or the identity provider) is unavailable, or the read models did not "
+         "reach `min_position` in time; retry later (Retry-After).",
 }
 
 

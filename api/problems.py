@@ -95,8 +95,13 @@ def concurrent(exc: ConcurrentModification) -> Problem:
     )
 
 
-def behind(exc: Exception) -> Problem:
-    """The read models have not reached the position asked for in time (read your writes)."""
+def behind(exc: Exception, head: int) -> Problem:
+    """The read models have not reached the position asked for in time (read your writes):
+    503, unless the log itself has not (a position no write answered with)."""
+    asked = getattr(exc, "asked", 0)
+    if asked > head:
+        return Problem(422, "position-not-recorded", f"log position {asked} is not recorded: "
+                       f"the log ends at {head}")
     return Problem(503, "read-models-behind", f"{exc}; ask again shortly",
                    headers={"Retry-After": "1"})
 
@@ -204,7 +209,7 @@ def install(app: FastAPI, base_uri: str) -> None:
             "can be recorded until an operator removes it; nothing was recorded"))
 
     async def on_behind(request: Request, exc: Exception) -> JSONResponse:
-        return answer(request, behind(exc))
+        return answer(request, behind(exc, request.app.state.service.ledger.head()))
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)

@@ -54,7 +54,7 @@ def error_page(request: Request, exc: Exception) -> Response:
     if isinstance(exc, err.Refused):
         exc = from_refusal(exc)
     if isinstance(exc, ViewBehind):
-        exc = behind(exc)
+        exc = behind(exc, request.app.state.service.ledger.head())
     if isinstance(exc, StarletteHTTPException):
         exc = Problem(exc.status_code, "http", str(exc.detail))
     if isinstance(exc, RequestValidationError):

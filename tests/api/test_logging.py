@@ -58,7 +58,7 @@ def test_the_log_lines_are_json(capsys: object) -> None:
 
 def test_an_unexpected_error_quoting_the_request_leaves_no_client_text_in_any_log(
         api: Api, monkeypatch: object, capsys: object) -> None:
-    import application.service as service_module
+    import application.ledger as service_module
     from fastapi.testclient import TestClient
 
     def fails(ws: object, command: object) -> None:
@@ -78,7 +78,7 @@ def test_an_unexpected_error_quoting_the_request_leaves_no_client_text_in_any_lo
         assert SECRET not in answer.text
         error = next(e for e in logs if e["event"] == "unhandled_error")
         assert error["error"] == "RuntimeError"
-        assert any("service.py" in frame for frame in error["frames"])
+        assert any("ledger.py" in frame for frame in error["frames"])
         assert SECRET not in json.dumps(logs, default=str)
         structlog_out = capsys.readouterr()  # type: ignore[attr-defined]
         assert SECRET not in structlog_out.out + structlog_out.err

@@ -139,3 +139,35 @@ def test_impress_verify_runs_on_the_standard_library_cryptography_and_the_core_a
                             check=True, cwd=ROOT).stdout
     tops = {m for m in json.loads(loaded) if not m.startswith("_")}
     assert tops - set(sys.stdlib_module_names) == {"cryptography", "domain", "proofs"}
+
+
+# --- routes and pages read the read side, never the store (ADR 0021) ---------------------------
+
+ROUTE_MODULES = ("api/routes", "web/pages")
+STORE_MODULES = ("eventstore", "eventsourcing", "psycopg", "sqlite3")
+
+
+def store_imports(source: str, filename: str, package: str) -> list[str]:
+    """The imports of the event store (or a database driver) in a route or page module."""
+    return [f"{filename}:{line} {module}"
+            for line, module in imported_modules(source, filename, package)
+            if module.partition(".")[0] in STORE_MODULES]
+
+
+def test_no_route_or_page_module_imports_the_event_store() -> None:
+    """Routes and pages call query functions of the read side (projections.queries,
+    reports.queries, application.queries) and the auditor's functions (audit.*), which read the
+    log by design; the store and its drivers are none of theirs."""
+    bad = []
+    for folder in ROUTE_MODULES:
+        for path in sorted((ROOT / folder).glob("*.py")):
+            bad += store_imports(path.read_text(), str(path.relative_to(ROOT)),
+                                 folder.partition("/")[0])
+    assert bad == []
+
+
+@pytest.mark.parametrize("line", ["from eventstore import StoredFact",
+                                  "import eventstore.log", "from eventsourcing.sqlite import x",
+                                  "import psycopg", "import sqlite3"])
+def test_the_route_checker_catches_an_import_of_the_store(line: str) -> None:
+    assert len(store_imports(line + "\n", "x.py", "api")) == 1

@@ -1,0 +1,91 @@
+"""The one tenancy rule (application.access.View, ADR 0016) and the read models' SQL form of it
+(projections.payers.Tenancy.of, ADR 0021) see the same patients, for every role and every
+organisation on the demo history; and what the answers about a visible patient rest on (its
+cohort, agreement and drug) is visible to the same actor, as the routes assume when they judge
+those references without folding a stream. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from application import access, demo
+from application.access import View
+from application.ledger import Ledger
+from domain.values import Actor
+from projections import queries
+from projections import rows as r
+from projections.payers import Tenancy
+from projections.whopays import WhoPaysView, catch_up
+
+
+@pytest.fixture
+def loaded(database_url: str) -> Iterator[tuple[Ledger, WhoPaysView]]:
+    ledger = Ledger.open(database_url)
+    models = WhoPaysView(database_url)
+    try:
+        demo.load_demo(ledger)
+        catch_up(ledger, models)
+        yield ledger, models
+    finally:
+        models.close()
+        ledger.close()
+
+
+def actors(ledger: Ledger) -> list[Actor]:
+    """Every role, a partner for every company and an RHF officer for every region."""
+    ws = ledger.workspace()
+    companies = [s.partition("/")[2] for s in ledger.log.streams("company/")]
+    regions = sorted({t.rhf_id for t in ws.registry().trusts.values()})
+    out = [Actor(subject="x", role=role, organisation="impress") for role in access.ROLES
+           if role not in (access.PARTNER, access.RHF_FINANCE)]
+    out += [Actor(subject="x", role=access.PARTNER, organisation=c) for c in companies]
+    out += [Actor(subject="x", role=access.RHF_FINANCE, organisation=o) for o in regions]
+    return out
+
+
+def test_the_read_models_tenancy_sees_exactly_the_patients_the_view_sees(
+        loaded: tuple[Ledger, WhoPaysView]) -> None:
+    ledger, models = loaded
+    everyone = [s.partition("/")[2] for s in ledger.log.streams("patient/")]
+    seen_by_some_scoped_actor = 0
+    for actor in actors(ledger):
+        view = View(actor, ledger.workspace())
+        scope, params = Tenancy.of(actor).where(models, "p")
+        in_sql = {p.patient_id for p in models.rows(r.PATIENTS, None, " AND ".join(scope) or
+                                                    "1 = 1", params, alias="p")}
+        assert in_sql == {p for p in everyone if view.patient_id(p)}, actor
+        if view.scoped:
+            seen_by_some_scoped_actor += len(in_sql)
+    assert 0 < seen_by_some_scoped_actor  # the demo gives scoped actors something to see
+
+
+def test_what_an_answer_about_a_visible_patient_rests_on_is_visible_too(
+        loaded: tuple[Ledger, WhoPaysView]) -> None:
+    ledger, models = loaded
+    for actor in actors(ledger):
+        view = View(actor, ledger.workspace())
+        scope, params = Tenancy.of(actor).where(models, "p")
+        for p in models.rows(r.PATIENTS, None, " AND ".join(scope) or "1 = 1", params, alias="p"):
+            for stream in (f"cohort/{p.cohort_id}", f"agreement/{p.agreement_id}",
+                           f"drug/{p.drug_id}", f"patient/{p.patient_id}"):
+                assert view.sees_ref(stream), (actor, stream)
+
+
+def test_a_patient_outside_the_actors_tenancy_is_unknown_to_who_pays(
+        loaded: tuple[Ledger, WhoPaysView]) -> None:
+    ledger, models = loaded
+    from domain import errors as err
+
+    vest = Actor(subject="x", role=access.RHF_FINANCE, organisation="helse-vest")
+    view = View(vest, ledger.workspace())
+    everyone = [s.partition("/")[2] for s in ledger.log.streams("patient/")]
+    hidden = [p for p in everyone if not view.patient_id(p)]
+    shown = [p for p in everyone if view.patient_id(p)]
+    assert hidden and shown
+    on = ledger.workspace().patient(shown[0]).enrolled_on
+    assert on is not None
+    assert queries.who_pays(models, vest, shown[0], on).patient_id == shown[0]
+    with pytest.raises(err.UnknownPatient):
+        queries.who_pays(models, vest, hidden[0], on)
