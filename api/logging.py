@@ -103,12 +103,12 @@ class RequestLog:
         state["request_id"] = request_id
         started = time.perf_counter()
         status = 500
-        started = False
+        answered = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status, started
+            nonlocal status, answered
             if message["type"] == "http.response.start":
-                status, started = message["status"], True
+                status, answered = message["status"], True
                 headers = list(message.get("headers", []))
                 headers.append((REQUEST_ID_HEADER, request_id.encode()))
                 message = {**message, "headers": headers}
@@ -120,7 +120,7 @@ class RequestLog:
             # Answered already (500, problem+json) by api.problems; not raised on to the server,
             # whose own log would print the exception's text, which can quote the request.
             self.log.error("unhandled_error", request_id=request_id, **safe_exception(exc))
-            if not started:
+            if not answered:
                 await self._internal_error(scope, receive, send_with_id)
         finally:
             self._line(scope, state, status, started)

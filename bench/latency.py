@@ -124,16 +124,19 @@ class Served:
 
 
 @contextmanager
-def serving(url: str, workdir: Path, log_name: str = "server.log") -> Iterator[Served]:
-    """`impress-ledger serve --dev` on a free port of 127.0.0.1. Stops the server (its process
-    only) when done."""
+def serving(url: str, workdir: Path, log_name: str = "server.log",
+            workers: int | None = None) -> Iterator[Served]:
+    """`impress-ledger serve --dev` (or, with `workers`, `serve --workers N`, development
+    tokens all the same) on a free port of 127.0.0.1. Stops the server (its process only) when
+    done."""
     import httpx
 
     env = {**os.environ, "IMPRESS_DATA_DIR": str(workdir), "IMPRESS_AUTH_MODE": "dev"}
     port = _free_port()
     cli = str(Path(sys.executable).with_name("impress-ledger"))
     with (workdir / log_name).open("w") as log:
-        proc = subprocess.Popen([cli, "serve", "--dev", "--database", url, "--host", "127.0.0.1",
+        mode = ["--dev"] if workers is None else ["--workers", str(workers)]
+        proc = subprocess.Popen([cli, "serve", *mode, "--database", url, "--host", "127.0.0.1",
                                  "--port", str(port)], env=env, stdout=log, stderr=log)
     base = f"http://127.0.0.1:{port}"
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -12,6 +13,7 @@ import typer
 from application.access import MIGRATION, PARTNER, RHF_FINANCE, ROLES
 from cli.main import app
 from cli.core import DatabaseOption, cli_actor, one_line_errors
+from api.serving import default_workers, uvicorn_options
 from api.settings import Settings
 
 
@@ -25,7 +27,8 @@ def _settings(database: str | None = None, **overrides: object) -> Settings:
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
+    workers: Annotated[int | None, typer.Option(
+        min=1, max=64, help="Worker processes (default: one per core, 2 to 4; --dev: 1).")] = None,
     dev: Annotated[bool, typer.Option("--dev", help="Trust only tokens from "
                                       "`impress-ledger token` (IMPRESS_AUTH_MODE=dev).")] = False,
     database: DatabaseOption = None,
@@ -47,7 +50,9 @@ def serve(
     ledger = Ledger.open(settings.database_url, create_tables=True)
     try:
         ledger.install_reference(cli_actor("system"), ledger.clock())
-        create_app(settings, ledger, configure_logging=False)  # checks the configuration
+        checked = create_app(settings.model_copy(update={"follow_log": False}), ledger,
+                             configure_logging=False)  # checks the configuration
+        checked.state.service.close()
     finally:
         ledger.close()
     os.environ["IMPRESS_CREATE_TABLES"] = "false"
@@ -58,8 +63,33 @@ def serve(
                    f"with\n  TOKEN=$(impress-ledger token --role trial_office --org impress)\n"
                    f"and send it as 'Authorization: Bearer $TOKEN' to http://{host}:{port}/v1/...",
                    err=True)
-    uvicorn.run("web.app:app_from_environment", factory=True, host=host, port=port,
-                workers=workers, access_log=False, log_level="warning")
+    count = workers or (1 if dev else default_workers())
+    # With several workers, this process (uvicorn's supervisor, which serves nothing) keeps
+    # the read models up to date: it takes the leader lock before any worker starts, and the
+    # workers' runners stand by (projections.leader, ADR 0021).
+    follower = _follow(settings) if count > 1 and settings.follow_log else None
+    try:
+        uvicorn.run("web.app:app_from_environment", factory=True, host=host, port=port,
+                    **uvicorn_options(count))
+    finally:
+        if follower is not None:
+            follower()
+
+
+def _follow(settings: Settings) -> Callable[[], None]:
+    """Start a read-model runner in this process; returns what stops it."""
+    from application.ledger import Ledger
+    from projections.runner import ViewRunner
+
+    ledger = Ledger.open(settings.database_url, create_tables=False)
+    poll = settings.follow_poll_seconds or (0.1 if ledger.log.url.startswith("sqlite") else 1.0)
+    runner = ViewRunner(ledger, ledger.log.url, poll_interval=poll, leader=True).start()
+
+    def stop() -> None:
+        runner.stop()
+        ledger.close()
+
+    return stop
 
 
 @app.command()
