@@ -13,8 +13,8 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/python -m pip install -q -e '.[dev]'
 	touch $@
 
-# Lint and types first (ruff; mypy, strict on domain/, proofs/, projections/ and reports/: the
-# packages already clean; `mypy` alone checks every package), then the suite with a throwaway
+# Lint and types first (ruff; mypy on every package, strict on domain/, proofs/, projections/
+# and reports/), then the suite with a throwaway
 # PostgreSQL started for the run (scripts/with-postgres) and Debian's Chromium for the browser
 # tests (scripts/ensure-chromium installs it when missing, as root).
 test: venv lint
@@ -24,7 +24,7 @@ test: venv lint
 .PHONY: lint
 lint: venv
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy domain proofs projections reports
+	$(VENV)/bin/mypy
 
 # The embedded SQLite ledger under data/, the demo history if it is empty, then the web pages
 # and the HTTP API (it prints the address).
@@ -56,6 +56,7 @@ BENCH_DB ?= sqlite,postgres
 BENCH_ARGS ?=
 .PHONY: bench
 bench: venv
+	scripts/ensure-wrk
 	PG_SHARED_BUFFERS=$(PG_SHARED_BUFFERS) scripts/with-postgres $(VENV)/bin/python -m bench.run --size $(SIZE) --db $(BENCH_DB) $(BENCH_ARGS)
 	$(VENV)/bin/python -m bench.report
 

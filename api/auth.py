@@ -23,7 +23,7 @@ import os
 import threading
 import time
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -204,7 +204,7 @@ class Authenticator:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._verified: OrderedDict[str, tuple[dict[str, Any], float, object]] = OrderedDict()
+        self._verified: OrderedDict[str, tuple[Actor, float, object]] = OrderedDict()
         self._lock = threading.Lock()
         if settings.auth_mode == "dev":
             self.verifier = Verifier(DevKeys(settings.data_dir), settings.dev_issuer,
@@ -229,13 +229,14 @@ class Authenticator:
         claims = self.verifier.claims(token.strip())
         actor = self.actor_of(claims, request_id)
         if generation is self.verifier.keys.generation():  # no fetch in between
-            self._remember(token.strip(), claims, generation)
+            self._remember(token.strip(), claims, actor, generation)
         return actor
 
     def known(self, authorization: str | None, request_id: str) -> Actor | None:
         """The actor of a token this process verified before and that has not expired yet,
-        without verifying it again (no key fetch, no signature check); None otherwise. A
-        token's claims cannot change, and a verified token stays valid until its `exp`."""
+        without verifying it again (no key fetch, no signature check, no claims read again);
+        None otherwise. A token's claims cannot change, and a verified token stays valid until
+        its `exp` unless the issuer's keys changed meanwhile."""
         scheme, _, token = (authorization or "").strip().partition(" ")
         if scheme.lower() != "bearer":
             return None
@@ -243,17 +244,18 @@ class Authenticator:
             found = self._verified.get(token.strip())
         if found is None or time.time() >= found[1]:
             return None
-        claims, _, generation = found
+        actor, _, generation = found
         if generation is None or generation is not self.verifier.keys.generation():
             return None  # the keys were fetched again since: verify it again
-        return self.actor_of(claims, request_id)
+        return replace(actor, request_id=request_id)
 
-    def _remember(self, token: str, claims: dict[str, Any], generation: object | None) -> None:
+    def _remember(self, token: str, claims: dict[str, Any], actor: Actor,
+                  generation: object | None) -> None:
         expires = claims.get("exp")
         if not isinstance(expires, (int, float)) or generation is None:
             return
         with self._lock:
-            self._verified[token] = (claims, float(expires), generation)
+            self._verified[token] = (actor, float(expires), generation)
             self._verified.move_to_end(token)
             while len(self._verified) > VERIFIED_TOKENS:
                 self._verified.popitem(last=False)

@@ -36,7 +36,10 @@ async def known_query_only(request: Request) -> None:
     dependant = getattr(route, "dependant", None)
     if dependant is None:
         return
-    allowed = _query_names(dependant)
+    allowed = getattr(route, "impress_query_names", None)
+    if allowed is None:  # worked out once per route
+        allowed = frozenset(_query_names(dependant))
+        setattr(route, "impress_query_names", allowed)  # noqa: B010
     unknown = sorted(set(request.query_params) - allowed)
     if unknown:
         names = ", ".join(repr(n[:40]) for n in unknown[:5])

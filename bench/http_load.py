@@ -1,9 +1,10 @@
 """Who pays over HTTP under concurrent load (issue 11, item 5): `wrk` (Debian's, a C load client
 in a process of its own) with 8 connections on 2 threads against `impress-ledger serve` with 2
 workers, interleaved with the same load on a minimal FastAPI endpoint returning a constant,
-served the same way (bench.constant), in the same run; and one page of `/v1/payers` (500 rows)
-the same way. Keep-alive connections, as a real client keeps them. wrk reports latency
-percentiles of the whole run; each figure is the median of the rounds.
+served the same way (bench.constant), in the same run; and pages of `/v1/payers` (500 rows)
+asked one after the other by one client. Keep-alive connections, as a real client keeps them.
+The token is an auditor's (every patient visible). wrk reports latency percentiles of the
+whole run; each figure is the median of the rounds.
 """
 
 from __future__ import annotations
@@ -60,13 +61,15 @@ def script(workdir: Path, token: str, paths: list[str]) -> Path:
     return path
 
 
-def load(base: str, seconds: float, lua: Path | None = None, path: str = "/") -> dict[str, Any]:
-    args = ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{max(1, round(seconds))}s",
+def load(base: str, seconds: float, lua: Path | None = None, path: str = "/",
+         connections: int = CONNECTIONS) -> dict[str, Any]:
+    threads = min(THREADS, connections)
+    args = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s",
             "--latency", "--timeout", "10s"]
     if lua is not None:
         args += ["-s", str(lua)]
-    done = subprocess.run([*args, base + path], capture_output=True, text=True, timeout=seconds + 60,
-                          check=True)
+    done = subprocess.run([*args, base + path], capture_output=True, text=True,
+                          timeout=seconds + 60, check=True)
     return parse(done.stdout)
 
 
@@ -125,8 +128,8 @@ def concurrent(url: str, questions: list[tuple[str, date]], payers_on: date, wor
         for _ in range(rounds):
             runs["constant"].append(load(constant, seconds, path="/constant"))
             runs["who_pays"].append(load(base, seconds, asks))
-        for _ in range(rounds):
-            runs["payers_page"].append(load(base, seconds, pages))
+        for _ in range(rounds):  # one client asking page after page, as a page's reader does
+            runs["payers_page"].append(load(base, seconds, pages, connections=1))
     for name, found in runs.items():
         out[name] = {key: median(r[key] for r in found) for key in
                      ("requests_per_second", "p50", "p90", "p99") if all(

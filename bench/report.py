@@ -132,6 +132,28 @@ def latency_table(runs: list[dict[str, Any]]) -> str:
     return table(["run (ms, p50 / p99)"] + [label for _, label in PATHS], rows)
 
 
+def concurrent_table(runs: list[dict[str, Any]]) -> str:
+    rows = []
+    for r in runs:
+        c = get(r, "who_pays", "http_concurrent") or {}
+        if "who_pays" not in c:
+            continue
+
+        def figures(k: str, c: dict[str, Any] = c) -> str:
+            return (f"{fmt(get(c, k, 'requests_per_second'))} /s, "
+                    f"{fmt(get(c, k, 'p50'), 2)} / {fmt(get(c, k, 'p99'), 2)}")
+
+        rows.append([name(r), figures("constant"), figures("who_pays"),
+                     fmt(c.get("who_pays_vs_constant"), 2), figures("payers_page"),
+                     f"{fmt(c.get('load_average_before'), 1)} -> "
+                     f"{fmt(c.get('load_average_after'), 1)}"])
+    if not rows:
+        return "_No run with concurrent HTTP load yet._"
+    return table(["run (8 connections, 2 workers; ms p50 / p99)", "constant endpoint",
+                  "who pays", "who pays / constant", "page of 500 payers (1 client)",
+                  "load average"], rows)
+
+
 def rebuild_table(runs: list[dict[str, Any]]) -> str:
     rows = []
     for r in runs:
@@ -236,6 +258,7 @@ def section(runs: list[dict[str, Any]], png: str) -> str:
         "### Runs\n", runs_table(runs),
         "\n### Ingest\n", ingest_table(runs),
         "\n### Who pays: latency\n", latency_table(runs),
+        "\n### Who pays over HTTP, concurrent (issue 11)\n", concurrent_table(runs),
         f"\n![who-pays p99 latency against size]({png})\n",
         "\n### Who pays: growth from S to M (p99)\n", growth(runs),
         "\n### The read side (issue 11)\n", read_side_table(runs),

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BeforeValidator
 
 from api import deps
@@ -42,11 +43,12 @@ Position = Annotated[int | None, Query(ge=0, le=2**53, description="Answer as of
             summary="Who pays for the patient's drug on a date, and why",
             description="The answer names the recorded facts it rests on (`basis`). With "
                         "`known_at`, the answer the ledger would have given at that moment.")
-def who_pays(patient_id: PatientId, on: On, actor: PatientReader, service: ServiceDep,
-             min_position: MinPosition, known_at: KnownAt = None,
-             position: Position = None) -> WhoPaysOut:
-    answer = queries.who_pays(service.models, actor, patient_id, on, min_position=min_position,
-                              at=asked_position(service, known_at, position), wait=service.wait)
+async def who_pays(patient_id: PatientId, on: On, actor: PatientReader, service: ServiceDep,
+                   min_position: MinPosition, known_at: KnownAt = None,
+                   position: Position = None) -> WhoPaysOut:
+    answer = await service.read(queries.who_pays, service.models, actor, patient_id, on,
+                                min_position=min_position, wait=service.wait,
+                                at=await asked_position(service, known_at, position))
     view = service.view(actor).judged([patient_id])
     return WhoPaysOut(patient_id=patient_id, on=answer.on,
                       known_at_position=answer.known_at_position,
@@ -55,12 +57,12 @@ def who_pays(patient_id: PatientId, on: On, actor: PatientReader, service: Servi
 
 @router.get("/v1/patients/{patient_id}/timeline", response_model=TimelineOut,
             responses=READ_PROBLEMS, summary="The patient's payers over time, from enrolment on")
-def payer_timeline(patient_id: PatientId, actor: PatientReader, service: ServiceDep,
-                   min_position: MinPosition, known_at: KnownAt = None,
-                   position: Position = None) -> TimelineOut:
-    at, intervals = queries.timeline(service.models, actor, patient_id,
-                                     at=asked_position(service, known_at, position),
-                                     min_position=min_position, wait=service.wait)
+async def payer_timeline(patient_id: PatientId, actor: PatientReader, service: ServiceDep,
+                         min_position: MinPosition, known_at: KnownAt = None,
+                         position: Position = None) -> TimelineOut:
+    at, intervals = await service.read(queries.timeline, service.models, actor, patient_id,
+                                       at=await asked_position(service, known_at, position),
+                                       min_position=min_position, wait=service.wait)
     view = service.view(actor).judged([patient_id])
     return TimelineOut(patient_id=patient_id, known_at_position=at, intervals=[
         IntervalOut(start=i.start, end=i.end, payer=payer_out(i.payer, view)) for i in intervals])
@@ -76,8 +78,9 @@ def payers(on: On, actor: PatientReader, service: ServiceDep, min_position: MinP
            after: Annotated[str | None, Query(pattern=STUDY_ID_PATTERN, description="The last "
                                               "patient of the previous page.")] = None,
            limit: Annotated[int, Query(ge=1, le=PAGE)] = PAGE) -> PayersOut:
-    page = queries.payers(service.models, actor, on, at=asked_position(service, known_at, position),
-                          min_position=min_position, after=after, limit=limit, wait=service.wait)
+    at = asked_position_now(service, known_at, position)
+    page = queries.payers(service.models, actor, on, at=at, min_position=min_position,
+                          after=after, limit=limit, wait=service.wait)
     view = service.view(actor).judged(r.patient_id for r in page.rows)
     rows = [PayerRowOut(patient_id=r.patient_id, payer=payer_out(r.payer, view))
             for r in page.rows]
@@ -85,11 +88,20 @@ def payers(on: On, actor: PatientReader, service: ServiceDep, min_position: MinP
                      next_after=page.after)
 
 
-def asked_position(service: Served, known_at: datetime | None, position: int | None
-                   ) -> int | None:
+def asked_position_now(service: Served, known_at: datetime | None, position: int | None
+                       ) -> int | None:
     """The log position a moment or a position asks for; None: what the read models hold."""
     if known_at is not None and position is not None:
         raise Problem(422, "invalid-request", "give known_at or position, not both")
     if known_at is None and position is None:
         return None
     return service.ledger.position(deps.moment(known_at, "known_at"), position)
+
+
+async def asked_position(service: Served, known_at: datetime | None, position: int | None
+                         ) -> int | None:
+    """The same from an `async def` endpoint: the log is read in the thread pool, and only if
+    a moment or a position was asked for (as known now reads no log)."""
+    if known_at is None and position is None:
+        return None
+    return await run_in_threadpool(asked_position_now, service, known_at, position)
