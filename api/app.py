@@ -72,9 +72,9 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None, *
     for router in ROUTERS:
         app.include_router(router)
     problems.install(app, settings.problem_base_uri)
-    app.add_middleware(InputGuard, base_uri=settings.problem_base_uri,  # type: ignore[arg-type]
+    app.add_middleware(InputGuard, base_uri=settings.problem_base_uri,
                        max_body=settings.max_body_bytes, max_import=settings.max_import_bytes)
-    app.add_middleware(request_logging.RequestLog,  # type: ignore[arg-type]
+    app.add_middleware(request_logging.RequestLog,
                        base_uri=settings.problem_base_uri)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

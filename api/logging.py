@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 import traceback
+from collections.abc import MutableMapping
 from typing import Any
 from uuid import uuid4
 
@@ -41,7 +42,8 @@ def configure(level: str = "INFO") -> None:
     )
 
 
-def without_text(logger: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
+def without_text(logger: Any, method: str, event: MutableMapping[str, Any]
+                 ) -> MutableMapping[str, Any]:
     """A structlog processor: an exception is logged as its types and frames (file, line,
     function), never its message or locals, which can quote what a client sent."""
     exc_info = event.pop("exc_info", None)
@@ -54,7 +56,8 @@ def without_text(logger: Any, method: str, event: dict[str, Any]) -> dict[str, A
 
 
 def safe_exception(exc: BaseException) -> dict[str, Any]:
-    chain, frames = [], []
+    chain: list[str] = []
+    frames: list[str] = []
     seen: BaseException | None = exc
     while seen is not None and len(chain) < 5:
         chain.append(type(seen).__name__)
@@ -68,7 +71,7 @@ def request_id_from(scope: Scope) -> str:
     """The client's X-Request-ID if it is a plain token, else a new one."""
     for name, value in scope.get("headers", []):
         if name == REQUEST_ID_HEADER:
-            text = value.decode("latin-1")
+            text: str = value.decode("latin-1")
             if _CLIENT_ID.fullmatch(text) and not looks_like_national_id(text):
                 return text
     return new_request_id()

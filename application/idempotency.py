@@ -75,7 +75,7 @@ class IdempotencyIndex:
 
     def __init__(self, log: EventLog, *, create_table: bool = True) -> None:
         self.log = log
-        self.datastore = log.application.recorder.datastore
+        self.datastore = log.application.recorder.datastore  # type: ignore[attr-defined]
         self.postgres = "postgres" in type(self.datastore).__module__
         schema = getattr(self.datastore, "schema", "") if self.postgres else ""
         self.prefix = f'"{schema}".' if schema else ""

@@ -65,7 +65,7 @@ class Digest:
         position, digest = value.get("position"), value.get("hash")
         if type(position) is not int or position < 0:
             raise BadDigest(f"digest position must be an integer >= 0, got {position!r}")
-        if not chain.is_hash(digest):
+        if not isinstance(digest, str) or not chain.is_hash(digest):
             raise BadDigest("digest hash must be 64 lower-case hexadecimal digits")
         if position == 0 and digest != chain.GENESIS:
             raise BadDigest(f"the digest of position 0 (the empty log) is {chain.GENESIS}")

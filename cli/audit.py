@@ -181,8 +181,9 @@ def _replay_text(r: Replay) -> None:
     console.print(f"[bold]As of log position {r.at.position}{asked}[/bold]", highlight=False)
     console.print(f"h({r.at.position}) = {r.at.chain_hash}", highlight=False)
     if r.on is not None:
-        rows = tuple((pid, p.kind.value, p.party, p.hf_id, p.reason, ", ".join(p.basis))
-                     for pid, p in r.payers)
+        rows: tuple[tuple[Any, ...], ...] = tuple(
+            (pid, p.kind.value, p.party, p.hf_id, p.reason, ", ".join(p.basis))
+            for pid, p in r.payers)
         titles = ("Patient", "Payer", "Party", "Treating HF", "Why", "Rests on")
         export.render(export.Sheet(f"Who paid on {r.on}", tuple(export.Column(t) for t in titles),
                                    rows), console)

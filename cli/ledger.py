@@ -88,7 +88,8 @@ def publish(statement: Any, fmt: str, output: Path | None) -> None:
 
 
 def _console() -> Console:
-    return export.console_for(sys.stdout)
+    console: Console = export.console_for(sys.stdout)
+    return console
 
 
 # --- commands ---------------------------------------------------------------------------------

@@ -77,7 +77,8 @@ class ReplayOut(Out):
     statements: list[dict[str, Any]]
 
 
-EXPORTS = {200: {"description": "JSON lines (one fact per line) or CSV.", "content": {
+EXPORTS: dict[int | str, dict[str, Any]] = {200: {
+    "description": "JSON lines (one fact per line) or CSV.", "content": {
     NDJSON: {"schema": {"type": "string"}}, CSV: {"schema": {"type": "string"}}}}}
 Format = Annotated[Literal["jsonl", "csv"], Query(alias="format",
                                                   description="jsonl (default) or csv.")]

@@ -100,7 +100,7 @@ class AgreementIn(Body):
     company_id: Slug
     signed_on: Day
     grant_per_patient: MoneyIn
-    coverage_weeks: Count(1, 520, 16) = 16
+    coverage_weeks: Annotated[int, Count(1, 520, 16)] = 16
 
 
 class ContributionIn(Body):
@@ -109,7 +109,7 @@ class ContributionIn(Body):
     model_config = examples({"drug_id": "lynparza", "patient_slots": 150,
                              "effective_from": "2021-02-01"})
     drug_id: Slug
-    patient_slots: Count(1, 100_000, 150)
+    patient_slots: Annotated[int, Count(1, 100_000, 150)]
     effective_from: Day
 
 
@@ -121,9 +121,9 @@ class AmendmentIn(Body):
     effective_from: Day
     reason: Reason
     grant_per_patient: MoneyIn | None = None
-    coverage_weeks: Count(1, 520, 16) | None = None
+    coverage_weeks: Annotated[int, Count(1, 520, 16)] | None = None
     drug_id: Slug | None = None
-    patient_slots: Count(1, 100_000, 200) | None = None
+    patient_slots: Annotated[int, Count(1, 100_000, 200)] | None = None
 
 
 # --- cohorts --------------------------------------------------------------------------------
@@ -143,17 +143,17 @@ class CohortIn(Body):
     molecular_profile: Text
     opened_on: Day
     evidence_ref: Text | None = None
-    expansion_size: Count(1, 10_000, 150) | None = None
+    expansion_size: Annotated[int, Count(1, 10_000, 150)] | None = None
 
 
 class StageDecisionIn(Body):
     COMMAND = c.AdvanceStage
     PATH = {"cohort_id": Slug}
     model_config = examples({"to_stage": 2, "decided_on": "2022-09-01"})
-    to_stage: Count(2, 3, 2)
+    to_stage: Annotated[int, Count(2, 3, 2)]
     decided_on: Day
     evidence_ref: Text | None = None
-    expansion_size: Count(1, 10_000, 150) | None = None
+    expansion_size: Annotated[int, Count(1, 10_000, 150)] | None = None
 
 
 class ClosureIn(Body):
@@ -244,7 +244,7 @@ class DispensationIn(Body):
     COMMAND = c.DispenseDrug
     PATH = _PATIENT
     model_config = examples({"packs": 2, "dispensed_on": "2023-06-12"})
-    packs: Count(1, 10_000, 2)
+    packs: Annotated[int, Count(1, 10_000, 2)]
     dispensed_on: Day
 
 
@@ -290,7 +290,7 @@ class DispensationCorrectionIn(Body):
     model_config = examples({"dispensation": "patient/IMP-0042@3", "packs": 1,
                              "dispensed_on": "2023-06-12", "reason": "one pack returned"})
     dispensation: FactRef
-    packs: Count(0, 10_000, 1)
+    packs: Annotated[int, Count(0, 10_000, 1)]
     dispensed_on: Day
     reason: Reason
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -12,7 +12,6 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    StrictInt,
     StringConstraints,
     WithJsonSchema,
 )
@@ -57,7 +56,8 @@ Day = Annotated[date, BeforeValidator(_iso_date_text), Field(ge=FIRST_DAY, le=LA
 
 
 def Count(low: int, high: int, example: int) -> Any:  # noqa: N802 - reads like a type
-    return Annotated[StrictInt, Field(ge=low, le=high, examples=[example])]
+    """`Annotated[int, Count(1, 520, 16)]`: a whole number (JSON's, never text) in bounds."""
+    return Field(strict=True, ge=low, le=high, examples=[example])
 # Control characters (C0, DEL, C1), line and paragraph separators and bidirectional overrides
 # have no place in a name or a reason: they break exports and can disguise text. Refused with
 # their own problem type (`control-character`), never stored.
@@ -87,7 +87,10 @@ Text = _text(1, 500)
 ShortText = _text(1, 100)
 Reason = _text(1, 500, description="Why: kept with the fact forever.",
                examples=["date taken from the wrong visit"])
-Currency = Literal[tuple(sorted(CURRENCIES))]  # type: ignore[valid-type]
+if TYPE_CHECKING:
+    Currency = str
+else:
+    Currency = Literal[tuple(sorted(CURRENCIES))]
 
 
 class Schema(BaseModel):
