@@ -1,4 +1,4 @@
-"""Ingest paths: bulk import (Ledger.execute_all in batches), one command per transaction
+"""Ingest paths: bulk import (Ledger.record in batches), one command per transaction
 through the application, and the raw baseline: the same rows, read back from the store and
 written with psycopg / sqlite3 into a table of the same shape, interleaved with the app's
 (after each batch of the app, its own rows), so that app and raw are measured minutes apart
@@ -21,7 +21,8 @@ from typing import Any
 from bench.dbs import connect_raw
 from bench.world import Step
 from domain import commands as c
-from application.ledger import Ledger
+from application.ledger import CommandsRefused, Ledger
+from domain.errors import Refused
 from domain.values import Actor
 
 MIGRATION = Actor(subject="bench:migration", role="migration", organisation="impress")
@@ -104,7 +105,7 @@ class Timer:
 def bulk(ledger: Ledger, clock: Clock, steps: Iterable[Step], *, batch: int = 1000,
          progress: Any = None, due: Any = None, raw: Raw | None = None,
          before_tick: Any = None) -> Tally:
-    """Whole days of commands per `execute_all` (at least `batch` commands, the ledger's
+    """Whole days of commands per `Ledger.record` (at least `batch` commands, the ledger's
     today the batch's last day), as one importing actor; a tick where the history has one.
     `raw`: after each batch, its rows are written by the raw baseline too (not timed here).
     `before_tick(today, steps)`: called before each tick, not timed (a probe of its own)."""
@@ -117,12 +118,14 @@ def bulk(ledger: Ledger, clock: Clock, steps: Iterable[Step], *, batch: int = 10
         if not pending:
             return
         after = ledger.log.head()
-        receipt, refusals = ledger.execute_all(pending, MIGRATION)
         tally.commands += len(pending)
-        if refusals:
-            tally.refused += [f"{type(pending[i]).__name__}: {r}" for i, r in refusals[:5]]
-        elif receipt is not None:
-            tally.facts += len(receipt.facts)
+        try:
+            tally.facts += len(ledger.record(pending, MIGRATION).facts)
+        except CommandsRefused as refused:
+            tally.refused += [f"{type(pending[i]).__name__}: {r}"
+                              for i, r in refused.refusals[:5]]
+        except Refused as refusal:  # a batch of one command
+            tally.refused.append(f"{type(pending[0]).__name__}: {refusal}")
         pending.clear()
         _mirror(timer, raw, after, ledger.log.head())
         if progress:

@@ -11,7 +11,7 @@ cohorts, and patients enrolled, started, dispensed to, transferred, assessed (so
 ended, corrected; grants invoiced and paid; group exemptions granted late and revoked,
 permanent financing decided, agreements amended; the ledger's quarterly `tick`. The steps are
 played as `make bench` imports them (`bench.ingest.bulk`: whole days per
-`Ledger.execute_all`), so every fact is decided by the real ledger, and a live projector
+`Ledger.record`), so every fact is decided by the real ledger, and a live projector
 follows the log after every batch (a fresh one now and then, as a restarted process). Then it
 times `verify` (a full replay into a scratch copy, compared with the live model) and
 `rebuild`, checks both find no difference, and prints one JSON line of figures.

@@ -4,7 +4,7 @@ database in bench/results/<size>-<db>.json (then `python -m bench.report` for th
     scripts/with-postgres .venv/bin/python -m bench.run --size S --db sqlite,postgres
 
 Per database, in one run:
-1. ingest: the history's first part through bulk import (Ledger.execute_all, whole days per
+1. ingest: the history's first part through bulk import (Ledger.record, whole days per
    batch, the product's default cache), then its last `--tail` steps one command per
    transaction through Ledger.execute on a freshly opened Ledger (so at full size, from a cold
    cache); after each batch (bulk) or 200 commands (single), the same rows, read back from the
@@ -278,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--tail", type=int, help="steps one command per transaction "
                         "(default: smoke 1000, S and M 20000)")
-    parser.add_argument("--batch", type=int, default=1000, help="commands per execute_all")
+    parser.add_argument("--batch", type=int, default=1000, help="commands per Ledger.record")
     parser.add_argument("--cache-streams", type=int, default=None,
                         help="patients the ingesting Ledger keeps folded (about 5 KB each; "
                         "default: the product's)")

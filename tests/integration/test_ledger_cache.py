@@ -15,7 +15,7 @@ from bench.ingest import Clock, bulk, single
 from bench.world import START
 from domain import commands as c
 from domain import errors as err
-from application.ledger import Ledger
+from application.ledger import CommandsRefused, Ledger
 from eventstore import EventLog
 from domain.values import LEDGER
 
@@ -115,11 +115,11 @@ def test_a_refused_command_in_a_batch_keeps_the_facts_of_the_others(database_url
         assert isinstance(enrol, c.EnrolPatient)
         start = c.StartTreatment(patient_id=enrol.patient_id, started_on=enrol.enrolled_on)
         # The second enrolment is refused; the start after it still finds the first one.
-        receipt, refusals = ledger.execute_all([*history[:setup + 1], enrol, start], LEDGER)
-        assert receipt is None
-        assert [(i, type(r)) for i, r in refusals] == [(setup + 1, err.AlreadyEnrolled)]
-        receipt, refusals = ledger.execute_all([*history[:setup + 1], start], LEDGER)
-        assert refusals == [] and receipt is not None
+        with pytest.raises(CommandsRefused) as refused:
+            ledger.record([*history[:setup + 1], enrol, start], LEDGER)
+        assert [(i, type(r)) for i, r in refused.value.refusals] == [
+            (setup + 1, err.AlreadyEnrolled)]
+        assert ledger.record([*history[:setup + 1], start], LEDGER).facts
         assert ledger.case(enrol.patient_id).patient.started is not None
     finally:
         ledger.close()
