@@ -20,7 +20,8 @@ from domain.decide import execute, tick
 from domain.events import DERIVED_TYPES, Event
 from domain.financing import Case, Interval, Payer, payer_on, timeline
 from domain.identity import find_national_id
-from eventstore import ConcurrentModification, EventLog, NewEvent, StorageError, StoredFact
+from eventstore import ConcurrentModification, EventLog, NewEvent, StoredFact
+from eventstore import StorageError as StorageError  # for readers that do not know the store
 from domain.reference import health_trusts
 from domain.values import LEDGER, Actor
 from application.cache import StateCache

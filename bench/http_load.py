@@ -118,8 +118,9 @@ def concurrent(url: str, questions: list[tuple[str, date]], payers_on: date, wor
                            "rounds": rounds, "client": "wrk", "load_average_before":
                            os.getloadavg()[0]}
     runs: dict[str, list[dict[str, Any]]] = {"constant": [], "who_pays": [], "payers_page": []}
-    with serving(url, workdir, "server-workers.log", workers=WORKERS) as (base, token), \
+    with serving(url, workdir, "server-workers.log", workers=WORKERS) as served, \
             constant_server(workdir) as constant:
+        base, token = served.base, served.token()
         asks = script(workdir, token, [f"/v1/patients/{p}/payer?on={on.isoformat()}"
                                        for p, on in questions])
         pages = script(workdir, token, [f"/v1/payers?on={payers_on.isoformat()}&limit=500"])

@@ -22,7 +22,7 @@ import psycopg
 
 from projections.store import Database
 
-LOCK_ID = 0x1A3D_F011  # the advisory lock key every ledger's projector leader takes
+LOCK_CLASS = 0x1A9E58  # advisory lock class of the projector's leader (the schema is the other)
 
 
 class Leadership:
@@ -31,19 +31,26 @@ class Leadership:
     def __init__(self, db: Database) -> None:
         self.postgres = db.postgres
         self.conninfo = db.conninfo if db.postgres else ""
+        self.schema = db.schema if db.postgres else ""  # one leader per ledger, not per database
         self.path = None if db.postgres else f"{os.path.abspath(db.path)}.projector.lock"
         self._file: IO[str] | None = None
         self._conn: psycopg.Connection[Any] | None = None
 
+    @property
+    def held(self) -> bool:
+        """Whether this process holds the lock now (without trying to take it)."""
+        return self._file is not None or self._conn is not None
+
     def holds(self) -> bool:
-        if self._file is not None or self._conn is not None:
+        if self.held:
             return self._still_held()
         return self._take()
 
     def _take(self) -> bool:
         if self.postgres:
             conn = psycopg.connect(self.conninfo, autocommit=True)
-            row = conn.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_ID,)).fetchone()
+            row = conn.execute("SELECT pg_try_advisory_lock(%s, hashtext(%s))",
+                               (LOCK_CLASS, self.schema)).fetchone()
             if row and row[0]:
                 self._conn = conn
                 return True
