@@ -14,7 +14,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -22,7 +21,7 @@ from pathlib import Path
 from statistics import median
 from typing import Any
 
-from bench.latency import _free_port, serving
+from bench.latency import _free_port, serving, stop, wait_until_up
 
 CONNECTIONS, THREADS, WORKERS = 8, 2, 2
 _UNIT = {"us": 0.001, "ms": 1.0, "s": 1000.0}
@@ -82,30 +81,11 @@ def constant_server(workdir: Path) -> Iterator[str]:
                                 cwd=Path(__file__).resolve().parents[1])
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait(base + "/constant", proc)
+        wait_until_up(base + "/constant", proc, f"the constant endpoint did not start: see "
+                      f"{workdir / 'constant.log'}")
         yield base
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def _wait(url: str, proc: subprocess.Popen[bytes]) -> None:
-    import httpx
-
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"{url} did not start")
-        time.sleep(0.2)
+        stop(proc)
 
 
 def concurrent(url: str, questions: list[tuple[str, date]], payers_on: date, workdir: Path,

@@ -129,7 +129,6 @@ def serving(url: str, workdir: Path, log_name: str = "server.log",
     """`impress-ledger serve --dev` (or, with `workers`, `serve --workers N`, development
     tokens all the same) on a free port of 127.0.0.1. Stops the server (its process only) when
     done."""
-    import httpx
 
     env = {**os.environ, "IMPRESS_DATA_DIR": str(workdir), "IMPRESS_AUTH_MODE": "dev"}
     port = _free_port()
@@ -140,24 +139,38 @@ def serving(url: str, workdir: Path, log_name: str = "server.log",
                                  "--port", str(port)], env=env, stdout=log, stderr=log)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the server did not start: see {workdir / log_name}")
-            time.sleep(0.2)
+        wait_until_up(f"{base}/health", proc, f"the server did not start: see "
+                      f"{workdir / log_name}")
         yield Served(base, proc.pid, workdir)
     finally:
-        proc.terminate()
+        stop(proc)
+
+
+def wait_until_up(url: str, proc: subprocess.Popen[bytes], failure: str,
+                  seconds: float = 120) -> None:
+    """Until `url` answers 200; raises RuntimeError(failure) if the process ends first."""
+    import httpx
+
+    deadline = time.monotonic() + seconds
+    while True:
         try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(failure)
+        time.sleep(0.2)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """Terminate a server this benchmark started (its process only), killing it if it hangs."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def over_http(url: str, s: Sample, workdir: Path, requests: int) -> dict[str, Any]:

@@ -11,23 +11,14 @@ moment), else the position the read models have reached; after waiting (bounded)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 
+from application.ledger import Answer
 from domain import errors as err
-from domain.financing import Payer
 from domain.values import Actor
 from projections import rows as r
 from projections.payers import PAGE, Page, Tenancy, payers_on
 from projections.view import WAIT, ReadModels
-
-
-@dataclass(frozen=True)
-class Answer:
-    patient_id: str
-    on: date
-    payer: Payer
-    known_at_position: int
 
 
 def position(models: ReadModels, at: int | None = None, min_position: int | None = None,

@@ -6,31 +6,17 @@ those references without folding a stream. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from application import access, demo
+from application import access
 from application.access import View
 from application.ledger import Ledger
 from domain.values import Actor
 from projections import queries
 from projections import rows as r
 from projections.payers import Tenancy
-from projections.whopays import WhoPaysView, catch_up
-
-
-@pytest.fixture
-def loaded(database_url: str) -> Iterator[tuple[Ledger, WhoPaysView]]:
-    ledger = Ledger.open(database_url)
-    models = WhoPaysView(database_url)
-    try:
-        demo.load_demo(ledger)
-        catch_up(ledger, models)
-        yield ledger, models
-    finally:
-        models.close()
-        ledger.close()
+from projections.whopays import WhoPaysView
+from tests.integration.test_payers_and_due import loaded  # noqa: F401 (a fixture: the demo)
 
 
 def actors(ledger: Ledger) -> list[Actor]:
