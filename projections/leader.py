@@ -42,9 +42,9 @@ class Leadership:
         return self._file is not None or self._conn is not None
 
     def holds(self) -> bool:
-        if self.held:
-            return self._still_held()
-        return self._take()
+        if self.held and self._still_held():
+            return True
+        return self._take()  # never held, or lost with its connection: take it again
 
     def _take(self) -> bool:
         if self.postgres:

@@ -24,6 +24,7 @@ from projections.store import Database
 log = logging.getLogger(__name__)
 
 _SLICE = 0.1  # seconds: how often a waiting runner checks whether it was stopped
+_RETRY = 0.05  # seconds before the first retry after a failure (a database back from a restart)
 
 
 class ViewRunner:
@@ -88,17 +89,21 @@ class ViewRunner:
     # --- the loop ---------------------------------------------------------------------------
 
     def _run(self) -> None:
+        retry = _RETRY
         while not self._stop.is_set():
             try:
                 if self.leading:
                     self._listen()  # before catching up: a write in between still wakes us
                     self.projector.catch_up()
                 self.error = None
-            except Exception as e:  # keep following: the next poll retries
+                retry = _RETRY
+                self._wait(self.poll_interval)
+            except Exception as e:  # keep following: retry soon, then less often
                 log.exception("read-model runner: catching up failed")
                 self.error = e
                 self._close_listener()
-            self._wait()
+                # a write here since (wake) is a sign the database is back: retry soon again
+                retry = _RETRY if self._wait(retry) else min(retry * 2, self.poll_interval)
 
     def _listen(self) -> None:
         if self.channel is None or self._listener is not None:
@@ -107,16 +112,16 @@ class ViewRunner:
         conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
         self._listener = conn
 
-    def _wait(self) -> None:
-        """Until a NOTIFY, the next poll, or stop()."""
-        deadline = time.monotonic() + self.poll_interval
+    def _wait(self, seconds: float) -> bool:
+        """Until a NOTIFY, a wake(), `seconds` later, or stop(); True if woken."""
+        deadline = time.monotonic() + seconds
         while not self._stop.is_set():
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                return
+                return False
             if self._woken.is_set():
                 self._woken.clear()
-                return
+                return True
             if self._listener is None:
                 self._woken.wait(min(_SLICE, remaining))
                 continue
@@ -129,7 +134,8 @@ class ViewRunner:
                 continue
             if woken:
                 self.notifications += 1
-                return
+                return True
+        return True  # stopped
 
     def _close_listener(self) -> None:
         if self._listener is not None:

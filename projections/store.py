@@ -19,6 +19,7 @@ from datetime import date
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+import psycopg
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
@@ -132,15 +133,34 @@ class Database:
                 raise
             conn.execute("COMMIT")
             return
-        with self._pool.connection() as pconn:
+        pconn = self._begun(begin_postgres)
+        try:
             with pconn.cursor() as raw:
-                raw.execute(begin_postgres)
                 try:
                     yield Cursor(raw, postgres=True)
                 except BaseException:
                     pconn.execute("ROLLBACK")
                     raise
                 raw.execute("COMMIT")
+        finally:
+            self._pool.putconn(pconn)
+
+    def _begun(self, begin: str) -> Any:
+        """A pooled connection with its transaction begun. A connection the server closed
+        while it waited in the pool (a restart, a failover) fails at once at its BEGIN: it is
+        dropped and another taken, so the first read after the database is back answers."""
+        assert self._pool is not None
+        for attempt in range(3):
+            pconn = self._pool.getconn()
+            try:
+                pconn.execute(begin)
+                return pconn
+            except psycopg.OperationalError:
+                broken = pconn.broken
+                self._pool.putconn(pconn)  # a broken one is discarded by the pool
+                if not broken or attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     def reading(self) -> Any:
         """A read-only transaction: one consistent snapshot for every query in it."""
