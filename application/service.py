@@ -123,6 +123,11 @@ class Service:
             # A partner records payments of its own grants only; others' patients do not exist.
             if not access.View(actor, ws).patient_id(command.patient_id):
                 raise err.UnknownPatient(command.patient_id)
+        if isinstance(command, access.BOOKS) and not access.keeps_books(
+                actor, ws, command.statement, command.scope_kind, command.party):
+            raise Forbidden(f"the role {actor.role} ({actor.organisation}) does not keep the "
+                            f"{command.statement} statements of {command.scope_kind} "
+                            f"{command.party}")
 
     def _append(self, ws: Workspace, actor: Actor, key: str | None, fp: str) -> Receipt:
         # The key travels with the facts, in their actor record: see application.idempotency.
