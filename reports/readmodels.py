@@ -31,10 +31,22 @@ class ReadModelSources:
                  min_position: int | None = None) -> None:
         self.models, self.log = models, log
         self.reached = models.reached(min_position)
+        self._held: dict[tuple[str, int], Rows] = {}
 
     def at(self, position: int | None) -> ReadSource:
         at = self.reached if position is None else min(position, self.reached)
         return ReadSource(self.models, at, self.recorded_at(at))
+
+    def patient_at(self, patient_id: str, position: int, since: int) -> Rows:
+        """One patient's rows (and its agreement's slots) as known at `position`, read once
+        for every position after `since`."""
+        held = self._held.get((patient_id, since))
+        if held is None:
+            now = self.at(None)
+            held = self._held[(patient_id, since)] = Rows(
+                now.position, companies=now.company_ids(), rhfs=now.rhf_ids(),
+                tables=now.changes([patient_id], since))
+        return held.at(position)
 
     def first_enrolment(self) -> Any:
         return self.at(None).first_enrolment()

@@ -16,10 +16,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Any, Protocol
 
 from application.ledger import Ledger
+from domain.books import StatementKind
 from domain.events import DERIVED_TYPES
 from eventstore import StoredFact
 from reports.export import Column, Kind, Sheet
@@ -29,11 +29,7 @@ from reports.statements_lines import Line, LinesOf
 from reports.statements_public import By, public_cost
 from reports.statements_replay import ReplaySources
 
-
-
-class StatementKind(StrEnum):
-    COMPANY = "company"
-    PUBLIC_COST = "public-cost"
+__all__ = ["Cause", "Change", "Restatement", "StatementKind", "Sources", "build", "diff", "restate"]
 
 
 def build(kind: StatementKind, source: Source, period: Period, scope: Scope,

@@ -46,7 +46,7 @@ def reopen(period: str = "2024Q1", reason: str = "a late invoice") -> c.ReopenPe
                           period=period, reason=reason)
 
 
-def test_an_issued_statement_is_numbered_per_scope_and_period_and_a_reissue_names_what_it_supersedes() -> None:
+def test_statements_are_numbered_per_scope_and_period_and_a_reissue_names_what_it_supersedes() -> None:
     b = book()
     (first,) = b.run(issue(b=b))
     (second,) = b.run(issue(b=b, position=52))

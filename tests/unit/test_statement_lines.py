@@ -24,7 +24,7 @@ def test_a_line_is_rfc_8785_json_with_its_members_sorted_and_text_literal() -> N
                             {"value": "NOK 22468.00", "public days": "31", "note": "Tromsø\n"})
     assert canonical(line) == (
         '{"key":["2024M01","helse-vest","IMP-0042"],"section":"patient","values":'
-        '{"note":"Tromsø\\n","public days":"31","value":"NOK 22468.00"}}').encode("utf-8")
+        '{"note":"Tromsø\\n","public days":"31","value":"NOK 22468.00"}}').encode()
 
 
 def test_the_document_sorts_lines_bytewise_and_ends_each_with_a_line_feed() -> None:
