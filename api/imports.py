@@ -20,7 +20,7 @@ from api.problems import CONTROL, from_refusal
 from api.schemas.types import CONTROL_CHARACTER
 from api.schemas import IMPORT_ARGS
 from application.idempotency import fingerprint
-from application.service import ImportRefused, Recorded, Service
+from application.service import ImportRefused, Progress, Recorded, Service
 from domain import commands as c
 from domain.identity import find_national_id
 from domain.values import Actor
@@ -147,8 +147,8 @@ def _not_imported_yet(service: Service, commands: list[c.Command], actor: Actor,
         raise AlreadyImported(landed.first_position, landed.last_position)
 
 
-def run(service: Service, text: str, actor: Actor,
-        key: str | None = None) -> tuple[Recorded, int]:
+def run(service: Service, text: str, actor: Actor, key: str | None = None,
+        progress: Progress | None = None) -> tuple[Recorded, int]:
     """Record every command of the file at once (the result, and how many commands), or raise
     ImportFailed with every bad line."""
     parsed = parse(text)
@@ -161,7 +161,8 @@ def run(service: Service, text: str, actor: Actor,
         else:
             _not_imported_yet(service, parsed.commands, actor, key)
             chosen = key or _implicit_key(parsed.commands)
-            return service.execute_all(parsed.commands, actor, chosen), parsed.lines
+            return (service.execute_all(parsed.commands, actor, chosen, progress=progress),
+                    parsed.lines)
     except ImportRefused as refused:
         refusals = refused.refusals
     for index, refusal in refusals:

@@ -19,6 +19,7 @@ from application.service import Service
 from domain import errors as err
 from domain import state as st
 from domain.financing import Case, Interval, Payer, payer_on
+from domain.known import not_found_or_not_yours, patient_not_known
 from domain.values import EXPANSION, STAGE_1, STAGE_2, STAGE_LIMITS, Actor
 from eventstore import StoredFact
 
@@ -43,7 +44,7 @@ def company(service: Service, actor: Actor, company_id: str) -> st.Company:
     view = service.view(actor)
     found = view.ws.company(company_id)
     if not found.exists or not view.company(company_id):
-        raise err.UnknownCompany(company_id)
+        raise _unknown(view, "company", company_id, err.UnknownCompany)
     return found
 
 
@@ -60,8 +61,17 @@ def _one(service: Service, actor: Actor, kind: str, identifier: str,
     view = service.view(actor)
     found = getattr(view.ws, kind)(identifier)
     if not found.exists or not getattr(view, kind)(found):
-        raise unknown(identifier)
+        raise _unknown(view, kind, identifier, unknown)
     return found
+
+
+def _unknown(view: View, kind: str, identifier: str,
+             unknown: Callable[[str], err.Refused]) -> err.Refused:
+    """To a partner or an RHF officer, what it may not see is "not found, or not yours": "not
+    recorded" could be false, and it must not learn which (ADR 0016)."""
+    if view.scoped:
+        return not_found_or_not_yours(kind, identifier, view.actor.organisation)
+    return unknown(identifier)
 
 
 def drugs(service: Service, actor: Actor) -> list[st.Drug]:
@@ -102,21 +112,43 @@ def patient(service: Service, actor: Actor, patient_id: str) -> st.Patient:
 
 def visible_patient(service: Service, actor: Actor, patient_id: str) -> None:
     """Refuse a patient the actor may not see (or that does not exist) as unknown."""
-    if not service.view(actor).patient_id(patient_id):
-        raise err.UnknownPatient(patient_id)
+    view = service.view(actor)
+    if not view.patient_id(patient_id):
+        raise _unknown(view, "patient", patient_id, err.UnknownPatient)
 
 
 def who_pays(service: Service, actor: Actor, patient_id: str, on: date, *,
              known_at: datetime | None = None, position: int | None = None) -> Answer:
     visible_patient(service, actor, patient_id)
-    return service.ledger.who_pays(patient_id, on, known_at=known_at, position=position)
+    at = service.ledger.position(known_at, position)
+    _known_at(service, patient_id, at)
+    return service.ledger.who_pays(patient_id, on, position=at)
 
 
 def timeline(service: Service, actor: Actor, patient_id: str,
              at: int) -> tuple[Interval, ...]:
     """The patient's payers over time as known at log position `at`."""
     visible_patient(service, actor, patient_id)
+    _known_at(service, patient_id, at)
     return service.ledger.timeline(patient_id, position=at)
+
+
+def _known_at(service: Service, patient_id: str, at: int) -> None:
+    """A patient enrolled now but not as known at `at` was not yet enrolled then."""
+    if service.ledger.workspace(up_to=at).patient(patient_id).exists:
+        return
+    enrolment = next((f for f in service.ledger.log.stream(f"patient/{patient_id}")
+                      if f.type == "PatientEnrolled"), None)
+    moment = _recorded_at(service, at)
+    raise patient_not_known(patient_id, enrolled_at=enrolment.position if enrolment else None,
+                            position=at, moment=moment)
+
+
+def _recorded_at(service: Service, at: int) -> str | None:
+    if at <= 0:
+        return None
+    fact = next(iter(service.ledger.log.read(after=at - 1, up_to=at, batch=1)), None)
+    return fact.recorded_at.isoformat() if fact else None
 
 
 @dataclass(frozen=True)

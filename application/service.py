@@ -8,6 +8,7 @@ deciding and appending (see application.idempotency) and is written with the fac
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from application import access
@@ -25,6 +26,9 @@ from domain.decide import execute
 from eventstore import ConcurrentModification
 from domain.values import Actor
 from domain.workspace import Workspace
+
+
+Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
@@ -58,9 +62,10 @@ class Service:
         return self._record([command], actor, key, batch=False)
 
     def execute_all(self, commands: list[c.Command], actor: Actor,
-                    key: str | None = None) -> Recorded:
-        """All or nothing: raises ImportRefused with every refused command's index."""
-        return self._record(commands, actor, key, batch=True)
+                    key: str | None = None, progress: Progress | None = None) -> Recorded:
+        """All or nothing: raises ImportRefused with every refused command's index.
+        `progress(done, total)` hears of each command decided (an import's progress bar)."""
+        return self._record(commands, actor, key, batch=True, progress=progress)
 
     def check_all(self, commands: list[c.Command], actor: Actor) -> list[tuple[int, err.Refused]]:
         """Decide every command in order, record nothing: the refusals, with their indexes."""
@@ -68,7 +73,7 @@ class Service:
         return self._decide(self.ledger.workspace(), commands, actor, batch=True)
 
     def _record(self, commands: list[c.Command], actor: Actor, key: str | None,
-                *, batch: bool) -> Recorded:
+                *, batch: bool, progress: Progress | None = None) -> Recorded:
         check_actor(actor)
         fp = fingerprint(commands) if key else ""
         ws = self.ledger.workspace()
@@ -76,7 +81,7 @@ class Service:
         self._authorise_all(ws, commands, actor, batch=batch)
         if key and (replay := self._replay(actor, key, fp)):
             return replay
-        refusals = self._decide(ws, commands, actor, batch=batch)
+        refusals = self._decide(ws, commands, actor, batch=batch, progress=progress)
         if refusals:
             raise ImportRefused(refusals)
         # Looked up again after reading the streams this request writes: see application.idempotency.
@@ -90,9 +95,11 @@ class Service:
             raise
 
     def _decide(self, ws: Workspace, commands: list[c.Command], actor: Actor,
-                *, batch: bool) -> list[tuple[int, err.Refused]]:
+                *, batch: bool, progress: Progress | None = None) -> list[tuple[int, err.Refused]]:
         refusals: list[tuple[int, err.Refused]] = []
         for index, command in enumerate(commands):
+            if progress is not None and index % 100 == 0:
+                progress(index, len(commands))
             try:
                 self._authorise(ws, command, actor)
                 # Discards the command's facts if it is refused, keeping the batch's.
@@ -101,6 +108,8 @@ class Service:
                 if not batch:
                     raise
                 refusals.append((index, refusal))
+        if progress is not None:
+            progress(len(commands), len(commands))
         return refusals
 
     def _authorise_all(self, ws: Workspace, commands: list[c.Command], actor: Actor,

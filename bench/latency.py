@@ -132,6 +132,9 @@ def serving(url: str, workdir: Path, log_name: str = "server.log") -> Iterator[S
     env = {**os.environ, "IMPRESS_DATA_DIR": str(workdir), "IMPRESS_AUTH_MODE": "dev"}
     port = _free_port()
     cli = str(Path(sys.executable).with_name("impress-ledger"))
+    # only `init` creates a ledger (an existing one it leaves as it is)
+    subprocess.run([cli, "init", "--database", url], env=env, capture_output=True, timeout=600,
+                   check=True)
     with (workdir / log_name).open("w") as log:
         proc = subprocess.Popen([cli, "serve", "--dev", "--database", url, "--host", "127.0.0.1",
                                  "--port", str(port)], env=env, stdout=log, stderr=log)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import ClassVar
 
 from domain.money import Money
 from domain.statement_lines import Digest
@@ -264,6 +265,7 @@ class IssueStatement(Command):
     book at `book_version`; `digest` is SHA-256 over their canonical form
     (domain.statement_lines), computed by the ledger, never typed by a person."""
 
+    ASKED: ClassVar[tuple[str, ...]] = ("statement", "scope_kind", "party", "period")
     statement: str
     scope_kind: str
     party: str

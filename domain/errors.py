@@ -184,7 +184,7 @@ class NotFoundOrNotYours(NotFound):
         self.identifier = identifier
 
 
-class NotYetEnrolled(NotFound):
+class NotYetEnrolled(UnknownPatient):
     """Asked about a patient as known at a moment before its enrolment was recorded."""
 
     def __init__(self, patient_id: str, position: int, moment: str | None,

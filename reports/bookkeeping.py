@@ -9,7 +9,7 @@ meanwhile makes the decider refuse it (`books-changed`), and it is built again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from application.ledger import Receipt
@@ -55,8 +55,9 @@ def issue(service: Service, sources: PatientSources, books: Books, actor: Actor,
           key: BookKey, period: StatementPeriod, idempotency_key: str | None = None) -> Issued:
     """Build the statement as known now, and record it as issued."""
     for attempt in range(ATTEMPTS):
-        statement = period_statement(sources, books, key.statement, books.scope_of(key), period)
-        position = statement.known["position"]
+        position = sources.at(None).position  # as known now (a closed period's: as booked)
+        statement = period_statement(sources, books, key.statement, books.scope_of(key), period,
+                                     position)
         book = books.at(key, position)
         command = c.IssueStatement(
             statement=key.statement.value, scope_kind=key.party_kind.value, party=key.party,
@@ -115,8 +116,9 @@ def since(sources: PatientSources, books: Books, number: str,
     """What changed in an issued statement's period since it was issued, and which facts."""
     position = sources.at(at).position
     key, fact = book_of(books, number, position)
-    return restate(sources, key.statement, Period(fact.start, fact.end), books.scope_of(key),
-                   issued=fact.position, now=position, by=By.MONTH)
+    restated = restate(sources, key.statement, Period(fact.start, fact.end),
+                       books.scope_of(key), issued=fact.position, now=position, by=By.MONTH)
+    return replace(restated, number=fact.number, period_label=fact.period)
 
 
 def book_at(books: Books, key: BookKey, at: int) -> StatementBook:

@@ -56,6 +56,10 @@ class PeriodStatement:
         return Period(self.statement_period.start, self.statement_period.end)
 
     @property
+    def period_label(self) -> str:
+        return self.statement_period.label
+
+    @property
     def scope(self) -> Scope:
         return self.base.scope  # type: ignore[no-any-return]
 

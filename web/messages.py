@@ -49,6 +49,7 @@ def statement_kinds() -> set[str]:
 
     from application.ledger import Ledger
     from domain.values import Actor
+    from reports import books_queries
     from reports import queries as reports
     from reports.statements_restate import StatementKind
 
@@ -60,7 +61,8 @@ def statement_kinds() -> set[str]:
                  reports.public_cost_statement(ledger, actor, start, end),
                  reports.financing_gaps(ledger, actor, start, end),
                  reports.coverage_ending(ledger, actor, start, 30),
-                 reports.restatement(ledger, actor, StatementKind.COMPANY, start, end, 0)]
+                 reports.restatement(ledger, actor, StatementKind.COMPANY, start, end, 0),
+                 books_queries.statement(ledger, actor, StatementKind.PUBLIC_COST, "2024Q1")]
         return sheet_msgids(built)
     finally:
         ledger.close()

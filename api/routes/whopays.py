@@ -42,7 +42,7 @@ Position = Annotated[int | None, Query(ge=0, le=2**53, description="Answer as of
 def who_pays(patient_id: PatientId, on: On, actor: PatientReader, service: ServiceDep,
              known_at: KnownAt = None, position: Position = None) -> WhoPaysOut:
     answer = queries.who_pays(service, actor, patient_id, on,
-                              known_at=deps.moment(known_at, "known_at"), position=position)
+                              position=deps.known_position(service, known_at, position))
     return WhoPaysOut(patient_id=patient_id, on=answer.on,
                       known_at_position=answer.known_at_position,
                       payer=payer_out(answer.payer, service.view(actor)))
@@ -52,7 +52,7 @@ def who_pays(patient_id: PatientId, on: On, actor: PatientReader, service: Servi
             responses=READ_PROBLEMS, summary="The patient's payers over time, from enrolment on")
 def payer_timeline(patient_id: PatientId, actor: PatientReader, service: ServiceDep,
                    known_at: KnownAt = None, position: Position = None) -> TimelineOut:
-    at = service.ledger.position(deps.moment(known_at, "known_at"), position)
+    at = deps.known_position(service, known_at, position)
     intervals = queries.timeline(service, actor, patient_id, at)
     view = service.view(actor)
     return TimelineOut(patient_id=patient_id, known_at_position=at, intervals=[
@@ -64,7 +64,7 @@ def payer_timeline(patient_id: PatientId, actor: PatientReader, service: Service
             description="An RHF officer sees the patients of its region; a partner its own.")
 def payers(on: On, actor: PatientReader, service: ServiceDep, known_at: KnownAt = None,
            position: Position = None) -> PayersOut:
-    at = service.ledger.position(deps.moment(known_at, "known_at"), position)
+    at = deps.known_position(service, known_at, position)
     view = service.view(actor)
     rows = [PayerRowOut(patient_id=r.patient_id, payer=payer_out(r.payer, view))
             for r in queries.payers(service, actor, on, at)]

@@ -184,3 +184,34 @@ def _price_per_pack(statement: PeriodStatement, patient: str) -> Decimal:
     price = lines[-1].price
     assert price is not None
     return price.value.amount
+
+
+def test_booked_figures_and_every_adjustment_since_add_up_to_the_figures_known_now(
+        world: World) -> None:
+    """Nothing is lost or counted twice: a closed quarter's booked figures, plus what the
+    statements after it carried for it, are its figures as known now."""
+    from reports.adjustments import figures
+    from reports.statements import Period
+    from reports.statements_public import By, public_cost
+
+    first = bk.issue(world.service, world.replay(), world.books, OFFICER, VEST, Q1)
+    patient = public_patient(first.statement, "helse-fonna")
+    bk.close(world.service, OFFICER, VEST, Q1)
+    late_dispensation(world, patient, "2024-02-20", 2)
+    q2 = bk.issue(world.service, world.replay(), world.books, OFFICER, VEST, Q2)
+    bk.close(world.service, OFFICER, VEST, Q2)
+    late_dispensation(world, patient, "2024-03-01", 1)
+    late_dispensation(world, patient, "2024-05-02", 3)
+    q3 = world.statement(StatementPeriod.parse("2024Q3"))
+    scope = world.books.scope_of(VEST)
+    for period, booked in ((Q1, first.statement), (Q2, q2.statement)):
+        now = public_cost(world.replay().at(None), Period(period.start, period.end), scope,
+                          By.MONTH)
+        carried = [a for s in (q2.statement, q3) for a in s.adjustments
+                   if a.period == period.label and a.patient_id == patient]
+        assert carried, period  # late facts reached both quarters after they were closed
+        total = figures(booked.base, patient)
+        for a in carried:
+            total[(a.what, a.currency)] += a.change
+        assert {k: v for k, v in total.items() if v} == {
+            k: v for k, v in figures(now, patient).items() if v}, period
