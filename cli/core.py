@@ -116,16 +116,14 @@ def open_ledger(database: str | None = None, *, create: bool = False) -> Iterato
         missing(url)
     ledger = Ledger.open(url, create_tables=create or settings.create_tables)
     try:
-        if not create and not ledger.health_trusts_installed():
-            raise ValueError(f"no ledger at {shown(url)}: run `impress-ledger init` there first "
-                             "(or give --database / IMPRESS_DATABASE_URL)")
         yield ledger
     finally:
         ledger.close()
 
 
 def missing(url: str) -> None:
-    """Refuse a SQLite ledger file that does not exist (opening it would create it)."""
+    """Refuse a SQLite ledger file that does not exist (opening it would create it). A
+    PostgreSQL database must be created by its administrator: a mistyped one is unreachable."""
     from pathlib import Path
     from urllib.parse import unquote
 
@@ -135,17 +133,6 @@ def missing(url: str) -> None:
             raise ValueError(f"no ledger at {path}: run `impress-ledger init` first (or give "
                              "--database / IMPRESS_DATABASE_URL; the default is data/ledger.db "
                              "in the folder you run from)")
-
-
-def shown(url: str) -> str:
-    """A database URL without its password."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    if parts.password:
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-        return urlunsplit(parts._replace(netloc=netloc))
-    return url
 
 
 def cli_actor(role: str = "trial_office") -> Actor:
