@@ -1,17 +1,32 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 STAMP := $(VENV)/.installed
+RUNTIME := $(VENV)/.installed-runtime
 PYTEST_ARGS ?= -n 2
 
-.PHONY: venv test run
+.PHONY: venv test run lock
 
 venv: $(STAMP)
 
-# Reinstall only when pyproject.toml changed since the last install.
-$(STAMP): pyproject.toml
+# Every dependency, indirect ones too, is pinned by a lock that pip takes as constraints:
+# requirements.lock for running (`make run` installs only that), requirements-dev.lock for the
+# tests and tools. Reinstall only when pyproject.toml or its lock changed since the last install.
+$(STAMP): pyproject.toml requirements-dev.lock
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/python -m pip install -q -e '.[dev]'
+	$(VENV)/bin/python -m pip install -q -c requirements-dev.lock -e '.[dev]'
 	touch $@
+
+$(RUNTIME): pyproject.toml requirements.lock
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install -q -c requirements.lock -e .
+	touch $@
+
+# The locks, from pyproject.toml's pins: run after changing a dependency, commit both.
+PIP_COMPILE = $(VENV)/bin/pip-compile --quiet --strip-extras --no-emit-index-url \
+	--no-emit-find-links --no-emit-trusted-host
+lock: venv
+	$(PIP_COMPILE) --output-file requirements.lock pyproject.toml
+	$(PIP_COMPILE) --extra dev --output-file requirements-dev.lock pyproject.toml
 
 # Lint and types first (ruff; mypy on every package, strict on domain/, proofs/, projections/
 # and reports/), then the suite with a throwaway
@@ -30,7 +45,7 @@ lint: venv
 # and the HTTP API (it prints the address).
 HOST ?= 127.0.0.1
 PORT ?= 8000
-run: venv
+run: $(RUNTIME)
 	$(VENV)/bin/impress-ledger init
 	$(VENV)/bin/impress-ledger demo --if-empty
 	$(VENV)/bin/impress-ledger serve --dev --host $(HOST) --port $(PORT)

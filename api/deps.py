@@ -168,6 +168,13 @@ def moment(value: datetime | None, what: str) -> datetime | None:
     return value
 
 
+def known_position(service: Served, known_at: datetime | None, position: int | None) -> int:
+    """The log position an answer is as known at: a moment or a position (not both), or now."""
+    if known_at is not None and position is not None:
+        raise Problem(422, "invalid-request", "give known_at or position, not both")
+    return service.ledger.position(moment(known_at, "known_at"), position)
+
+
 PROBLEM_STATUSES = {
     400: "Bad request",
     401: "No valid bearer token.",

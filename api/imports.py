@@ -20,8 +20,8 @@ from api.problems import CONTROL, from_refusal
 from api.schemas.types import CONTROL_CHARACTER
 from api.schemas import IMPORT_ARGS
 from application.idempotency import fingerprint
-from api.served import Served
-from application.ledger import CommandsRefused, Receipt
+from application.writer import Writer
+from application.ledger import CommandsRefused, Progress, Receipt
 from domain import errors as err
 from domain import commands as c
 from domain.identity import find_national_id
@@ -140,7 +140,7 @@ def _implicit_key(commands: list[c.Command]) -> str:
     return "import:" + fingerprint(commands)
 
 
-def _not_imported_yet(writer: Served, commands: list[c.Command], actor: Actor,
+def _not_imported_yet(writer: Writer, commands: list[c.Command], actor: Actor,
                       key: str | None) -> None:
     if key is not None and writer.ledger.keys.lookup(actor, key) is not None:
         return  # a retry with its own key: replayed by the ledger
@@ -149,8 +149,8 @@ def _not_imported_yet(writer: Served, commands: list[c.Command], actor: Actor,
         raise AlreadyImported(landed.first_position, landed.last_position)
 
 
-def run(service: Served, text: str, actor: Actor,
-        key: str | None = None) -> tuple[Receipt, int]:
+def run(service: Writer, text: str, actor: Actor, key: str | None = None,
+        progress: Progress | None = None) -> tuple[Receipt, int]:
     """Record every command of the file at once (the result, and how many commands), or raise
     ImportFailed with every bad line."""
     parsed = parse(text)
@@ -163,7 +163,8 @@ def run(service: Served, text: str, actor: Actor,
         else:
             _not_imported_yet(service, parsed.commands, actor, key)
             chosen = key or _implicit_key(parsed.commands)
-            return service.record(parsed.commands, actor, chosen), parsed.lines
+            return (service.record(parsed.commands, actor, chosen, progress=progress),
+                    parsed.lines)
     except CommandsRefused as refused:
         refusals = refused.refusals
     except err.Refused as one:  # a file of one command

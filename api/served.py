@@ -16,9 +16,9 @@ from fastapi.concurrency import run_in_threadpool
 
 from api.settings import Settings
 from application import access
-from application.ledger import Ledger, Receipt
+from application.ledger import Ledger, Progress, Receipt
+from application.writer import Writer
 from domain import commands as c
-from domain import errors as err
 from domain.values import Actor
 from projections.runner import ViewRunner
 from projections.whopays import WhoPaysView
@@ -27,9 +27,9 @@ from reports.readmodels import ReadModelSources
 T = TypeVar("T")
 
 
-class Served:
+class Served(Writer):
     def __init__(self, ledger: Ledger, settings: Settings) -> None:
-        self.ledger = ledger
+        super().__init__(ledger)
         url = ledger.log.url
         self.wait = settings.read_wait_seconds
         self.models = WhoPaysView(url, create=settings.create_tables)
@@ -43,18 +43,12 @@ class Served:
     # --- writing: the ledger's one write path, for an authenticated actor -----------------
 
     def record(self, commands: Sequence[c.Command], actor: Actor,
-               key: str | None = None) -> Receipt:
-        """Record for an actor whose role and tenancy are checked (access.authorise), with an
-        optional idempotency key; the runner is woken to project it at once."""
-        receipt = self.ledger.record(commands, actor, authorise=access.authorise,
-                                     idempotency=key)
+               key: str | None = None, progress: Progress | None = None) -> Receipt:
+        """Writer.record; the runner is woken to project it at once."""
+        receipt = super().record(commands, actor, key, progress)
         if self.runner is not None and receipt.facts and not receipt.replayed:
             self.runner.wake()
         return receipt
-
-    def refusals(self, commands: Sequence[c.Command], actor: Actor
-                 ) -> list[tuple[int, err.Refused]]:
-        return self.ledger.refusals(commands, actor, authorise=access.authorise)
 
     # --- reading ----------------------------------------------------------------------------
 

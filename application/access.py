@@ -26,9 +26,13 @@ RHF_FINANCE = "rhf_finance"
 PARTNER = "partner"
 AUDITOR = "auditor"
 MIGRATION = "migration"
+SCHEDULER = "scheduler"
 
-ROLES = (TRIAL_OFFICE, PROCUREMENT, DECISION_FORUM, RHF_FINANCE, PARTNER, AUDITOR, MIGRATION)
-"""`migration` may only bulk-import history (any command); it reads nothing."""
+ROLES = (TRIAL_OFFICE, PROCUREMENT, DECISION_FORUM, RHF_FINANCE, PARTNER, AUDITOR, MIGRATION,
+         SCHEDULER)
+"""`migration` may only bulk-import history (any command); it reads nothing. `scheduler` may
+only run the daily tick (POST /v1/tick); it reads nothing."""
+TICK = frozenset({SCHEDULER})
 
 # Reading, by kind of data.
 READ_REFERENCE = frozenset(
@@ -69,7 +73,26 @@ COMMAND_ROLES: dict[type[c.Command], frozenset[str]] = {
     c.CorrectDispensation: frozenset({TRIAL_OFFICE}),
     c.InvoiceGrant: frozenset({TRIAL_OFFICE}),
     c.RecordGrantPayment: frozenset({TRIAL_OFFICE, PARTNER}),
+    # ADR 0022: an RHF's finance officer keeps its region's public-cost books, hospital
+    # procurement the companies' (the party that owes never closes its own books)
+    c.IssueStatement: frozenset({RHF_FINANCE, PROCUREMENT}),
+    c.ClosePeriod: frozenset({RHF_FINANCE, PROCUREMENT}),
+    c.ReopenPeriod: frozenset({RHF_FINANCE, PROCUREMENT}),
 }
+BOOKS = (c.IssueStatement, c.ClosePeriod, c.ReopenPeriod)
+
+
+def keeps_books(actor: Actor, ws: Workspace, statement: str, party_kind: str, party: str) -> bool:
+    """Whether the actor issues and closes this scope's statements: procurement the companies'
+    obligations; an RHF's officer public cost of its RHF and of its health trusts."""
+    if actor.role == PROCUREMENT:
+        return statement == "company"
+    if actor.role == RHF_FINANCE and statement == "public-cost":
+        if party_kind == "rhf":
+            return party == actor.organisation
+        trust = ws.registry().trusts.get(party)
+        return party_kind == "hf" and trust is not None and trust.rhf_id == actor.organisation
+    return actor.role == MIGRATION
 
 
 def may_record(actor: Actor, command: c.Command) -> bool:
@@ -93,6 +116,10 @@ def authorise(ws: Workspace, command: c.Command, actor: Actor) -> None:
     if actor.role == PARTNER and isinstance(command, c.RecordGrantPayment):
         if not View(actor, ws).patient_id(command.patient_id):
             raise err.UnknownPatient(command.patient_id)
+    if isinstance(command, BOOKS) and not keeps_books(
+            actor, ws, command.statement, command.scope_kind, command.party):
+        raise Forbidden(f"the role {actor.role} ({actor.organisation}) does not keep the "
+                        f"{command.statement} statements of {command.scope_kind} {command.party}")
 
 
 class View:
@@ -205,7 +232,23 @@ class View:
             return self.drug(self.ws.drug(identifier))
         if kind == "registry":
             return self.actor.role in READ_REFERENCE
+        if kind == "statements":
+            return self.book(identifier)
         return self.sees_everything  # a kind of stream no rule speaks of
+
+    def book(self, identifier: str) -> bool:
+        """A scope's statements (`public-cost.rhf.helse-vest`): its RHF's officer (also of its
+        health trusts' books), the company for its own, procurement and auditors all."""
+        statement, _, rest = identifier.partition(".")
+        party_kind, _, party = rest.partition(".")
+        role = self.actor.role
+        if role == RHF_FINANCE:
+            trust = self.ws.registry().trusts.get(party)
+            region = party if party_kind == "rhf" else trust.rhf_id if trust else None
+            return statement == "public-cost" and region == self.actor.organisation
+        if role == PARTNER:
+            return party_kind == "company" and party == self.actor.organisation
+        return role in READ_STATEMENTS
 
     def whole_fact(self, stream: str, data: dict[str, Any]) -> bool:
         """Whether a recorded fact may be shown as stored, with nothing withheld: its stream

@@ -42,11 +42,18 @@ OLD_TABLES = ("impress_idempotency", "impress_idempotency_tracking")
 def fingerprint(commands: list[c.Command]) -> str:
     """The same commands always give the same fingerprint, however the JSON was spelled."""
     canonical = [
-        [type(cmd).__name__, {f.name: codec.encode_value(getattr(cmd, f.name)) for f in fields(cmd)}]
+        [type(cmd).__name__, {name: codec.encode_value(getattr(cmd, name)) for name in _asked(cmd)}]
         for cmd in commands
     ]
     text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _asked(cmd: c.Command) -> tuple[str, ...]:
+    """The fields a person asked for: all of them, but for a command that also carries what the
+    ledger worked out (an issued statement's position and hash), so a retry of the same request
+    after other facts were recorded is still the same request."""
+    return getattr(cmd, "ASKED", None) or tuple(f.name for f in fields(cmd))
 
 
 def principal(actor: Actor) -> str:

@@ -38,6 +38,8 @@ def today_in_oslo() -> date:
 
 Authorise = Callable[[Workspace, c.Command, Actor], None]
 """Refuses (raises a `Refused`) a command the actor may not record: `access.authorise`."""
+Progress = Callable[[int, int], None]
+"""Told (done, total) as a batch's commands are decided."""
 
 
 class CommandsRefused(Exception):
@@ -48,17 +50,23 @@ class CommandsRefused(Exception):
         self.refusals = refusals
 
 
-def _each(commands: list[c.Command], run: Callable[[c.Command], None]) -> None:
+def _each(commands: list[c.Command], run: Callable[[c.Command], None],
+          progress: Progress | None = None) -> None:
     """Run every command; one command's refusal is raised as itself, several commands' as
-    CommandsRefused with every refusal (so an import lists all its bad lines)."""
+    CommandsRefused with every refusal (so an import lists all its bad lines). `progress(done,
+    total)` hears of every hundredth command and of the last (an import's progress bar)."""
     refusals: list[tuple[int, err.Refused]] = []
     for index, command in enumerate(commands):
+        if progress is not None and index % 100 == 0:
+            progress(index, len(commands))
         try:
             run(command)
         except err.Refused as refusal:
             if len(commands) == 1:
                 raise
             refusals.append((index, refusal))
+    if progress is not None:
+        progress(len(commands), len(commands))
     if refusals:
         raise CommandsRefused(refusals)
 
@@ -114,7 +122,8 @@ class Ledger:
     # --- writing --------------------------------------------------------------------------
 
     def record(self, commands: Sequence[c.Command], actor: Actor, *,
-               authorise: Authorise | None = None, idempotency: str | None = None) -> Receipt:
+               authorise: Authorise | None = None, idempotency: str | None = None,
+               progress: Progress | None = None) -> Receipt:
         """The one write path: decide `commands` in order against the ledger as known now and
         record all their facts (and the facts they imply) at once, attributed to `actor`, or
         nothing. One command's refusal is raised as itself; several commands raise
@@ -125,7 +134,8 @@ class Ledger:
         may not record; it is asked for every command before anything else, so that a replay
         answers only what the actor may record anew. `idempotency`: a key (ADR 0016's rules:
         application.idempotency); a request with a key already used by the same principal for
-        the same commands returns the first receipt (`replayed`) and records nothing."""
+        the same commands returns the first receipt (`replayed`) and records nothing.
+        `progress(done, total)`: told as the commands are decided (an import's progress bar)."""
         check_actor(actor)
         commands = list(commands)
         fp = fingerprint(commands) if idempotency else ""
@@ -135,7 +145,7 @@ class Ledger:
         if idempotency and (replay := self._replay(actor, idempotency, fp)):
             return replay
         # one_command discards a refused command's facts and keeps the batch's
-        _each(commands, lambda command: ws.one_command(partial(execute, ws, command)))
+        _each(commands, lambda command: ws.one_command(partial(execute, ws, command)), progress)
         # Looked up again after reading the streams this request writes (application.idempotency).
         if idempotency and (replay := self._replay(actor, idempotency, fp)):
             return replay

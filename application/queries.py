@@ -19,6 +19,7 @@ from application.ledger import Ledger
 from domain import errors as err
 from domain import state as st
 from domain.financing import Case, Interval
+from domain.known import not_found_or_not_yours
 from domain.values import EXPANSION, STAGE_1, STAGE_2, STAGE_LIMITS, Actor
 from eventstore import StoredFact
 
@@ -51,7 +52,7 @@ def company(service: Service, actor: Actor, company_id: str) -> st.Company:
     view = service.view(actor)
     found = view.ws.company(company_id)
     if not found.exists or not view.company(company_id):
-        raise err.UnknownCompany(company_id)
+        raise _unknown(view, "company", company_id, err.UnknownCompany)
     return found
 
 
@@ -68,8 +69,17 @@ def _one(service: Service, actor: Actor, kind: str, identifier: str,
     view = service.view(actor)
     found = getattr(view.ws, kind)(identifier)
     if not found.exists or not getattr(view, kind)(found):
-        raise unknown(identifier)
+        raise _unknown(view, kind, identifier, unknown)
     return found
+
+
+def _unknown(view: View, kind: str, identifier: str,
+             unknown: Callable[[str], err.Refused]) -> err.Refused:
+    """To a partner or an RHF officer, what it may not see is "not found, or not yours": "not
+    recorded" could be false, and it must not learn which (ADR 0016)."""
+    if view.scoped:
+        return not_found_or_not_yours(kind, identifier, view.actor.organisation)
+    return unknown(identifier)
 
 
 def drugs(service: Service, actor: Actor) -> list[st.Drug]:
@@ -110,8 +120,9 @@ def patient(service: Service, actor: Actor, patient_id: str) -> st.Patient:
 
 def visible_patient(service: Service, actor: Actor, patient_id: str) -> None:
     """Refuse a patient the actor may not see (or that does not exist) as unknown."""
-    if not service.view(actor).patient_id(patient_id):
-        raise err.UnknownPatient(patient_id)
+    view = service.view(actor)
+    if not view.patient_id(patient_id):
+        raise _unknown(view, "patient", patient_id, err.UnknownPatient)
 
 
 # --- history ------------------------------------------------------------------------------------

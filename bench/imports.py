@@ -37,6 +37,9 @@ def cli(url: str, path: Path, workdir: Path) -> dict[str, Any]:
     """One file, one process (the figure includes starting Python and opening the ledger)."""
     exe = str(Path(sys.executable).with_name("impress-ledger"))
     env = {**os.environ, "IMPRESS_DATA_DIR": str(workdir)}
+    # only `init` creates a ledger (its time is not the import's)
+    subprocess.run([exe, "init", "--database", url], env=env, capture_output=True, text=True,
+                   timeout=600, check=True)
     started = time.perf_counter()
     done = subprocess.run([exe, "import", str(path), "--database", url], env=env,
                           capture_output=True, text=True, timeout=3600)

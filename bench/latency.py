@@ -133,6 +133,9 @@ def serving(url: str, workdir: Path, log_name: str = "server.log",
     env = {**os.environ, "IMPRESS_DATA_DIR": str(workdir), "IMPRESS_AUTH_MODE": "dev"}
     port = _free_port()
     cli = str(Path(sys.executable).with_name("impress-ledger"))
+    # only `init` creates a ledger (an existing one it leaves as it is)
+    subprocess.run([cli, "init", "--database", url], env=env, capture_output=True, timeout=600,
+                   check=True)
     with (workdir / log_name).open("w") as log:
         mode = ["--dev"] if workers is None else ["--workers", str(workers)]
         proc = subprocess.Popen([cli, "serve", *mode, "--database", url, "--host", "127.0.0.1",

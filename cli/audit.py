@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,13 +24,18 @@ from cli.core import (
     DatabaseOption, JsonOption, MomentOption, PositionOption, day, emit, moment, one_line_errors,
     open_ledger,
 )
-from cli.ledger import ByOption, choice, period_of
+from cli.ledger import ByOption, period_of
 from audit import verify as audit
 from audit import history as audit_history
 from reports import export
 from audit.replay import Replay, replay
 from reports.statements_public import By
 from reports.statements_restate import StatementKind
+
+
+class HistoryFormat(StrEnum):
+    JSONL = "jsonl"
+    CSV = "csv"
 
 PROGRESS_FROM = 20_000
 """Show a progress bar when verifying more positions than this (about a second's work)."""
@@ -124,23 +130,22 @@ def _verification_text(v: audit.Verification) -> None:
 @audit_app.command("history")
 @one_line_errors
 def history_command(
-    subject: Annotated[str, typer.Argument(help="patient, cohort or agreement")],
+    subject: Annotated[audit_history.Subject, typer.Argument(help="patient, cohort or agreement")],
     identifier: Annotated[str, typer.Argument(help="e.g. IMP-0042, olaparib-brca")],
-    fmt: Annotated[str, typer.Option("--format", help="jsonl or csv")] = "jsonl",
+    fmt: Annotated[HistoryFormat, typer.Option("--format", help="jsonl or csv")] = (
+        HistoryFormat.JSONL),
     output: OutputFile = None, database: DatabaseOption = None,
 ) -> None:
     """Every fact about a patient, cohort or agreement, with recorded time, actor and links.
 
     Links: corrects / corrected_by, retracts / retracted_by, basis."""
-    kind = audit_history.Subject(choice(subject, tuple(audit_history.Subject), "SUBJECT"))
-    fmt = choice(fmt, audit_history.FORMATS, "--format")
     with open_ledger(database) as ledger:
-        rows = audit_history.history(ledger.log, kind, identifier)
+        rows = audit_history.history(ledger.log, subject, identifier)
     if output is None:
-        audit_history.write(rows, fmt, sys.stdout)
+        audit_history.write(rows, HistoryFormat(fmt).value, sys.stdout)
         return
     with output.open("w", encoding="utf-8", newline="") as out:
-        audit_history.write(rows, fmt, out)
+        audit_history.write(rows, HistoryFormat(fmt).value, out)
     typer.echo(f"wrote {len(rows)} facts to {output}", err=True)
 
 
@@ -150,23 +155,23 @@ def replay_command(
     known_at: MomentOption = None, position: PositionOption = None,
     on: Annotated[str | None, typer.Option("--on", help="Who paid on this date (default: "
                                            "every patient's timeline).")] = None,
-    statement: Annotated[list[str] | None, typer.Option(
+    statement: Annotated[list[StatementKind] | None, typer.Option(
         "--statement", help="Also a statement as of then: company or public-cost "
                             "(repeatable).")] = None,
     start: Annotated[str | None, typer.Option("--from", help="The statement's first day.")] = None,
     end: Annotated[str | None, typer.Option("--to", help="The statement's last day.")] = None,
-    by: ByOption = "quarter", database: DatabaseOption = None, as_json: JsonOption = False,
+    by: ByOption = By.QUARTER, database: DatabaseOption = None, as_json: JsonOption = False,
 ) -> None:
     """Who paid, and the statements, exactly as the ledger answered at moment K.
 
     K is the last fact recorded by then; the output names the chain's digest at K."""
     if (known_at is None) == (position is None):
         raise ValueError("say as of when: --known-at MOMENT or --position N")
-    kinds = [StatementKind(choice(s, tuple(StatementKind), "--statement")) for s in statement or []]
+    kinds = list(statement or [])
     if (start is None) != (end is None):
         raise ValueError("a statement's period needs both --from and --to")
     period = period_of(start, end) if start is not None and end is not None else None
-    grain = By(choice(by, tuple(b.value for b in By), "--by"))
+    grain = by
     asked = moment(known_at) if known_at else None
     with open_ledger(database) as ledger:
         at = ledger.position(asked, position)

@@ -15,7 +15,7 @@ import typer
 from cli.main import app
 from api.settings import Settings
 from application.ledger import OSLO, Ledger
-from domain.errors import Refused, UnknownPatient
+from domain.errors import Refused
 from eventstore import (DATABASE_UNAVAILABLE, ConcurrentModification, LogInconsistent, NotOwner,
                         StorageError)
 from projections.view import ViewBehind
@@ -106,13 +106,33 @@ def ledger_url(database: str | None = None) -> str:
 
 
 @contextmanager
-def open_ledger(database: str | None = None) -> Iterator[Ledger]:
+def open_ledger(database: str | None = None, *, create: bool = False) -> Iterator[Ledger]:
+    """The ledger at `database` (default: IMPRESS_DATABASE_URL, else data/ledger.db here).
+    Only `init` creates one (`create`): every other command refuses a ledger that is not
+    there, naming where it looked, instead of answering from an empty one."""
     settings = Settings() if database is None else Settings(database_url=database)
-    ledger = Ledger.open(settings.database_url, create_tables=settings.create_tables)
+    url = settings.database_url
+    if not create:
+        missing(url)
+    ledger = Ledger.open(url, create_tables=create or settings.create_tables)
     try:
         yield ledger
     finally:
         ledger.close()
+
+
+def missing(url: str) -> None:
+    """Refuse a SQLite ledger file that does not exist (opening it would create it). A
+    PostgreSQL database must be created by its administrator: a mistyped one is unreachable."""
+    from pathlib import Path
+    from urllib.parse import unquote
+
+    if url.startswith("sqlite:///"):
+        path = unquote(url.removeprefix("sqlite:///").partition("?")[0])
+        if path != ":memory:" and not Path(path).is_file():
+            raise ValueError(f"no ledger at {path}: run `impress-ledger init` first (or give "
+                             "--database / IMPRESS_DATABASE_URL; the default is data/ledger.db "
+                             "in the folder you run from)")
 
 
 def cli_actor(role: str = "trial_office") -> Actor:
@@ -141,7 +161,8 @@ AdminOption = Annotated[
 @app.command()
 @one_line_errors
 def init(database: DatabaseOption = None, admin_url: AdminOption = None) -> None:
-    """Create the ledger's tables and register the 17 health trusts (idempotent)."""
+    """Create the ledger's tables and register the 17 health trusts (idempotent). The only
+    command that creates a ledger."""
     if admin_url:
         runtime_url = ledger_url(database)
         owner, runtime = _set_up_roles(admin_url, runtime_url)
@@ -151,7 +172,7 @@ def init(database: DatabaseOption = None, admin_url: AdminOption = None) -> None
         else:
             typer.echo(f"the log's tables belong to {owner!r}; {runtime!r} may read and append "
                        "only")
-    with open_ledger(database) as ledger:
+    with open_ledger(database, create=True) as ledger:
         receipt = ledger.install_reference(cli_actor("system"), ledger.clock())
         typer.echo(f"ledger ready; {len(receipt.facts)} facts recorded; log head {receipt.position}")
 
@@ -203,6 +224,7 @@ def who_pays(
     """Who pays for a patient's drug on a date, with the facts the answer rests on."""
     from cli.readmodels import read_models
     from domain import checks
+    from domain.known import patient_not_known
 
     asked = day(on, "--on")
     checks.study_id(patient_id)
@@ -210,7 +232,9 @@ def who_pays(
         at = position_of(ledger, known_at, position)
         patient = models.patient(patient_id, at)
         if patient is None:
-            raise UnknownPatient(patient_id)
+            now = models.patient(patient_id, None)
+            raise patient_not_known(patient_id, position=at, moment=known_at,
+                                    enrolled_at=now.enrolled_at if now else None)
         interval = models.payer_on(patient_id, asked, known_at_position=at)
         p = interval.payer if interval is not None else patient.before_start
         payload = {

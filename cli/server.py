@@ -5,16 +5,22 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from enum import StrEnum
+
 from application.access import MIGRATION, PARTNER, RHF_FINANCE, ROLES
 from cli.main import app
-from cli.core import DatabaseOption, cli_actor, one_line_errors
+from cli.core import DatabaseOption, cli_actor, missing, one_line_errors, open_ledger
 from api.serving import default_workers, uvicorn_options
 from api.settings import Settings
+
+Role = StrEnum("Role", {r.upper(): r for r in ROLES})  # type: ignore[misc]
+"""The roles as a choice, so --help and completion list them."""
 
 
 def _settings(database: str | None = None, **overrides: object) -> Settings:
@@ -46,6 +52,7 @@ def serve(
     from web.settings import WebSettings
 
     settings = WebSettings()
+    missing(settings.database_url)  # only `init` creates a ledger
     # Set up once in this process, so the workers never race on DDL.
     ledger = Ledger.open(settings.database_url, create_tables=True)
     try:
@@ -60,7 +67,7 @@ def serve(
                f"http://{host}:{port}/docs)", err=True)
     if settings.auth_mode == "dev":
         typer.echo(f"development mode: sign in on the web page as any role, or get an API token "
-                   f"with\n  TOKEN=$(impress-ledger token --role trial_office --org impress)\n"
+                   f"with\n  TOKEN=$({invoked_as()} token --role trial_office --org impress)\n"
                    f"and send it as 'Authorization: Bearer $TOKEN' to http://{host}:{port}/v1/...",
                    err=True)
     count = workers or (1 if dev else default_workers())
@@ -92,29 +99,63 @@ def _follow(settings: Settings) -> Callable[[], None]:
     return stop
 
 
+def invoked_as() -> str:
+    """How the user ran this program (`.venv/bin/impress-ledger` from the checkout, as `make
+    run` does), so a command it prints can be pasted as it is."""
+    from pathlib import Path
+
+    typed = sys.argv[0] if sys.argv and sys.argv[0] else "impress-ledger"
+    program = Path(typed)
+    if not program.is_absolute():
+        return typed if "/" in typed else program.name
+    try:
+        relative = str(program.relative_to(Path.cwd()))
+    except ValueError:
+        return typed
+    return relative if "/" in relative else f"./{relative}"
+
+
 @app.command()
 @one_line_errors
 def token(
-    role: Annotated[str, typer.Option(help=f"One of: {', '.join(ROLES)}.")],
+    role: Annotated[Role, typer.Option(help="The role the token carries.")],
     org: Annotated[str | None, typer.Option(help="Organisation: the company id for a partner, "
                                             "the RHF id for rhf_finance.")] = None,
     subject: Annotated[str | None, typer.Option(help="Who (default: your user name).")] = None,
     hours: Annotated[float, typer.Option(min=0.01, max=24 * 30, help="Valid for.")] = 8,
+    database: DatabaseOption = None,
 ) -> None:
-    """Print a development token (local key in the data dir); only `serve --dev` trusts it."""
+    """Print a development token (local key in the data dir); only `serve --dev` trusts it.
+    A partner's or an RHF officer's organisation must be one the ledger knows."""
     import getpass
 
     from api.auth import issue_dev_token
 
-    if role not in ROLES:
-        raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
-    if role in (PARTNER, RHF_FINANCE) and not org:
-        raise ValueError(f"--org is needed for {role}: "
-                         f"{'a company id' if role == PARTNER else 'an RHF id such as helse-vest'}")
+    name = Role(role).value
+    if name in (PARTNER, RHF_FINANCE):
+        if not org:
+            raise ValueError(f"--org is needed for {name}: "
+                             f"{'a company id' if name == PARTNER else 'an RHF id such as helse-vest'}")
+        known_organisation(name, org, database)
     settings = _settings()
-    typer.echo(issue_dev_token(settings, role=role, organisation=org or "impress",
+    typer.echo(issue_dev_token(settings, role=name, organisation=org or "impress",
                                subject=subject or f"dev:{getpass.getuser()}",
                                ttl_seconds=int(hours * 3600)))
+
+
+def known_organisation(role: str, org: str, database: str | None) -> None:
+    """A token for a company or region the ledger does not know would see nothing and say
+    nothing: refuse it, listing the ones it knows."""
+    with open_ledger(database) as ledger:
+        ws = ledger.workspace()
+        if role == PARTNER:
+            known = sorted(s.partition("/")[2] for s in ledger.log.streams("company/"))
+        else:
+            known = sorted({t.rhf_id for t in ws.registry().trusts.values()})
+    if org not in known:
+        what = "company" if role == PARTNER else "regional health authority"
+        raise ValueError(f"--org: no {what} '{org}' is recorded in the ledger; known: "
+                         f"{', '.join(known) or 'none yet'}")
 
 
 @app.command("import")
@@ -128,14 +169,20 @@ def import_file(
     from api import imports
     from api.served import Served
     from application.ledger import Ledger
+    from cli.readmodels import progress_bar
 
     text = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
     settings = _settings(database, follow_log=False)
+    missing(settings.database_url)  # only `init` creates a ledger
     ledger = Ledger.open(settings.database_url, create_tables=settings.create_tables)
     served = Served(ledger, settings)
     try:
         ledger.install_reference(cli_actor("system"), ledger.clock())
-        receipt, lines = imports.run(served, text, cli_actor(MIGRATION))
+        # a bar on a terminal only: a log or a pipe gets the one line of the outcome
+        bar = progress_bar(len(imports.lines_of(text)), "checking the commands") \
+            if sys.stderr.isatty() else nullcontext(None)
+        with bar as progress:
+            receipt, lines = imports.run(served, text, cli_actor(MIGRATION), progress=progress)
     except imports.ImportFailed as failed:
         for e in failed.listed:
             typer.echo(f"{file}:{e.line}: {e.command or '-'}: {e.slug}: {e.detail}", err=True)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import ClassVar
 
 from domain.money import Money
+from domain.statement_lines import Digest
 from domain.values import DEFAULT_COVERAGE_WEEKS, Decision, EndReason, Outcome
 
 
@@ -252,6 +254,45 @@ class RecordGrantPayment(Command):
     payment_ref: str
     amount: Money
     paid_on: date
+
+
+# --- statements and closed periods (ADR 0022) -------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class IssueStatement(Command):
+    """Issue a statement whose lines were built as known at log `position`, with the scope's
+    book at `book_version`; `digest` is SHA-256 over their canonical form
+    (domain.statement_lines), computed by the ledger, never typed by a person."""
+
+    ASKED: ClassVar[tuple[str, ...]] = ("statement", "scope_kind", "party", "period")
+    statement: str
+    scope_kind: str
+    party: str
+    period: str
+    position: int
+    book_version: int
+    digest: Digest
+    line_count: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClosePeriod(Command):
+    """Close a period: the latest statement issued for it becomes its figures."""
+
+    statement: str
+    scope_kind: str
+    party: str
+    period: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReopenPeriod(Command):
+    statement: str
+    scope_kind: str
+    party: str
+    period: str
+    reason: str
 
 
 # --- the passage of time --------------------------------------------------------------------

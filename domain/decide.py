@@ -11,7 +11,8 @@ from collections.abc import Callable
 from typing import Any
 
 from domain import commands as c
-from domain import decide_cohorts, decide_grants, decide_parties, decide_patients
+from domain import (decide_cohorts, decide_grants, decide_parties, decide_patients,
+                    decide_statements)
 from domain.derive import reconcile
 from domain.identity import find_national_id
 from domain import errors as err
@@ -48,6 +49,9 @@ DECIDERS: dict[type[c.Command], Callable[[View, Any], Facts]] = {
     c.CorrectDispensation: decide_patients.correct_dispensation,
     c.InvoiceGrant: decide_grants.invoice_grant,
     c.RecordGrantPayment: decide_grants.record_grant_payment,
+    c.IssueStatement: decide_statements.issue_statement,
+    c.ClosePeriod: decide_statements.close_period,
+    c.ReopenPeriod: decide_statements.reopen_period,
 }
 
 

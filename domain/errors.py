@@ -92,6 +92,32 @@ class NothingToCorrect(InvalidInput):
         super().__init__(f"the correction of {what} changes nothing: it equals what is recorded")
 
 
+class InvalidPeriod(InvalidInput):
+    def __init__(self, text: str) -> None:
+        super().__init__(
+            f"'{text[:40]}' is not a statement period: write a month as 2024M03 (or 2024-03), "
+            "a quarter as 2024Q1, a half-year as 2024H1")
+
+
+class InvalidStatementScope(InvalidInput):
+    def __init__(self, statement: str, party_kind: str) -> None:
+        super().__init__(
+            f"a '{statement[:40]}' statement cannot be issued for a '{party_kind[:40]}': public "
+            "cost is for an RHF or a health trust, company obligations for a company")
+
+
+class InvalidStatementNumber(InvalidInput):
+    def __init__(self, text: str) -> None:
+        super().__init__(
+            f"'{text[:80]}' is not a statement number; they read like PC-helse-vest-2024Q1-1 "
+            "(public cost) or CO-astrazeneca-2024H1-2 (company obligations)")
+
+
+class InvalidLinesHash(InvalidInput):
+    def __init__(self) -> None:
+        super().__init__("a statement's hash is SHA-256 over its lines: 64 lower-case hex digits")
+
+
 # --- unknown things -------------------------------------------------------------------------
 
 
@@ -141,6 +167,33 @@ class UnknownExemption(NotFound):
 class UnknownDispensation(NotFound):
     def __init__(self, reference: str) -> None:
         super().__init__("dispensation", reference)
+
+
+class UnknownStatement(NotFound):
+    def __init__(self, number: str) -> None:
+        super().__init__("issued statement", number)
+
+
+class NotFoundOrNotYours(NotFound):
+    """Asked for something the actor may not see: said without telling whether it exists
+    (which would tell what it may not know) and without saying it does not (which may be
+    false)."""
+
+    def __init__(self, what: str, identifier: str, yours: str) -> None:
+        _Auto.__init__(self, f"{what} '{identifier}' is not found, or not yours to see ({yours})")
+        self.identifier = identifier
+
+
+class NotYetEnrolled(UnknownPatient):
+    """Asked about a patient as known at a moment before its enrolment was recorded."""
+
+    def __init__(self, patient_id: str, position: int, moment: str | None,
+                 enrolled_at: int | None = None) -> None:
+        at = f"log position {position}" + (f" ({moment})" if moment else "")
+        since = (f"; its enrolment is recorded at log position {enrolled_at}"
+                 if enrolled_at is not None else "")
+        _Auto.__init__(self, f"patient {patient_id} was not yet enrolled as known at {at}{since}")
+        self.identifier = patient_id
 
 
 # --- input that contradicts what is recorded ------------------------------------------------
@@ -458,3 +511,66 @@ class HeadNotNewer(Conflict):
             f"a head of {tree_size} facts cannot follow the last signed head, of {last_size}: "
             "heads are signed in order of the log"
         )
+
+
+# --- statements and closed periods (ADR 0022) -------------------------------------------------
+
+
+class PeriodNotOver(Conflict):
+    def __init__(self, what: str, period: str, end: date, today: date) -> None:
+        super().__init__(f"{period} ends on {end}: it can be {what} from the day after, not "
+                         f"today ({today})")
+
+
+class StatementPeriodClosed(Conflict):
+    def __init__(self, period: str, booked: str) -> None:
+        super().__init__(f"{period} is closed: its figures are those of {booked}, and what "
+                         "changed since shows as adjustments in the first open period's "
+                         "statement; reopen the period (with a reason) to issue it again")
+
+
+class PeriodOverlapsClosed(Conflict):
+    def __init__(self, period: str, closed: list[str]) -> None:
+        super().__init__(f"{period} overlaps the closed period(s) {_listed(closed)}: issue a "
+                         "statement for a period that is wholly open")
+
+
+class BooksChanged(Conflict):
+    def __init__(self, book: str, built: int, now: int) -> None:
+        super().__init__(f"the statements of {book} changed while this one was being built "
+                         f"(version {built}, now {now}): nothing was recorded; build it again")
+
+
+class PeriodAlreadyClosed(Conflict):
+    def __init__(self, period: str, booked: str) -> None:
+        super().__init__(f"{period} is already closed (booked: {booked})")
+
+
+class PeriodNotNext(Conflict):
+    def __init__(self, period: str, closed_through: date) -> None:
+        super().__init__(f"{period} cannot be closed yet: periods are closed in order, and the "
+                         f"books are closed through {closed_through}; close the period that "
+                         "starts the day after first")
+
+
+class NoStatementIssued(Conflict):
+    def __init__(self, period: str) -> None:
+        super().__init__(f"no statement of {period} has been issued: issue it (and send it) "
+                         "before closing the period; the closed figures are the statement's")
+
+
+class StatementPredatesClosure(Conflict):
+    def __init__(self, number: str, previous: str) -> None:
+        super().__init__(f"{number} was built before {previous} was closed, so it does not "
+                         f"carry {previous}'s adjustments: issue the statement again, then close")
+
+
+class PeriodNotClosed(Conflict):
+    def __init__(self, period: str) -> None:
+        super().__init__(f"{period} is not closed")
+
+
+class NotTheLastClosedPeriod(Conflict):
+    def __init__(self, period: str, last: str) -> None:
+        super().__init__(f"{period} cannot be reopened while {last}, a later period, is closed: "
+                         f"reopen {last} first")

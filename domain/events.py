@@ -425,6 +425,63 @@ class DerivedFactRetracted(Event):
     basis: tuple[str, ...]
 
 
+# --- statements and closed periods (ADR 0022) -------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class StatementIssued(Event):
+    """A statement was issued: its lines as known at log `position`, in the canonical form of
+    `domain.statement_lines` (`lines_format`), hash `lines_hash`. Numbered per scope and period;
+    a re-issue names the number it `supersedes`."""
+
+    about: ClassVar[str] = "issued_on"
+    number: str
+    statement: str  # public-cost | company
+    scope_kind: str  # rhf | hf | company
+    party: str
+    period: str  # 2024Q1, 2024M03, 2024H1
+    period_start: date
+    period_end: date
+    position: int
+    book_version: int  # the version of the scope's book (its stream) the lines were built with
+    lines_format: str
+    lines_hash: str
+    line_count: int
+    supersedes: str | None
+    issued_on: date
+
+
+@dataclass(frozen=True, kw_only=True)
+class PeriodClosed(Event):
+    """A period of a scope was closed: its figures are those of the statement `booked` (built
+    at `booked_position`) from now on; later changes to it are adjustments in the statement of
+    the first open period."""
+
+    about: ClassVar[str] = "closed_on"
+    statement: str
+    scope_kind: str
+    party: str
+    period: str
+    period_start: date
+    period_end: date
+    booked: str
+    booked_position: int
+    closed_on: date
+
+
+@dataclass(frozen=True, kw_only=True)
+class PeriodReopened(Event):
+    """The last closed period of a scope was opened again, for a reason."""
+
+    about: ClassVar[str] = "reopened_on"
+    statement: str
+    scope_kind: str
+    party: str
+    period: str
+    reason: str
+    reopened_on: date
+
+
 # --- the log's own history --------------------------------------------------------------------
 
 

@@ -404,9 +404,80 @@ class TreeHeads:
     last_ref: str | None = None
 
 
+# --- statements and closed periods (ADR 0022) -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class IssuedStatement:
+    number: str
+    period: str
+    start: date
+    end: date
+    position: int
+    book_version: int
+    lines_format: str
+    lines_hash: str
+    line_count: int
+    supersedes: str | None
+    issued_on: date
+    ref: str
+
+
+@dataclass(frozen=True)
+class Closure:
+    """A closed period: its figures are the booked statement's."""
+
+    period: str
+    start: date
+    end: date
+    booked: str
+    booked_position: int
+    closed_on: date
+    ref: str
+    version: int  # the book's version at the closure (statements issued from it on know it)
+
+
+@dataclass(frozen=True)
+class Reopening:
+    period: str
+    reason: str
+    reopened_on: date
+    ref: str
+
+
+@dataclass(frozen=True)
+class StatementBook:
+    """One scope's statements (`statements/<statement>.<scope kind>.<party>`): every statement
+    issued, the periods closed now (in date order: they follow each other), every reopening."""
+
+    key: str
+    version: int = 0
+    issued: tuple[IssuedStatement, ...] = ()
+    closures: tuple[Closure, ...] = ()
+    reopenings: tuple[Reopening, ...] = ()
+
+    def issued_for(self, period: str) -> tuple[IssuedStatement, ...]:
+        return tuple(i for i in self.issued if i.period == period)
+
+    def latest(self, period: str) -> IssuedStatement | None:
+        found = self.issued_for(period)
+        return found[-1] if found else None
+
+    def statement(self, number: str) -> IssuedStatement | None:
+        return next((i for i in self.issued if i.number == number), None)
+
+    def closure(self, period: str) -> Closure | None:
+        return next((c for c in self.closures if c.period == period), None)
+
+    @property
+    def last_closed(self) -> Closure | None:
+        return self.closures[-1] if self.closures else None
+
+
 # --- evolve ---------------------------------------------------------------------------------
 
-AnyState: TypeAlias = Registry | Company | Drug | Agreement | Cohort | Patient | TreeHeads
+AnyState: TypeAlias = (Registry | Company | Drug | Agreement | Cohort | Patient | TreeHeads
+                       | StatementBook)
 State = TypeVar("State", bound=AnyState)
 E = TypeVar("E", bound=ev.Event)
 _HANDLERS: dict[type[ev.Event], Callable[[Any, Any, str], Any]] = {}
@@ -638,6 +709,24 @@ def _tree_head(s: TreeHeads, e: ev.TreeHeadSigned, r: str) -> TreeHeads:
     return replace(s, last_size=e.tree_size, last_ref=r)
 
 
+def _issued(s: StatementBook, e: ev.StatementIssued, r: str) -> StatementBook:
+    issued = IssuedStatement(e.number, e.period, e.period_start, e.period_end, e.position,
+                             e.book_version, e.lines_format, e.lines_hash, e.line_count,
+                             e.supersedes, e.issued_on, r)
+    return replace(s, issued=(*s.issued, issued))
+
+
+def _period_closed(s: StatementBook, e: ev.PeriodClosed, r: str) -> StatementBook:
+    closure = Closure(e.period, e.period_start, e.period_end, e.booked, e.booked_position,
+                      e.closed_on, r, s.version)
+    return replace(s, closures=tuple(sorted((*s.closures, closure), key=lambda c: c.start)))
+
+
+def _period_reopened(s: StatementBook, e: ev.PeriodReopened, r: str) -> StatementBook:
+    return replace(s, closures=tuple(c for c in s.closures if c.period != e.period),
+                   reopenings=(*s.reopenings, Reopening(e.period, e.reason, e.reopened_on, r)))
+
+
 (Fold[Registry]()
     .on(ev.HealthTrustRegistered, _registry))
 (Fold[Company]()
@@ -680,6 +769,10 @@ def _tree_head(s: TreeHeads, e: ev.TreeHeadSigned, r: str) -> TreeHeads:
     .on(ev.DerivedFactRetracted, _retracted))
 (Fold[TreeHeads]()
     .on(ev.TreeHeadSigned, _tree_head))
+(Fold[StatementBook]()
+    .on(ev.StatementIssued, _issued)
+    .on(ev.PeriodClosed, _period_closed)
+    .on(ev.PeriodReopened, _period_reopened))
 
 
 STREAM_KINDS: dict[str, Callable[[str], AnyState]] = {
@@ -690,6 +783,7 @@ STREAM_KINDS: dict[str, Callable[[str], AnyState]] = {
     "cohort": Cohort,
     "patient": Patient,
     "log": lambda _id: TreeHeads(),
+    "statements": StatementBook,
 }
 
 

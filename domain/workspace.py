@@ -125,6 +125,10 @@ class Workspace:
     def patient(self, patient_id: str) -> st.Patient:
         return cast(st.Patient, self.get(f"patient/{patient_id}"))
 
+    def book(self, stream: str) -> st.StatementBook:
+        """A scope's statements and closed periods (domain.books.BookKey.stream)."""
+        return cast(st.StatementBook, self.get(stream))
+
 
 
 def stream_of(kind: str, identifier: str) -> str:

@@ -56,6 +56,8 @@ SKIPPED_TYPES = frozenset({
     "PatientSlotUsed", "PatientAdmitted", "StageAdvanced", "CohortClosed",
     # log/: the signed heads of the Merkle tree (ADR 0019)
     "TreeHeadSigned",
+    # statements/: issued statements and closed periods (ADR 0022), read from their stream
+    "StatementIssued", "PeriodClosed", "PeriodReopened",
 })
 READ_TYPES = frozenset({
     "HealthTrustRegistered", "CompanyRegistered",  # parties: trusts and their RHF, companies

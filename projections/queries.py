@@ -12,13 +12,16 @@ moment), else the position the read models have reached; after waiting (bounded)
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
+from application.access import PARTNER, RHF_FINANCE
 from application.ledger import Answer
 from domain import errors as err
+from domain.known import not_found_or_not_yours
 from domain.values import Actor
 from projections import rows as r
 from projections.payers import PAGE, Page, Tenancy, payers_on
-from projections.view import WAIT, ReadModels
+from projections.view import ANY_POSITION, WAIT, ReadModels
 
 
 def position(models: ReadModels, at: int | None = None, min_position: int | None = None,
@@ -38,9 +41,24 @@ def visible_patient(models: ReadModels, actor: Actor, patient_id: str,
     found = models.rows(r.PATIENTS, at, " AND ".join(["p.patient_id = ?", *scope]),
                         [patient_id, *params], alias="p")
     if not found:
-        raise err.UnknownPatient(patient_id)
+        raise _not_known(models, actor, patient_id, at, scope, params)
     patient: r.PatientRow = found[0]
     return patient
+
+
+def _not_known(models: ReadModels, actor: Actor, patient_id: str, at: int | None,
+               scope: list[str], params: list[Any]) -> err.Refused:
+    """Why a patient is not there: enrolled, but recorded after `at` (not yet enrolled as known
+    then); else, to a partner or an RHF officer, "not found, or not yours" (it must not learn
+    which, ADR 0016); else unknown."""
+    if at is not None:
+        ever = models.rows(r.PATIENTS, ANY_POSITION, " AND ".join(["p.patient_id = ?", *scope]),
+                           [patient_id, *params], alias="p")
+        if ever:
+            return err.NotYetEnrolled(patient_id, at, None, min(p.known_from for p in ever))
+    if actor.role in (PARTNER, RHF_FINANCE):
+        return not_found_or_not_yours("patient", patient_id, actor.organisation)
+    return err.UnknownPatient(patient_id)
 
 
 def who_pays(models: ReadModels, actor: Actor, patient_id: str, on: date, *,

@@ -56,8 +56,12 @@ class ReadSource:
                 for p in self._rows(r.PARTIES, ["party LIKE ?"], ["company/%"])}
 
     def rhf_ids(self) -> set[str]:
-        return {p.rhf_id for p in self._rows(r.PARTIES, ["party LIKE ?"], ["trust/%"])
-                if p.rhf_id}
+        return set(self.regions().values())
+
+    def regions(self) -> dict[str, str]:
+        """Every health trust's RHF."""
+        return {p.party.partition("/")[2]: p.rhf_id
+                for p in self._rows(r.PARTIES, ["party LIKE ?"], ["trust/%"]) if p.rhf_id}
 
     def intervals(self, *, kinds: Collection[PayerKind] | None = None, span: Span | None = None,
                   company: str | None = None, rhf: str | None = None,

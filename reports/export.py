@@ -2,15 +2,16 @@
 
 A `Sheet` is a titled grid with typed columns. Money columns hold `Decimal` amounts and sit
 beside a currency column; the XLSX writer adds one totals row per currency (amounts in
-different currencies are never added), formats money as #,##0.00 and dates as yyyy-mm-dd,
-makes the header row bold and frozen, and sizes the columns. CSV carries a header row and
-the plain values (no totals row: a machine sums for itself).
+different currencies are never added), writes every amount as a number formatted #,##0.00
+(the code is stored in Excel's invariant syntax: Norwegian Excel shows it as # ##0,00, and the
+workbook says its language is nb-NO), counts as whole numbers and dates as yyyy-mm-dd, makes
+the header row bold and frozen, and sizes the columns. CSV carries a header row and the plain
+values (no totals row: a machine sums for itself). `reports.files` makes a statement's files.
 """
 
 from __future__ import annotations
 
 import csv
-import io
 import json
 import re
 from collections.abc import Iterable, Sequence
@@ -113,30 +114,6 @@ def write_csv(sheet: Sheet, out: IO[str], variant: CsvVariant = CsvVariant.RFC41
         writer.writerow([csv_cell(v, variant) for v in row])
 
 
-def csv_text(sheets: Sequence[Sheet], variant: CsvVariant = CsvVariant.RFC4180) -> str:
-    """Every sheet of a statement in one CSV text, a blank line between sheets; Norwegian
-    Excel's variant starts with a byte-order mark, or Excel reads UTF-8 as Windows-1252."""
-    out = io.StringIO()
-    if variant is CsvVariant.EXCEL_NB:
-        out.write(BOM)
-    for i, sheet in enumerate(sheets):
-        if i:
-            out.write("\n")
-        write_csv(sheet, out, variant)
-    return out.getvalue()
-
-
-def write_csv_files(sheets: Sequence[Sheet], path: Path) -> list[Path]:
-    """One CSV per sheet: `path` itself for a single sheet, else `<stem>-<sheet>.csv` beside it."""
-    written = []
-    for sheet in sheets:
-        target = path if len(sheets) == 1 else path.with_name(f"{path.stem}-{slug(sheet.name)}.csv")
-        with target.open("w", newline="", encoding="utf-8") as out:
-            write_csv(sheet, out)
-        written.append(target)
-    return written
-
-
 def slug(name: str) -> str:
     return "-".join(name.lower().split())
 
@@ -145,10 +122,11 @@ def slug(name: str) -> str:
 
 
 def write_xlsx(sheets: Sequence[Sheet], path: Path | IO[bytes],
-               about: Iterable[tuple[str, str]] = ()) -> None:
+               about: Iterable[tuple[str, str]] = (), language: str = "nb-NO") -> None:
     from openpyxl import Workbook  # imported here: only exports need it
 
     book = Workbook()
+    book.properties.language = language
     first = book.active
     assert first is not None
     book.remove(first)
@@ -159,13 +137,6 @@ def write_xlsx(sheets: Sequence[Sheet], path: Path | IO[bytes],
         info = Sheet("About", (Column("Item"), Column("Value")), about_rows)
         _xlsx_sheet(book.create_sheet("About"), info)
     book.save(path)
-
-
-def xlsx_bytes(statement: Any) -> bytes:
-    """A statement as an XLSX workbook: its sheets, and an About sheet."""
-    out = io.BytesIO()
-    write_xlsx(statement.sheets(), out, about(statement))
-    return out.getvalue()
 
 
 def _xlsx_sheet(ws: Any, sheet: Sheet) -> None:
@@ -186,7 +157,7 @@ def _xlsx_sheet(ws: Any, sheet: Sheet) -> None:
             cell.font = bold
     for i, column in enumerate(sheet.columns, start=1):
         for (cell,) in ws.iter_rows(min_row=2, min_col=i, max_col=i):
-            cell.number_format = _number_format(column.kind)
+            cell.number_format = _number_format(column.kind, cell.value)
         ws.column_dimensions[get_column_letter(i)].width = _width(sheet, i - 1)
     ws.freeze_panes = "A2"
     if sheet.rows:
@@ -216,7 +187,9 @@ def _as_text(cells: Any, row: tuple[Any, ...]) -> None:
             cell.data_type = "s"
 
 
-def _number_format(kind: Kind) -> str:
+def _number_format(kind: Kind, value: Any = None) -> str:
+    if kind is Kind.MONEY and isinstance(value, int):
+        return INT_FORMAT  # a count in a column of changes (packs, days), not money
     return {Kind.MONEY: MONEY_FORMAT, Kind.DATE: DATE_FORMAT, Kind.INT: INT_FORMAT}.get(
         kind, "General"
     )
@@ -229,16 +202,21 @@ def _width(sheet: Sheet, index: int) -> float:
     return min(MAX_WIDTH, max(len(c) for c in cells) + 2)
 
 
-def _shown(value: Any, kind: Kind) -> str:
-    if kind is Kind.MONEY and isinstance(value, Decimal):
-        return f"{value:,.2f}"
+def _shown(value: Any, kind: Kind, locale: str = "en_GB") -> str:
+    """A cell as people read it: amounts by Babel for their locale (nb_NO: 1 234 567,00)."""
+    if kind in (Kind.MONEY, Kind.INT) and isinstance(value, (Decimal, int)):
+        from babel.numbers import format_decimal
+
+        pattern = "#,##0.00" if isinstance(value, Decimal) else "#,##0"
+        return str(format_decimal(value, format=pattern, locale=locale))
     return csv_cell(value)
 
 
 # --- tables for people ------------------------------------------------------------------------
 
 
-def render(sheet: Sheet, console: Any, *, title: str | None = None) -> None:
+def render(sheet: Sheet, console: Any, *, title: str | None = None,
+           locale: str = "en_GB") -> None:
     """Print a sheet as a rich table, with its totals rows."""
     from rich.table import Table
 
@@ -253,41 +231,17 @@ def render(sheet: Sheet, console: Any, *, title: str | None = None) -> None:
     totals = sheet.totals()
     for i, row in enumerate(sheet.rows):
         last = i == len(sheet.rows) - 1
-        table.add_row(*(_shown(v, c.kind) for v, c in zip(row, sheet.columns)),
+        table.add_row(*(_shown(v, c.kind, locale) for v, c in zip(row, sheet.columns)),
                       end_section=last and bool(totals))
     for row in totals:
-        table.add_row(*(_shown(v, c.kind) for v, c in zip(row, sheet.columns)), style="bold")
+        table.add_row(*(_shown(v, c.kind, locale) for v, c in zip(row, sheet.columns)), style="bold")
     console.print(table)
 
 
 # --- a whole statement ------------------------------------------------------------------------
 
 
-def publish(statement: Any, fmt: str, output: Path | None, out: IO[str]) -> list[Path]:
-    """Print a statement (title, period, scope, known, to_dict, sheets) to `out`, or write it
-    to `output`, in one of FORMATS. Returns the files written."""
-    if fmt == "xlsx":
-        if output is None:
-            raise ValueError("--format xlsx needs --output FILE.xlsx")
-        write_xlsx(statement.sheets(), output, about(statement))
-        return [output]
-    if fmt == "csv":
-        if output is not None:
-            return write_csv_files(statement.sheets(), output)
-        for i, sheet in enumerate(statement.sheets()):
-            if i:
-                out.write("\n")  # several sheets on one stream: a blank line between them
-            write_csv(sheet, out)
-        return []
-    if output is not None:
-        with output.open("w", encoding="utf-8") as file:
-            write_text(statement, fmt, file)
-        return [output]
-    write_text(statement, fmt, out)
-    return []
-
-
-def write_text(statement: Any, fmt: str, out: IO[str]) -> None:
+def write_text(statement: Any, fmt: str, out: IO[str], locale: str = "en_GB") -> None:
     if fmt == "json":
         json.dump(statement.to_dict(), out, indent=2, default=str, ensure_ascii=False)
         out.write("\n")
@@ -297,7 +251,7 @@ def write_text(statement: Any, fmt: str, out: IO[str]) -> None:
         console.print(f"[bold]{key}:[/bold] {value}", highlight=False)
     for sheet in statement.sheets():
         console.print()
-        render(sheet, console)
+        render(sheet, console, locale=locale)
 
 
 def console_for(out: IO[str]) -> Any:
@@ -310,8 +264,12 @@ def console_for(out: IO[str]) -> Any:
 def about(statement: Any) -> list[tuple[str, str]]:
     """What a statement is, for its reader: title, period, scope, the log position it was
     built at (and, for a restatement, the one it was issued at)."""
-    rows = [("Statement", statement.title), ("Period", str(statement.period)),
+    number, label = getattr(statement, "number", None), getattr(statement, "period_label", None)
+    rows = [("Statement", statement.title), ("Number", number or "not issued"),
+            ("Period", f"{label} ({statement.period})" if label else str(statement.period)),
             ("Scope", str(statement.scope)), ("Known at", _at(statement.known))]
+    if getattr(statement, "status", None):
+        rows.append(("Status", statement.status))
     if hasattr(statement, "before"):
         rows.append(("Issued at", _at(statement.before)))
     return rows

@@ -15,6 +15,7 @@ from datetime import date, timedelta
 
 from application.access import PARTNER, RHF_FINANCE
 from domain import errors as err
+from domain.known import not_found_or_not_yours
 from domain.values import Actor
 from domain.money import Totals
 from reports.scope import check
@@ -30,19 +31,31 @@ class InvalidRequest(err.InvalidInput):
     """A statement asked for in a way that can never be answered (code `invalid-request`)."""
 
 
-def scope_for(actor: Actor, company: str | None = None, rhf: str | None = None) -> Scope:
-    if company is not None and rhf is not None:
-        raise InvalidRequest("give company or rhf, not both")
+def scope_for(actor: Actor, company: str | None = None, rhf: str | None = None,
+              hf: str | None = None, regions: dict[str, str] | None = None) -> Scope:
+    """The scope an actor asks for, narrowed to what it may see. `regions` (each health
+    trust's RHF) is needed to ask for a health trust."""
+    if sum(x is not None for x in (company, rhf, hf)) > 1:
+        raise InvalidRequest("give one of company, rhf or hf")
+    region = (regions or {}).get(hf or "")
+    if hf is not None and region is None and actor.role != RHF_FINANCE:
+        raise err.UnknownHealthTrust(hf)
     if actor.role == PARTNER:
-        if rhf is not None or company not in (None, actor.organisation):
-            raise err.UnknownCompany(company or actor.organisation)
+        if rhf is not None or hf is not None or company not in (None, actor.organisation):
+            raise not_found_or_not_yours("company", company or rhf or hf or "",
+                                         actor.organisation)
         return Scope.company(actor.organisation)
     if actor.role == RHF_FINANCE:
-        if company is not None or rhf not in (None, actor.organisation):
-            raise err.NotFound("regional health authority", rhf or actor.organisation)
-        return Scope.rhf(actor.organisation)
+        if (company is not None or rhf not in (None, actor.organisation)
+                or (hf is not None and region != actor.organisation)):
+            what = ("company" if company else "health trust" if hf
+                    else "regional health authority")
+            raise not_found_or_not_yours(what, company or hf or rhf or "", actor.organisation)
+        return Scope.hf(hf, actor.organisation) if hf else Scope.rhf(actor.organisation)
     if company is not None:
         return Scope.company(company)
+    if hf is not None and region is not None:
+        return Scope.hf(hf, region)
     return Scope.rhf(rhf) if rhf is not None else Scope.everything()
 
 
@@ -53,9 +66,9 @@ def period(start: date, end: date) -> Period:
 
 
 def _scoped(sources: Sources, actor: Actor, company: str | None, rhf: str | None,
-            at: int | None) -> tuple[Source, Scope]:
+            at: int | None, hf: str | None = None) -> tuple[Source, Scope]:
     source = sources.at(at)
-    return source, check(source, scope_for(actor, company, rhf))
+    return source, check(source, scope_for(actor, company, rhf, hf, source.regions()))
 
 
 def company_obligations(sources: Sources, actor: Actor, start: date, end: date, *,
@@ -67,15 +80,18 @@ def company_obligations(sources: Sources, actor: Actor, start: date, end: date, 
 
 def public_cost_statement(sources: Sources, actor: Actor, start: date, end: date,
                           by: By = By.QUARTER, *, company: str | None = None,
-                          rhf: str | None = None, at: int | None = None) -> PublicCostStatement:
-    source, scope = _scoped(sources, actor, company, rhf, at)
-    return public_cost(source, period(start, end), scope, by)
+                          rhf: str | None = None, hf: str | None = None,
+                          patient: str | None = None,
+                          at: int | None = None) -> PublicCostStatement:
+    source, scope = _scoped(sources, actor, company, rhf, at, hf)
+    return public_cost(source, period(start, end), scope, by, patient)
 
 
 def restatement(sources: Sources, actor: Actor, kind: StatementKind, start: date, end: date,
                 issued: int, by: By = By.QUARTER, *, company: str | None = None,
-                rhf: str | None = None, at: int | None = None) -> Restatement:
-    source, scope = _scoped(sources, actor, company, rhf, at)
+                rhf: str | None = None, hf: str | None = None,
+                at: int | None = None) -> Restatement:
+    source, scope = _scoped(sources, actor, company, rhf, at, hf)
     if issued > source.position:
         raise InvalidRequest(f"the statement was issued at position {issued}, after the moment "
                              f"it is compared with ({source.position})")

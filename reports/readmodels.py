@@ -25,16 +25,31 @@ from reports.statements_lines import LinesOf, own_lines
 
 class ReadModelSources:
     """Rows as known at any position the read models have reached (after waiting for
-    `min_position`, if given: a write's position)."""
+    `min_position`, if given: a write's position). A position asked for beyond it is waited
+    for in the same way: an answer is never silently as known at an earlier position."""
 
     def __init__(self, models: ReadModels, log: EventLog, *,
                  min_position: int | None = None, wait: float = WAIT) -> None:
-        self.models, self.log = models, log
+        self.models, self.log, self.wait = models, log, wait
         self.reached = models.reached(min_position, wait)
+        self._held: dict[tuple[str, int], Rows] = {}
 
     def at(self, position: int | None) -> ReadSource:
-        at = self.reached if position is None else min(position, self.reached)
+        if position is not None and position > self.reached:
+            self.reached = self.models.reached(position, self.wait)  # or ViewBehind: 503
+        at = self.reached if position is None else position
         return ReadSource(self.models, at, self.recorded_at(at))
+
+    def patient_at(self, patient_id: str, position: int, since: int) -> Rows:
+        """One patient's rows (and its agreement's slots) as known at `position`, read once
+        for every position after `since`."""
+        held = self._held.get((patient_id, since))
+        if held is None:
+            now = self.at(None)
+            held = self._held[(patient_id, since)] = Rows(
+                now.position, companies=now.company_ids(), rhfs=now.rhf_ids(),
+                tables=now.changes([patient_id], since))
+        return held.at(position)
 
     def first_enrolment(self) -> Any:
         return self.at(None).first_enrolment()

@@ -19,6 +19,7 @@ class ScopeKind(StrEnum):
     EVERYTHING = "everything"  # auditor, hospital procurement
     COMPANY = "company"  # a pharma partner: its own agreements and patients
     RHF = "rhf"  # an RHF finance officer: patients treated in the region, on those dates
+    HF = "hf"  # one health trust (of `region`): patients treated there, on those dates
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class Scope:
 
     kind: ScopeKind = ScopeKind.EVERYTHING
     party: str | None = None
+    region: str | None = None  # a health trust's RHF
 
     @classmethod
     def everything(cls) -> Scope:
@@ -42,13 +44,17 @@ class Scope:
     def rhf(cls, rhf_id: str) -> Scope:
         return cls(ScopeKind.RHF, rhf_id)
 
+    @classmethod
+    def hf(cls, hf_id: str, rhf_id: str) -> Scope:
+        return cls(ScopeKind.HF, hf_id, rhf_id)
+
     @property
     def company_id(self) -> str | None:
         return self.party if self.kind is ScopeKind.COMPANY else None
 
     @property
     def rhf_id(self) -> str | None:
-        return self.party if self.kind is ScopeKind.RHF else None
+        return self.party if self.kind is ScopeKind.RHF else self.region
 
     def who(self) -> Who:
         """The scope as a source's arguments (reports.source.Source)."""
@@ -63,6 +69,8 @@ class Scope:
             return row.company_id == self.party
         if self.kind is ScopeKind.RHF:
             return row.rhf_id == self.party
+        if self.kind is ScopeKind.HF:
+            return row.hf_id == self.party
         return True
 
     def sees_patient(self, p: PatientRow) -> bool:
@@ -71,10 +79,15 @@ class Scope:
             return p.company_id == self.party
         if self.kind is ScopeKind.RHF:
             return any(rhf == self.party for _, _, rhf in p.hf_periods)
+        if self.kind is ScopeKind.HF:
+            return any(hf == self.party for _, hf, _ in p.hf_periods)
         return True
 
     def sees_rhf(self, rhf_id: str | None) -> bool:
-        return self.kind is not ScopeKind.RHF or rhf_id == self.party
+        return self.kind not in (ScopeKind.RHF, ScopeKind.HF) or rhf_id == self.rhf_id
+
+    def sees_hf(self, hf_id: str | None) -> bool:
+        return self.kind is not ScopeKind.HF or hf_id == self.party
 
     def to_dict(self) -> dict[str, str | None]:
         return {"kind": self.kind.value, "party": self.party}
@@ -89,4 +102,6 @@ def check(source: Any, scope: Scope) -> Scope:
         raise err.UnknownCompany(scope.party or "")
     if scope.kind is ScopeKind.RHF and scope.party not in source.rhf_ids():
         raise err.NotFound("regional health authority", scope.party or "")
+    if scope.kind is ScopeKind.HF and scope.region not in source.rhf_ids():
+        raise err.UnknownHealthTrust(scope.party or "")
     return scope

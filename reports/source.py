@@ -34,6 +34,9 @@ class Source(Protocol):
     def recorded_at(self) -> datetime | None: ...
     def company_exists(self, company_id: str) -> bool: ...
     def rhf_ids(self) -> set[str]: ...
+    def regions(self) -> dict[str, str]:
+        """Every health trust's RHF."""
+        ...
     def intervals(self, *, kinds: Collection[PayerKind] | None = None, span: Span | None = None,
                   company: str | None = None, rhf: str | None = None,
                   patients: Collection[str] | None = None,
@@ -59,6 +62,7 @@ class Rows:
     recorded_at: datetime | None = None
     companies: set[str] = field(default_factory=set)
     rhfs: set[str] = field(default_factory=set)
+    trusts: dict[str, str] = field(default_factory=dict)  # each health trust's RHF
     tables: dict[str, list[Any]] = field(default_factory=dict)
 
     def at(self, position: int) -> Rows:
@@ -80,6 +84,9 @@ class Rows:
 
     def rhf_ids(self) -> set[str]:
         return set(self.rhfs)
+
+    def regions(self) -> dict[str, str]:
+        return dict(self.trusts)
 
     def intervals(self, **_: Any) -> list[IntervalRow]:
         return list(self._of("intervals"))
@@ -128,6 +135,9 @@ class Known(Rows):
 
     def rhf_ids(self) -> set[str]:
         return {t.rhf_id for t in self.workspace.registry().trusts.values()}
+
+    def regions(self) -> dict[str, str]:
+        return {hf: t.rhf_id for hf, t in self.workspace.registry().trusts.items()}
 
     def _of(self, table: str) -> list[Any]:
         return self._rows[table]

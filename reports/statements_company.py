@@ -217,7 +217,8 @@ def _patient_line(p: PatientRow, period: Period, scope: Scope,
     if not (coverage or at_cost or grant):
         return None
     hfs = tuple(dict.fromkeys(hf for start, end, hf, rhf in hf_spans(p)
-                              if period.clip(start, end) and scope.sees_rhf(rhf)))
+                              if period.clip(start, end) and scope.sees_rhf(rhf)
+                              and scope.sees_hf(hf)))
     return PatientLine(
         p.patient_id, p.company_id, p.agreement_id, p.cohort_id, p.drug_id, p.stage, hfs,
         p.started_on,

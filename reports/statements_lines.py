@@ -68,7 +68,8 @@ def price_of(d: CostLine) -> Money | None:
 def dispensation_dict(d: CostLine) -> dict[str, Any]:
     """A costed dispensation as statements list it."""
     price = d.price
-    return {"ref": d.ref, "in_force": d.last_ref, "dispensed_on": d.on.isoformat(),
+    return {"patient_id": d.patient_id, "ref": d.ref, "in_force": d.last_ref,
+            "dispensed_on": d.on.isoformat(),
             "drug_id": d.drug_id, "packs": d.packs, "pack": d.pack,
             "payer": d.payer_kind.value,
             "party": d.party, "hf_id": d.hf_id,

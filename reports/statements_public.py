@@ -153,8 +153,9 @@ class PublicCostStatement:
         return out
 
 
-def public_cost(source: Source, period: Period, scope: Scope, by: By = By.QUARTER
-                ) -> PublicCostStatement:
+def public_cost(source: Source, period: Period, scope: Scope, by: By = By.QUARTER,
+                patient: str | None = None) -> PublicCostStatement:
+    """The statement; with `patient`, only that patient's share of it."""
     check(source, scope)
     who = scope.who()
     grid = buckets(period, by)
@@ -162,7 +163,7 @@ def public_cost(source: Source, period: Period, scope: Scope, by: By = By.QUARTE
     days: dict[tuple[int, str, str, str], int] = defaultdict(int)
     for interval, part in clipped(source.intervals(kinds=public, span=span, **who),
                                   period, scope):
-        if interval.kind is not PayerKind.PUBLIC:
+        if interval.kind is not PayerKind.PUBLIC or patient not in (None, interval.patient_id):
             continue
         for i, bucket in enumerate(grid):
             if shared := overlap(part, (bucket.start, bucket.end)):
@@ -170,7 +171,8 @@ def public_cost(source: Source, period: Period, scope: Scope, by: By = By.QUARTE
                 days[key] += days_in(shared)
     dispensed: dict[tuple[int, str, str, str], list[CostLine]] = defaultdict(list)
     for d in in_order(source.cost_lines(span=span, kinds=public, **who)):
-        if d.payer_kind is PayerKind.PUBLIC and d.on in period and scope.sees(d):
+        if (d.payer_kind is PayerKind.PUBLIC and d.on in period and scope.sees(d)
+                and patient in (None, d.patient_id)):
             i = next(i for i, b in enumerate(grid) if b.start <= d.on <= b.end)
             dispensed[(i, d.party or "", d.hf_id or "", d.patient_id)].append(d)
     rows: dict[tuple[int, str, str], list[Contribution]] = defaultdict(list)

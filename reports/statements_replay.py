@@ -137,6 +137,13 @@ class ReplaySources:
     def at(self, position: int | None) -> Known:
         return known_at(self.ledger, position)
 
+    def patient_at(self, patient_id: str, position: int, since: int) -> Known:
+        """One patient's case (and its agreement) as known at `position`."""
+        ws = self.ledger.workspace(up_to=position)
+        p = ws.patient(patient_id)
+        return Known.from_workspace(ws, [patient_id], [p.agreement_id] if p.exists else [],
+                                    position)
+
     def causes(self, patients: Sequence[str], before: Known, after: Known, lines_of: LinesOf,
                span: tuple[date, date] | None = None) -> dict[int, tuple[StoredFact, set[str]]]:
         """Every fact on the patients' streams, one by one (the span narrows nothing here)."""

@@ -13,13 +13,15 @@ patients concerned are listed with their type, actor and recorded moment, and ca
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from enum import StrEnum
+from decimal import Decimal
 from typing import Any, Protocol
 
 from application.ledger import Ledger
+from domain.books import StatementKind
 from domain.events import DERIVED_TYPES
 from eventstore import StoredFact
 from reports.export import Column, Kind, Sheet
@@ -29,11 +31,7 @@ from reports.statements_lines import Line, LinesOf
 from reports.statements_public import By, public_cost
 from reports.statements_replay import ReplaySources
 
-
-
-class StatementKind(StrEnum):
-    COMPANY = "company"
-    PUBLIC_COST = "public-cost"
+__all__ = ["Cause", "Change", "Restatement", "StatementKind", "Sources", "build", "diff", "restate"]
 
 
 def build(kind: StatementKind, source: Source, period: Period, scope: Scope,
@@ -90,6 +88,8 @@ class Restatement:
     after: dict[str, Any]
     changes: tuple[Change, ...]
     causes: tuple[Cause, ...]
+    number: str | None = None  # restated since this issued statement
+    period_label: str | None = None
 
     @property
     def known(self) -> dict[str, Any]:
@@ -97,7 +97,7 @@ class Restatement:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "statement": f"restatement of {self.kind.value}",
+            "statement": f"restatement of {self.kind.value}", "since": self.number,
             "period": self.period.to_dict(),
             "scope": self.scope.to_dict(),
             "issued_at": self.before,
@@ -115,10 +115,13 @@ class Restatement:
         changes = Sheet(
             "Changes",
             (Column("Section"), Column("Line"), Column("Status"), Column("Field"),
-             Column("Before"), Column("After"), Column("Patients"), Column("Facts")),
-            tuple((c.section, " / ".join(c.key), c.status, f, b, a, ", ".join(c.patients),
-                   ", ".join(str(p) for p in c.causes))
-                  for c in self.changes for f, b, a in (c.fields or (("", "", ""),))))
+             Column("Before"), Column("After"), Column("Currency", Kind.CURRENCY),
+             Column("Before (number)", Kind.MONEY), Column("After (number)", Kind.MONEY),
+             Column("Change", Kind.MONEY), Column("Patients"), Column("Facts")),
+            tuple((c.section, " / ".join(c.key), c.status, f, b, a, *numbers,
+                   ", ".join(c.patients), ", ".join(str(p) for p in c.causes))
+                  for c in self.changes for f, b, a in (c.fields or (("", "", ""),))
+                  for numbers in compared(b, a)))
         facts = Sheet(
             "Facts",
             (Column("Position", Kind.INT), Column("Recorded at"), Column("Type"),
@@ -128,6 +131,43 @@ class Restatement:
                    c.actor, c.role, c.why, ", ".join(c.patients), c.reason)
                   for c in self.causes))
         return [changes, facts]
+
+
+Number = Decimal | int
+
+
+def amounts(text: str) -> dict[str | None, Number] | None:
+    """A line's value as numbers, if it is a count (`12`) or money (`NOK 22468.00`, several
+    currencies joined by `; `, `0` for none: domain.statement_lines): {currency or None: n}."""
+    if text == "":
+        return {}
+    if re.fullmatch(r"-?[0-9]+", text):
+        return {None: int(text)}
+    found: dict[str | None, Number] = {}
+    for part in text.split("; "):
+        money = re.fullmatch(r"([A-Z]{3}) (-?[0-9]+\.[0-9]+)", part)
+        if money is None:
+            return None
+        found[money[1]] = Decimal(money[2])
+    return found
+
+
+def compared(before: str, after: str) -> list[tuple[str | None, Number | None, Number | None,
+                                                    Number | None]]:
+    """(currency, before, after, change) per currency for values that are numbers, so a sheet
+    holds amounts as numbers; one row of blanks for values that are not."""
+    b, a = amounts(before), amounts(after)
+    if b is None or a is None or not (b or a):
+        return [(None, None, None, None)]
+    if set(b) - {None} or set(a) - {None}:  # money: a bare 0 is none in any currency
+        zero: Number = Decimal("0.00")
+        currencies = sorted((set(b) | set(a)) - {None}, key=str)
+        b = {k: b.get(k, zero) for k in currencies} if before != "" else {}
+        a = {k: a.get(k, zero) for k in currencies} if after != "" else {}
+    else:
+        zero = 0
+    return [(k, b.get(k), a.get(k), a.get(k, zero) - b.get(k, zero))
+            for k in sorted(set(b) | set(a), key=lambda x: x or "")]
 
 
 def restate(sources: Sources | Ledger, kind: StatementKind, period: Period, scope: Scope, *,

@@ -36,8 +36,9 @@ class CoverageEnding:
             return f"record the 16-week assessment (company covers through {self.last_covered_on})"
         if kind is PayerKind.PUBLIC:
             return f"{self.then.party} takes over"
-        if kind is PayerKind.TREATING_HF:
-            return f"financing gap: {self.then.reason}"
+        if kind is PayerKind.TREATING_HF:  # the reason says so itself ("financing gap: ...")
+            reason = self.then.reason
+            return reason if reason.startswith("financing gap") else f"financing gap: {reason}"
         return self.then.reason
 
 

@@ -49,6 +49,7 @@ def statement_kinds() -> set[str]:
 
     from application.ledger import Ledger
     from domain.values import Actor
+    from reports import books_queries
     from reports import queries as reports
     from reports.statements_replay import ReplaySources
     from reports.statements_restate import StatementKind
@@ -62,7 +63,9 @@ def statement_kinds() -> set[str]:
                  reports.public_cost_statement(sources, actor, start, end),
                  reports.financing_gaps(sources, actor, end, start, end),
                  reports.coverage_ending(sources, actor, start, 30),
-                 reports.restatement(sources, actor, StatementKind.COMPANY, start, end, 0)]
+                 reports.restatement(sources, actor, StatementKind.COMPANY, start, end, 0),
+                 books_queries.statement(ledger, sources, actor, StatementKind.PUBLIC_COST,
+                                         "2024Q1")]
         return sheet_msgids(built)
     finally:
         ledger.close()

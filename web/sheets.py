@@ -37,5 +37,10 @@ def sheet_views(sheets: Sequence[Sheet]) -> list[SheetView]:
 def _row(sheet: Sheet, row: tuple[Any, ...]) -> tuple[Cell, ...]:
     currency = next((row[i] for i, c in enumerate(sheet.columns) if c.kind is Kind.CURRENCY),
                     None)
-    return tuple(Cell(v, c.kind.value, currency if c.kind is Kind.MONEY else None)
+    return tuple(Cell(v, _kind(c.kind, v), currency if c.kind is Kind.MONEY else None)
                  for v, c in zip(row, sheet.columns))
+
+
+def _kind(kind: Kind, value: Any) -> str:
+    # a count in a column of changes (packs, days) beside amounts: a number, not money
+    return "int" if kind is Kind.MONEY and isinstance(value, int) else kind.value

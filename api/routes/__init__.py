@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from api.routes import (
     agreements,
     audit,
+    books,
     cohorts,
     health,
     history,
@@ -15,6 +16,7 @@ from api.routes import (
     proofs,
     reference,
     statements,
+    tick,
     whopays,
 )
 
@@ -30,6 +32,8 @@ ROUTERS: list[APIRouter] = [
     history.router,
     imports.router,
     statements.router,
+    books.router,
+    tick.router,
     audit.router,
     proofs.router,
 ]

@@ -24,7 +24,7 @@ SYSTEM = Actor(subject="test-setup", role="system", organisation="impress-ledger
 ORGANISATIONS = {
     "trial_office": "impress", "procurement": "sykehusinnkjop", "decision_forum": "nye-metoder",
     "rhf_finance": "helse-vest", "partner": "astrazeneca", "auditor": "riksrevisjonen",
-    "migration": "impress",
+    "migration": "impress", "scheduler": "impress-scheduler",
 }
 VALID_NATIONAL_ID = "01010110013"  # check digits valid: must be refused everywhere
 
@@ -80,6 +80,15 @@ class Api:
         self.ledger.install_reference(SYSTEM, date(2021, 1, 1))
         r = self.post("/v1/imports", "migration", EXAMPLE.read_text() + extra)
         assert r.status_code == 201, r.text
+
+    def issue(self, role: str, statement: str, period: str, **party: str) -> str:
+        """Issue a statement (its number), as procurement (a company's) or as the RHF's own
+        officer (its public cost)."""
+        org = party.get("rhf") if role == "rhf_finance" else None
+        r = self.post("/v1/statements/issued", role,
+                      {"statement": statement, "period": period, **party}, org=org)
+        assert r.status_code == 201, r.text
+        return str(r.json()["issued"]["number"])
 
     def close(self) -> None:
         self.client.close()

@@ -195,11 +195,12 @@ def test_nothing_but_health_and_the_openapi_document_is_readable_without_a_token
 def test_the_token_command_issues_what_a_dev_server_trusts(tmp_path: Path) -> None:
     env = {**os.environ, "IMPRESS_DATA_DIR": str(tmp_path / "data"),
            "IMPRESS_DATABASE_URL": f"sqlite:///{tmp_path}/ledger.db"}
+    api = Api(settings_for(tmp_path))
+    api.seed()  # a partner's token names a company the ledger knows
     out = subprocess.run([sys.executable, "-c", "from cli.main import main; main()", "token",
                           "--role", "partner", "--org", "astrazeneca", "--subject", "anna"],
                          env=env, capture_output=True, text=True, timeout=60, check=True)
     token = out.stdout.strip()
-    api = Api(settings_for(tmp_path))
     try:
         answer = me(api, token)
         assert answer.json() == {"subject": "anna", "role": "partner", "organisation": "astrazeneca"}

@@ -66,7 +66,7 @@ def test_a_restatement_exports_control_characters_already_stored(api: Api) -> No
     api.ledger.execute(c.CorrectTreatmentStart(patient_id="IMP-0042", started_on=date(2023, 6, 11),
                                                reason=stored),
                        Actor(subject="old-writer", role="trial_office", organisation="impress"))
-    for fmt in ("xlsx", "csv", "json"):
+    for fmt in ("xlsx", "csv&table=changes", "zip", "json"):
         answer = api.get(f"/v1/statements/company/restatement?from=2021-01-01&to=2025-12-31"
                          f"&issued_position={issued}&format={fmt}", "auditor")
         assert answer.status_code == 200, (fmt, answer.text[:300])

@@ -75,6 +75,8 @@ def test_the_example_in_the_docs_imports_with_the_cli_and_refuses_a_second_time(
     env = {**os.environ, "IMPRESS_DATABASE_URL": f"sqlite:///{tmp_path}/ledger.db",
            "IMPRESS_DATA_DIR": str(tmp_path / "data")}
     cli = [sys.executable, "-c", "from cli.main import main; main()", "import", str(EXAMPLE)]
+    init = [*cli[:3], "init"]  # only init creates a ledger
+    assert subprocess.run(init, env=env, capture_output=True, timeout=120).returncode == 0
     first = subprocess.run(cli, env=env, capture_output=True, text=True, timeout=120)
     assert first.returncode == 0, first.stderr
     assert "24 commands imported" in first.stdout
@@ -148,6 +150,8 @@ def test_the_cli_lists_the_first_hundred_bad_lines_and_counts_all(tmp_path: Path
     env = {**os.environ, "IMPRESS_DATABASE_URL": f"sqlite:///{tmp_path}/ledger.db",
            "IMPRESS_DATA_DIR": str(tmp_path / "data")}
     cli = [sys.executable, "-c", "from cli.main import main; main()", "import", str(bad)]
+    assert subprocess.run([*cli[:3], "init"], env=env, capture_output=True,
+                          timeout=120).returncode == 0
     run = subprocess.run(cli, env=env, capture_output=True, text=True, timeout=120)
     assert run.returncode == 1
     lines = run.stderr.splitlines()

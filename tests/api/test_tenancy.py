@@ -26,8 +26,14 @@ ROCHE_ONLY = [
 def test_a_partner_asking_for_another_partners_data_gets_404(api: Api, path: str) -> None:
     theirs = api.get(path, "partner", org="astrazeneca")
     assert theirs.status_code == 404
-    assert theirs.json()["type"].rsplit("/", 1)[1].startswith("unknown-")
+    # "not found, or not yours": never "not recorded", which would be false (issue 13)...
+    assert theirs.json()["type"].rsplit("/", 1)[1] == "not-found-or-not-yours"
+    assert "is not found, or not yours to see (you see astrazeneca's)" in theirs.json()["detail"]
     # ...exactly as for something that does not exist, and the owner sees it.
+    missing = api.get(path.replace("IMP-0007", "IMP-9999").replace("alectinib-alk", "nothing")
+                      .replace("alecensa", "nothing").replace("roche-norge-impress", "nothing"),
+                      "partner", org="astrazeneca")
+    assert missing.status_code == 404 and missing.json()["type"] == theirs.json()["type"]
     assert api.get(path, "partner", org="roche-norge").status_code == 200
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import re
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import product
@@ -33,6 +34,7 @@ from proofs.keys import SigningKey
 from tests.api.support import SYSTEM, Api, settings_for
 
 PATIENT = re.compile(r"IMP-[0-9]{4,6}")
+LATE_PATIENT = "IMP-0027"  # public cost at Helse Fonna in 2024Q1 (the demo story)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -66,6 +68,17 @@ class Demo:
         self.head = log.head()
         # A signed tree head, so that inclusion and consistency proofs answer too.
         heads.sign(api.ledger, SigningKey(Ed25519PrivateKey.generate()), SYSTEM)
+        # Issued statements and a closed quarter, with a late fact carried as an adjustment.
+        self.numbers = [api.issue("rhf_finance", "public-cost", "2024Q1", rhf="helse-vest"),
+                        api.issue("rhf_finance", "public-cost", "2024Q1", rhf="helse-sor-ost"),
+                        api.issue("procurement", "company", "2024H1", company="astrazeneca"),
+                        api.issue("procurement", "company", "2024H1", company="roche-norge")]
+        closed = api.post("/v1/statements/closures", "rhf_finance",
+                          {"statement": "public-cost", "rhf": "helse-vest", "period": "2024Q1"})
+        assert closed.status_code == 201, closed.text
+        late = api.post(f"/v1/patients/{LATE_PATIENT}/dispensations", "trial_office",
+                        {"packs": 1, "dispensed_on": "2024-02-20"})
+        assert late.status_code == 201, late.text
         self.proved = [f.position for f in log.read(types=["StageAdvanced"])] + list(
             range(1, self.head + 1, 41))
         self.companies = self._ids("company/")
@@ -131,12 +144,19 @@ def requests_of(demo: Demo) -> Iterator[str]:
         if get is None or not get.get("security", True) or _public(get):
             continue
         params = get.get("parameters", [])
+        names = {p["name"] for p in params}
         required = [p for p in params if p["in"] == "query" and p.get("required")]
         formats = next((enum_of(p) for p in params if p["name"] == "format"), [None])
+        # many tables: each in the zip (csv needs `table`); a period's statement and a span
+        formats = [f for f in formats if not (f == "csv" and "table" in names)]
+        spans: list[dict[str, str]] = [{}]
+        if "period" in names:
+            spans = [{"period": "2024Q1"}, {"period": "2024Q2"},
+                     {"from": "2021-01-01", "to": "2025-12-31"}]
         for path in fill(template, [p for p in params if p["in"] == "path"], values):
             for query in product(*(required_values(p, demo) for p in required)):
-                for fmt in formats:
-                    asked = {**dict(zip([p["name"] for p in required], query)),
+                for fmt, extra in product(formats, spans):
+                    asked = {**dict(zip([p["name"] for p in required], query)), **extra,
                              **({"format": fmt} if fmt else {})}
                     yield path + ("?" + urlencode(asked) if asked else "")
 
@@ -157,6 +177,7 @@ def enum_of(param: dict[str, Any]) -> list[Any]:
 def required_values(param: dict[str, Any], demo: Demo) -> list[Any]:
     name = param["name"]
     known = {"on": ["2024-01-10"], "from": ["2021-01-01"], "to": ["2025-12-31"],
+             "statement": ["public-cost", "company"],
              "issued_position": [demo.head // 2], "first": [demo.head // 2],
              "position": demo.proved}
     if name not in known:
@@ -166,6 +187,7 @@ def required_values(param: dict[str, Any], demo: Demo) -> list[Any]:
 
 def path_values(demo: Demo, spec: dict[str, Any]) -> dict[str, list[str]]:
     return {"tree_size": [demo.head], "patient_id": demo.sample_patients(),
+            "number": demo.numbers,
             "company_id": demo.companies,
             "agreement_id": demo._ids("agreement/"), "cohort_id": demo._ids("cohort/"),
             "drug_id": demo._ids("drug/")}
@@ -186,6 +208,9 @@ def fill(template: str, params: list[dict[str, Any]], values: dict[str, list[str
 
 
 def text_of(response: Any) -> str:
+    if response.headers.get("content-type", "").startswith("application/zip"):
+        with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+            return "\n".join(archive.read(n).decode("utf-8") for n in archive.namelist())
     if response.headers.get("content-type", "").startswith(XLSX):
         book = load_workbook(io.BytesIO(response.content), read_only=True)
         cells = [str(v) for sheet in book.worksheets for row in sheet.iter_rows(values_only=True)

@@ -27,6 +27,7 @@ from typer.testing import CliRunner
 import cli.core  # noqa: F401  (registers its commands)
 import cli.ledger  # noqa: F401
 import cli.readmodels  # noqa: F401
+import cli.books  # noqa: F401
 from cli.main import app
 from domain import commands as c
 from application.ledger import Ledger
@@ -188,17 +189,27 @@ def test_timeline_table_for_people(story: Story) -> None:
     (["statement", "public-cost", "--from", "2023-01-01", "--to", "2023-12-31", "--rhf", "x"],
      "no regional health authority 'x'"),
     (["statement", "company", "--from", "2023-01-01", "--to", "2023-12-31", "--company",
-      "nordlys", "--rhf", "helse-vest"], "not both"),
+      "nordlys", "--rhf", "helse-vest"], "give one of --company, --rhf or --hf"),
+    (["statement", "company", "--period", "2023H1", "--from", "2023-01-01", "--to",
+      "2023-06-30"], "not both"),
+    (["statement", "public-cost", "--period", "2023Q5"], "'2023Q5' is not a statement period"),
+    (["statement", "public-cost", "--from", "2023-01-01", "--to", "2023-12-31", "--format",
+      "csv"], "this statement has 2 tables (public-cost, patients)"),
+    (["statement", "issue", "public-cost", "--period", "2023Q4"], "give --rhf or --hf"),
+    (["statement", "show", "PC-helse-vest-2023Q4"], "is not a statement number"),
+    (["statement", "show", "PC-helse-vest-2023Q4-1"], "no issued statement"),
+    (["statement", "restatement", "--since", "PC-helse-vest-2023Q4-1", "--issued-position",
+      "3"], "give no KIND"),
     (["statement", "company", "--from", "2023-01-01", "--to", "2023-12-31", "--format", "pdf"],
-     "--format: 'pdf' is not one of"),
+     "'--format': 'pdf' is not one of"),
     (["statement", "company", "--from", "2023-01-01", "--to", "2023-12-31", "--format", "xlsx"],
      "needs --output"),
     (["statement", "public-cost", "--from", "2023-01-01", "--to", "2023-12-31", "--by", "week"],
-     "--by: 'week'"),
+     "'--by': 'week' is not one of"),
     (["statement", "restatement", "public-cost", "--from", "2023-01-01", "--to", "2023-12-31"],
      "--issued-at or --issued-position"),
     (["statement", "restatement", "annual", "--from", "2023-01-01", "--to", "2023-12-31",
-      "--issued-position", "1"], "KIND: 'annual'"),
+      "--issued-position", "1"], "'annual' is not one of"),
     (["upcoming", "--days", "-1"], "--days must be 0 or more"),
 ])
 def test_bad_input_ends_in_one_line_and_a_non_zero_exit(read_only_story: Story,
@@ -333,21 +344,27 @@ def test_company_statement_as_xlsx_totals_each_currency_apart(sqlite_story: Stor
 
 def test_csv_has_a_header_row_and_plain_values(story: Story, tmp_path: Path) -> None:
     result = cli(story, "statement", "public-cost", "--from", "2023-10-01", "--to",
-                 "2023-12-31", "--format", "csv")
-    assert result.exit_code == 0
-    first = result.stdout.split("\n\n")[0]
-    rows = list(csv.DictReader(io.StringIO(first)))
+                 "2023-12-31", "--format", "csv", "--table", "public-cost", "--csv", "rfc4180")
+    assert result.exit_code == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert [(r["HF"], r["Packs"], r["Value"], r["Currency"]) for r in rows] == [
         ("st-olavs", "2", "24690.00", "NOK"), ("helse-stavanger", "4", "49380.00", "NOK")]
+    # every row says which statement, period and position it comes from
+    built_at = ok_json(story, "statement", "public-cost", "--from", "2023-10-01", "--to",
+                       "2023-12-31")["known_at"]["position"]
+    assert built_at >= story.assessment
+    assert {(r["Statement"], r["Period"], r["Log position"]) for r in rows} == {
+        ("", "2023-10-01..2023-12-31", str(built_at))}
     target = tmp_path / "q4.csv"
     result = cli(story, "statement", "public-cost", "--from", "2023-10-01", "--to",
                  "2023-12-31", "--format", "csv", "--output", str(target))
     assert result.exit_code == 0
     files = sorted(p.name for p in tmp_path.glob("q4*.csv"))
     assert files == ["q4-patients.csv", "q4-public-cost.csv"]
-    with (tmp_path / "q4-patients.csv").open() as f:
-        assert next(csv.reader(f)) == ["Period", "RHF", "HF", "Patient", "Public days", "Packs",
-                                       "Value", "Currency"]
+    with (tmp_path / "q4-patients.csv").open(encoding="utf-8-sig") as f:
+        header = next(csv.reader(f, delimiter=";" if ";" in f.readline() or f.seek(0) else ","))
+    assert header[:8] == ["Period", "RHF", "HF", "Patient", "Public days", "Packs", "Value",
+                          "Currency"]
 
 
 def test_statement_table_names_the_position_it_was_built_at(story: Story) -> None:

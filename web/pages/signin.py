@@ -22,7 +22,8 @@ from web.render import page
 from web.session import LANG, CheckedForm, sign_in, sign_out
 
 router = APIRouter()
-DEV_ROLES = tuple(r for r in access.ROLES if r != access.MIGRATION)  # migration only imports
+# migration only imports, the scheduler only ticks: neither reads a page
+DEV_ROLES = tuple(r for r in access.ROLES if r not in (access.MIGRATION, access.SCHEDULER))
 UNSCOPED_ORGANISATION = "impress"  # as `impress-ledger token` names it
 
 

@@ -1,127 +1,244 @@
-"""Statements: company obligations and public cost by month or quarter per RHF and HF, the
-restatement since an earlier statement with the late or corrected facts named, and downloads
-as XLSX and as CSV (Norwegian Excel's variant, or RFC 4180)."""
+"""Statements: a period's statement as the books keep it (closed periods as booked, the first
+open one with the adjustments of the closed ones) or any span as known at a position, per RHF,
+health trust or company; the scope's books (statements issued, periods closed) with the forms
+to issue, close and reopen; the restatement since an issued statement; and downloads: XLSX, and
+each table as CSV (Norwegian Excel's variant by default for bokmål readers, RFC 4180 too).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
+import uuid
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
 from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
+from api.problems import Problem
 from application import access
 from api.served import Served as Service
+from domain import errors as err
+from domain.books import StatementKind
+from domain.periods import Grain, StatementPeriod
 from domain.values import Actor
-from reports import export
+from reports import books_queries, files
+from reports.bookkeeping import close, reopen
 from reports import queries as reports
+from reports.export import CsvVariant, slug
 from reports.statements_public import By
-from reports.statements_restate import StatementKind
 from web.pages.common import ServiceDep, day, position
 from web.render import page
-from web.session import SignedIn
+from web.session import CheckedForm, SignedIn, lang_of
 from web.sheets import sheet_views
 
 router = APIRouter()
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Text = Annotated[str | None, Query(max_length=64)]
 Kind = Annotated[Literal["public-cost", "company"], Query()]
-Grain = Annotated[Literal["month", "quarter"], Query()]
+Grain_ = Annotated[Literal["month", "quarter"], Query()]
+FileFormat = Literal["xlsx", "csv", "csv-nb", "zip", "zip-nb"]
 
 
 @dataclass(frozen=True)
 class Asked:
     kind: str
+    period: str  # a month, quarter or half-year ("" with a span of from and to)
     start: date
     end: date
     by: str
     rhf: str
+    hf: str
     company: str
+    patient: str
     at: int | None
-    issued: int | None
+    issued: int | None  # restate since the statement issued at this position
+    since: str  # restate since this issued statement (a number)
 
-    def query(self) -> str:
-        from urllib.parse import urlencode
-
-        values = {"kind": self.kind, "from": self.start.isoformat(), "to": self.end.isoformat(),
-                  "by": self.by, "rhf": self.rhf, "company": self.company,
-                  "at": "" if self.at is None else self.at,
-                  "issued": "" if self.issued is None else self.issued}
+    def query(self, **changed: Any) -> str:
+        a = replace(self, **changed)
+        values = {"kind": a.kind, "period": a.period, "by": a.by, "rhf": a.rhf, "hf": a.hf,
+                  "company": a.company, "patient": a.patient, "since": a.since,
+                  "at": "" if a.at is None else a.at,
+                  "issued": "" if a.issued is None else a.issued}
+        if not a.period:
+            values |= {"from": a.start.isoformat(), "to": a.end.isoformat()}
         return urlencode({k: v for k, v in values.items() if v != ""})
 
 
-def asked(service: Service, kind: str, start: str | None, end: str | None, by: str,
-          rhf: str | None, company: str | None, at: str | None, issued: str | None) -> Asked:
-    today = service.ledger.clock()
-    return Asked(kind, day(start, "from") or date(today.year, 1, 1),
-                 day(end, "to") or date(today.year, 12, 31), by, rhf or "", company or "",
-                 position(at), position(issued))
+def asked(service: Service, kind: str, label: str | None, start: str | None, end: str | None,
+          by: str, rhf: str | None, hf: str | None, company: str | None, patient: str | None,
+          at: str | None, issued: str | None, since: str | None) -> Asked:
+    first, last = day(start, "from"), day(end, "to")
+    period = None
+    if label or first is None or last is None:
+        period = StatementPeriod.parse(label) if label else last_quarter(service.ledger.clock())
+        first, last = period.start, period.end
+    return Asked(kind, period.label if period else "", first, last, by, rhf or "", hf or "",
+                 company or "", patient or "", position(at), position(issued), since or "")
+
+
+def last_quarter(today: date) -> StatementPeriod:
+    """The last quarter that has ended: what a finance officer reports on by default."""
+    this = StatementPeriod.containing(Grain.QUARTER, today)
+    return StatementPeriod.containing(Grain.QUARTER, this.start - timedelta(days=1))
 
 
 def build(service: Service, actor: Actor, a: Asked) -> Any:
-    sources, rhf, company = service.current(), a.rhf or None, a.company or None
-    view = service.view(actor)  # the one tenancy rule (application.access, ADR 0016)
-    if a.kind == "company":
-        return view.statement(reports.company_obligations(sources, actor, a.start, a.end,
-                                                          rhf=rhf, company=company, at=a.at))
-    return view.statement(reports.public_cost_statement(sources, actor, a.start, a.end,
-                                                        By(a.by), rhf=rhf, company=company,
-                                                        at=a.at))
+    # as recorded by now: a page after a form shows what the form recorded
+    ledger, sources, at = service.ledger, service.current(), a.at
+    party = {"rhf": a.rhf or None, "company": a.company or None}
+    kind = StatementKind(a.kind)
+    if a.period:
+        found: Any = books_queries.statement(ledger, sources, actor, kind, a.period,
+                                             hf=a.hf or None, at=at, **party)
+    elif kind is StatementKind.COMPANY:
+        found = reports.company_obligations(sources, actor, a.start, a.end, at=at, **party)
+    else:
+        found = reports.public_cost_statement(sources, actor, a.start, a.end, By(a.by),
+                                              hf=a.hf or None, patient=a.patient or None,
+                                              at=at, **party)
+    return service.view(actor).statement(found)  # the one tenancy rule (ADR 0016)
 
 
 def restated(service: Service, actor: Actor, a: Asked) -> Any:
-    if a.issued is None:
+    ledger, sources, at = service.ledger, service.current(), a.at
+    if a.since:
+        found: Any = books_queries.since(ledger, sources, actor, a.since, at)
+    elif a.issued is not None:
+        found = reports.restatement(sources, actor, StatementKind(a.kind), a.start, a.end,
+                                    a.issued, By(a.by), rhf=a.rhf or None, hf=a.hf or None,
+                                    company=a.company or None, at=at)
+    else:
         return None
-    return service.view(actor).statement(reports.restatement(
-        service.current(), actor, StatementKind(a.kind), a.start, a.end, a.issued, By(a.by),
-        rhf=a.rhf or None, company=a.company or None, at=a.at))
+    return service.view(actor).statement(found)
+
+
+def books_of(service: Service, actor: Actor, a: Asked) -> tuple[Any, bool]:
+    """The scope's books (if it has one) and whether the actor keeps them."""
+    try:
+        key = books_queries.key_for(service.ledger, actor, StatementKind(a.kind),
+                                    company=a.company or None, rhf=a.rhf or None,
+                                    hf=a.hf or None)
+    except err.InvalidInput:
+        return None, False
+    keeps = access.keeps_books(actor, service.ledger.workspace(), key.statement.value,
+                               key.party_kind.value, key.party)
+    return (key, books_queries.book(service.ledger, actor, key)), keeps
 
 
 @router.get("/statements")
 def statements(request: Request, actor: SignedIn, service: ServiceDep, kind: Kind = "public-cost",
-               start: Annotated[str | None, Query(alias="from")] = None,
-               end: Annotated[str | None, Query(alias="to")] = None, by: Grain = "quarter",
-               rhf: Text = None, company: Text = None, at: Text = None,
-               issued: Text = None) -> Response:
+               period: Text = None, start: Annotated[str | None, Query(alias="from")] = None,
+               end: Annotated[str | None, Query(alias="to")] = None, by: Grain_ = "quarter",
+               rhf: Text = None, hf: Text = None, company: Text = None, patient: Text = None,
+               at: Text = None, issued: Text = None, since: Text = None,
+               done: Text = None) -> Response:
     _may_read(actor)
-    a = asked(service, kind, start, end, by, rhf, company, at, issued)
+    a = asked(service, kind, period, start, end, by, rhf, hf, company, patient, at, issued,
+              since)
+    return _render(request, service, actor, a, done or "")
+
+
+def _render(request: Request, service: Service, actor: Actor, a: Asked, done: str,
+            refused: str = "") -> Response:
     statement = build(service, actor, a)
     restatement = restated(service, actor, a)
-    return page(request, "pages/statements.html", actor=actor, a=a, statement=statement,
-                totals=statement.to_dict()["totals"], sheets=sheet_views(statement.sheets()),
+    book, keeps = books_of(service, actor, a)
+    return page(request, "pages/statements.html", 422 if refused else 200, actor=actor, a=a,
+                statement=statement, totals=statement.to_dict()["totals"],
+                sheets=sheet_views(statement.sheets()),
+                tables=[(slug(x.name), x.name) for x in statement.sheets()],
                 restatement=restatement,
                 restated=sheet_views(restatement.sheets()) if restatement else None,
                 scoped=actor.role in (access.PARTNER, access.RHF_FINANCE),
-                head=service.ledger.position())
+                head=service.ledger.position(), book=book, keeps=keeps, done=done,
+                refused=refused, nb=lang_of(request) == "nb",
+                idempotency_key=str(uuid.uuid4()))
 
 
 @router.get("/statements/download")
-def download(actor: SignedIn, service: ServiceDep, kind: Kind = "public-cost",
-             start: Annotated[str | None, Query(alias="from")] = None,
-             end: Annotated[str | None, Query(alias="to")] = None, by: Grain = "quarter",
-             rhf: Text = None, company: Text = None, at: Text = None, issued: Text = None,
-             fmt: Annotated[Literal["xlsx", "csv", "csv-nb"], Query(alias="format")] = "xlsx",
-             ) -> Response:
+def download(request: Request, actor: SignedIn, service: ServiceDep, kind: Kind = "public-cost",
+             period: Text = None, start: Annotated[str | None, Query(alias="from")] = None,
+             end: Annotated[str | None, Query(alias="to")] = None, by: Grain_ = "quarter",
+             rhf: Text = None, hf: Text = None, company: Text = None, patient: Text = None,
+             at: Text = None, issued: Text = None, since: Text = None,
+             table: Annotated[str | None, Query(max_length=40, pattern="^[a-z-]+$")] = None,
+             fmt: Annotated[FileFormat, Query(alias="format")] = "xlsx") -> Response:
     _may_read(actor)
-    a = asked(service, kind, start, end, by, rhf, company, at, issued)
+    a = asked(service, kind, period, start, end, by, rhf, hf, company, patient, at, issued,
+              since)
     statement = restated(service, actor, a) or build(service, actor, a)
-    name = f"{kind}{'-restatement' if a.issued is not None else ''}-{a.start}-{a.end}"
-    return file_answer(statement, fmt, name)
+    name = "-".join(x for x in (kind, "restatement" if a.since or a.issued is not None else "",
+                                a.period or f"{a.start}-{a.end}") if x)
+    return file_answer(statement, fmt, name, table)
 
 
-def file_answer(statement: Any, fmt: str, name: str) -> Response:
+def file_answer(statement: Any, fmt: str, name: str, table: str | None = None) -> Response:
+    """A statement as a file: XLSX, one table as CSV, or every table as CSV in a zip."""
     if fmt == "xlsx":
-        return Response(export.xlsx_bytes(statement), media_type=XLSX,
-                        headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
-    variant = export.CsvVariant.EXCEL_NB if fmt == "csv-nb" else export.CsvVariant.RFC4180
-    return Response(export.csv_text(statement.sheets(), variant).encode("utf-8"),
-                    media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+        return _attachment(files.xlsx_bytes(statement), XLSX, f"{name}.xlsx")
+    variant = CsvVariant.EXCEL_NB if fmt.endswith("-nb") else CsvVariant.RFC4180
+    if fmt.startswith("zip"):
+        return _attachment(files.zip_bytes(statement, variant, name), "application/zip",
+                           f"{name}.zip")
+    try:
+        sheet = files.one_table(statement, table)
+    except ValueError as e:
+        raise Problem(422, "choose-a-table", str(e)) from None
+    return _attachment(files.csv_bytes(sheet, variant), "text/csv; charset=utf-8",
+                       f"{name}-{table or files.table_names(statement)[0]}.csv")
+
+
+def _attachment(body: bytes, media_type: str, filename: str) -> Response:
+    return Response(body, media_type=media_type,
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+# --- issuing, closing, reopening (ADR 0022) ---------------------------------------------------
+
+
+@router.post("/statements/books")
+def keep_books(request: Request, actor: SignedIn, service: ServiceDep,
+               form: CheckedForm) -> Response:
+    """Issue the period's statement, close the period, or reopen it (the form's `action`);
+    then back to the period's statement, which says what was done (a refusal says why, and
+    nothing was recorded)."""
+    _may_read(actor)
+    action, kind = str(form.get("action", "")), str(form.get("kind", ""))
+    party = {k: str(form.get(k) or "")[:64] or None for k in ("rhf", "hf", "company")}
+    label, key = str(form.get("period", ""))[:16], str(form.get("idempotency_key", "")) or None
+    if action not in ("issue", "close", "reopen") or kind not in ("public-cost", "company"):
+        raise Problem(422, "bad-input", "no such action")
+    back = {"kind": kind, "period": label, **{k: v for k, v in party.items() if v}}
+    try:
+        book = books_queries.key_for(service.ledger, actor, StatementKind(kind), **party)
+        period = books_queries.period_of(label)
+        if action == "issue":
+            back["done"] = books_queries.issue(service.ledger, service, service.current, actor,
+                                               book, label, key).fact.number
+        elif action == "close":
+            close(service, actor, book, period, key)
+            back["done"] = "closed"
+        else:
+            reopen(service, actor, book, period, str(form.get("reason", "")), key)
+            back["done"] = "reopened"
+    except err.Refused as refusal:
+        a = asked(service, kind, label if _label(label) else None, None, None, "quarter",
+                  party["rhf"], party["hf"], party["company"], None, None, None, None)
+        return _render(request, service, actor, a, "", refusal.message)
+    return RedirectResponse(f"/statements?{urlencode(back)}", status_code=303)
+
+
+def _label(text: str) -> bool:
+    try:
+        StatementPeriod.parse(text)
+    except err.InvalidPeriod:
+        return False
+    return True
 
 
 def _may_read(actor: Actor) -> None:
-    from api.problems import Problem
-
     if actor.role not in access.READ_STATEMENTS:
         raise Problem(403, "forbidden", f"the role {actor.role} does not read statements")
