@@ -59,7 +59,7 @@ def test_what_an_answer_about_a_visible_patient_rests_on_is_visible_too(
                 assert view.sees_ref(stream), (actor, stream)
 
 
-def test_a_patient_outside_the_actors_tenancy_is_unknown_to_who_pays(
+def test_a_patient_outside_the_actors_tenancy_is_not_found_or_not_yours_to_who_pays(
         loaded: tuple[Ledger, WhoPaysView]) -> None:
     ledger, models = loaded
     from domain import errors as err
@@ -73,5 +73,10 @@ def test_a_patient_outside_the_actors_tenancy_is_unknown_to_who_pays(
     on = ledger.workspace().patient(shown[0]).enrolled_on
     assert on is not None
     assert queries.who_pays(models, vest, shown[0], on).patient_id == shown[0]
-    with pytest.raises(err.UnknownPatient):
+    # "not found, or not yours": the same answer as for a patient never enrolled (ADR 0016)
+    with pytest.raises(err.NotFoundOrNotYours) as other_regions:
         queries.who_pays(models, vest, hidden[0], on)
+    with pytest.raises(err.NotFoundOrNotYours) as nobody:
+        queries.who_pays(models, vest, "IMP-99999", on)
+    assert str(other_regions.value).replace(hidden[0], "?") == \
+        str(nobody.value).replace("IMP-99999", "?")
