@@ -40,7 +40,7 @@ def _ms(text: str) -> float:
 
 def parse(out: str) -> dict[str, Any]:
     """wrk --latency's summary: requests/s, p50/p90/p99 (ms), errors and non-2xx answers."""
-    pct = {f"p{p}": _ms(v) for p, v in re.findall(r"^\s+(50|75|90|99)%\s+(\S+)$", out, re.M)}
+    pct = {f"p{p}": _ms(v) for p, v in re.findall(r"^\s+(50|75|90|99)%\s+(\S+)\s*$", out, re.M)}
     rate = re.search(r"Requests/sec:\s+([0-9.]+)", out)
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = re.search(r"Socket errors: (.*)$", out, re.M)

@@ -23,6 +23,8 @@ PATHS = (("ledger_now", "Ledger.who_pays, now"), ("ledger_at_k", "Ledger.who_pay
 
 def load(results: Path) -> list[dict[str, Any]]:
     runs = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(results.glob("*.json"))]
+    # the benchmark's runs only (soak-*.json is the soak's, docs/reliability.md)
+    runs = [r for r in runs if "size" in r and "database" in r]
     return sorted(runs, key=lambda r: (ORDER.get(r["size"], 9), r["database"]))
 
 
