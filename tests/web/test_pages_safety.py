@@ -104,3 +104,20 @@ def test_the_worklist_filters_by_health_trust(pages: Pages) -> None:
     only = set(re.findall(r'href="/patients/(IMP-\d+)"',
                           pages.get(f"/worklist?on=2024-03-31&hf={hf}").text))
     assert only and only <= patients and all(hf in trusts[p] for p in only)
+
+
+def test_the_worklist_page_shows_the_first_rows_of_a_long_table_and_counts_them_all(
+        pages: Pages, monkeypatch: pytest.MonkeyPatch) -> None:
+    from web.pages import common
+
+    pages.sign_in("trial_office")
+    whole = pages.get("/worklist?on=2024-03-31").text
+    rows = len(re.findall(r'<tr><td><a href="/patients/', whole))
+    assert rows >= 2 and 'class="shown"' not in whole
+    monkeypatch.setattr(common, "SHOWN", 1)
+    cut = pages.get("/worklist?on=2024-03-31").text
+    tables = re.findall(r"<tbody>(.*?)</tbody>", cut, re.S)
+    assert all(t.count("<tr>") <= 1 for t in tables)
+    assert re.findall(r'data-shown="1"', cut)  # each long table says it shows the first one
+    assert re.search(r'data-figure="gap-count">([^<]+)<', cut)[1] == \
+        re.search(r'data-figure="gap-count">([^<]+)<', whole)[1]  # the figures count them all

@@ -66,3 +66,9 @@ def local_path(value: str | None, default: str = "/") -> str:
     if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
         return value
     return default
+
+
+SHOWN = 200
+"""Rows a list or table of a page shows: a region's worklist holds thousands at national scale
+(its page was 1.6 MB, seconds to render, and nobody reads it there); the page's figures count
+them all, and the worklist's download holds them all."""

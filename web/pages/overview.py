@@ -18,6 +18,7 @@ from domain.financing import PayerKind
 from domain.values import Actor
 from reports import queries as reports
 from reports.statements_public import By
+from web.pages import common
 from web.pages.common import ServiceDep, day
 from web.render import page
 from web.session import SignedIn
@@ -41,7 +42,7 @@ def overview(request: Request, actor: SignedIn, service: ServiceDep,
              on: Annotated[str | None, Query()] = None) -> Response:
     today = day(on, "the date") or service.ledger.clock()
     figures = FIGURES[actor.role](service, actor, today) if actor.role in FIGURES else {}
-    return page(request, "pages/overview.html", actor=actor, on=today, **figures)
+    return page(request, "pages/overview.html", actor=actor, on=today, limit=common.SHOWN, **figures)
 
 
 def _rhf_finance(service: Service, actor: Actor, on: date) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from starlette.responses import Response
 from api.problems import Problem
 from application import access, queries
 from reports import queries as reports
+from web.pages import common
 from web.pages.common import ServiceDep, day
 from web.pages.statements import file_answer
 from web.render import page
@@ -19,6 +20,7 @@ from web.session import SignedIn
 
 router = APIRouter()
 Text = Annotated[str | None, Query(max_length=64)]
+
 
 
 @router.get("/worklist")
@@ -43,7 +45,7 @@ def worklist(request: Request, actor: SignedIn, service: ServiceDep, rhf: Text =
                 summary=reports.gap_summary(items, today), on=today, days=days,
                 rhfs=sorted({(t.rhf_id, t.rhf_name) for t in trusts}),
                 hfs=sorted((t.hf_id, t.name) for t in trusts), rhf=rhf or "", hf=hf or "",
-                scoped=scoped)
+                scoped=scoped, limit=common.SHOWN)
 
 
 @router.get("/worklist/download")
