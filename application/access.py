@@ -306,10 +306,20 @@ class View:
         if isinstance(value, str):
             return self.scrub_text(value)
         if is_dataclass(value) and not isinstance(value, type):
-            return replace(value, **{f.name: self._record(getattr(value, f.name))
-                                     for f in fields(value) if f.init})
+            # rebuilt only when something in it is withheld: a region's worklist is thousands
+            # of items of dozens of fields, most of them the officer's own
+            changed = {}
+            for f in fields(value):
+                if f.init:
+                    old = getattr(value, f.name)
+                    new = self._record(old)
+                    if new is not old and new != old:
+                        changed[f.name] = new
+            return replace(value, **changed) if changed else value
         if isinstance(value, (tuple, list)):
             kept = [self._record(v) for v in value if not self._hidden(v)]
+            if len(kept) == len(value) and all(k is v for k, v in zip(kept, value, strict=True)):
+                return value
             return tuple(kept) if isinstance(value, tuple) else kept
         if isinstance(value, dict):
             return self._scrub(value)
@@ -372,9 +382,13 @@ class Scrubbed:
 
     def __init__(self, statement: Any, view: View) -> None:
         self._statement, self._view = statement, view
+        self._scrubbed: dict[str, Any] = {}
 
     def __getattr__(self, name: str) -> Any:  # title, period, items, ...: scrubbed records
-        return self._view.scrub_record(getattr(self._statement, name))
+        # scrubbed once (statements are immutable): a worklist's items are read several times
+        if name not in self._scrubbed:
+            self._scrubbed[name] = self._view.scrub_record(getattr(self._statement, name))
+        return self._scrubbed[name]
 
     def to_dict(self) -> Any:
         return self._view.scrub(self._statement.to_dict())
