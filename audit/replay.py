@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from domain.financing import Interval, Payer, payer_on, timeline
 from audit.verify import Digest, digest
 from reports.statements import Period, Scope, known_at
-from reports.statements_public import By
+from domain.statements.public import By
 from reports.statements_restate import StatementKind, build
 
 if TYPE_CHECKING:

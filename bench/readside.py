@@ -24,7 +24,7 @@ from projections.payers import PAGE, Tenancy, payers_on
 from projections.whopays import WhoPaysView
 from reports.readmodels import ReadModelSources
 from reports.statements import Period, Scope
-from reports.statements_public import By, public_cost
+from domain.statements.public import By, public_cost
 from reports.statements_restate import StatementKind, restate
 from reports.worklist import worklist
 

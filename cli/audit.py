@@ -29,7 +29,7 @@ from audit import verify as audit
 from audit import history as audit_history
 from reports import export
 from audit.replay import Replay, replay
-from reports.statements_public import By
+from domain.statements.public import By
 from reports.statements_restate import StatementKind
 
 

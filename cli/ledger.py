@@ -33,11 +33,11 @@ from domain.periods import StatementPeriod
 from projections.rows import IntervalRow
 from reports import export, files
 from reports.books import Books
-from reports.periods import period_statement
+from domain.statements.periods import period_statement
 from reports.readmodels import ReadModelSources
 from reports.statements import Period, Scope
-from reports.statements_company import company_statement
-from reports.statements_public import By, public_cost
+from domain.statements.company import company_statement
+from domain.statements.public import By, public_cost
 from reports.statements_restate import restate
 from reports.worklist import upcoming as upcoming_statement
 from reports.worklist import worklist as worklist_statement

@@ -22,7 +22,7 @@ from domain.derive import follows
 from domain.financing import Case, timeline
 from domain.values import ref
 from eventstore import StoredFact
-from projections import compute as cp
+from domain.statements import compute as cp
 from projections import rows as r
 from projections.bulk import Batch
 from projections.folds import Folds, PatientIndex, case_changed, kind_of, reaches

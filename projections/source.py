@@ -1,5 +1,5 @@
 """The statements' rows from the read models, as known at one position, filtered in SQL: the
-`Source` a statement is built from (reports.source). Filters narrow the rows by period, payer
+`Source` a statement is built from (domain.statements.source). Filters narrow the rows by period, payer
 kind, company or RHF; the statements check every row again, so a filter here only has to keep
 every row they need.
 

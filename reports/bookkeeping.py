@@ -21,11 +21,11 @@ from domain.periods import StatementPeriod
 from domain.state import IssuedStatement, StatementBook
 from domain.statement_lines import Digest
 from domain.values import Actor
-from reports.adjustments import PatientSources
+from domain.statements.adjustments import PatientSources
 from reports.books import Books
-from reports.periods import PeriodStatement, period_statement, produce
+from domain.statements.periods import PeriodStatement, period_statement, produce
 from reports.statements import Period
-from reports.statements_public import By
+from domain.statements.public import By
 from reports.statements_restate import Restatement, restate
 
 ATTEMPTS = 3
@@ -124,7 +124,7 @@ def book_at(books: Books, key: BookKey, at: int) -> StatementBook:
 
 
 def book_dict(book: StatementBook, key: BookKey) -> dict[str, Any]:
-    from reports.periods import issued_dict
+    from domain.statements.periods import issued_dict
 
     return {"statement": key.statement.value, "scope_kind": key.party_kind.value,
             "party": key.party,

@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING
 from domain import errors as err
 from domain.books import BookKey, Number, PartyKind, StatementKind
 from domain.state import StatementBook
-from reports.scope import Scope, ScopeKind
+from domain.statements.periods import NO_BOOK, book_key
+from domain.statements.scope import Scope
+
+__all__ = ["NO_BOOK", "Books", "book_key"]
 
 if TYPE_CHECKING:
     from application.ledger import Ledger
-
-NO_BOOK = StatementBook("")
-"""The book of a scope nobody keeps books for (everything; an RHF's company obligations)."""
 
 
 class Books:
@@ -57,14 +57,3 @@ class Books:
         if region is None:
             raise err.UnknownHealthTrust(key.party)
         return Scope.hf(key.party, region)
-
-
-def book_key(kind: StatementKind, scope: Scope) -> BookKey | None:
-    """The book a statement of this kind and scope is kept in, if any."""
-    if kind is StatementKind.COMPANY and scope.kind is ScopeKind.COMPANY:
-        return BookKey(kind, PartyKind.COMPANY, scope.party or "")
-    if kind is StatementKind.PUBLIC_COST and scope.kind is ScopeKind.RHF:
-        return BookKey(kind, PartyKind.RHF, scope.party or "")
-    if kind is StatementKind.PUBLIC_COST and scope.kind is ScopeKind.HF:
-        return BookKey(kind, PartyKind.HF, scope.party or "")
-    return None

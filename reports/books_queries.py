@@ -19,10 +19,10 @@ from domain.state import StatementBook
 from domain.values import Actor
 from reports import bookkeeping
 from reports.books import Books, book_key
-from reports.periods import PeriodStatement, period_statement
-from reports.adjustments import PatientSources
+from domain.statements.periods import PeriodStatement, period_statement
+from domain.statements.adjustments import PatientSources
 from reports.queries import InvalidRequest, scope_for
-from reports.scope import check
+from domain.statements.scope import check
 from reports.statements_restate import Restatement
 
 if TYPE_CHECKING:

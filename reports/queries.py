@@ -18,11 +18,11 @@ from domain import errors as err
 from domain.known import not_found_or_not_yours
 from domain.values import Actor
 from domain.money import Totals
-from reports.scope import check
-from reports.source import Source
+from domain.statements.scope import check
+from domain.statements.source import Source
 from reports.statements import Period, Scope, value_of
-from reports.statements_company import CompanyStatement, company_statement
-from reports.statements_public import By, PublicCostStatement, public_cost
+from domain.statements.company import CompanyStatement, company_statement
+from domain.statements.public import By, PublicCostStatement, public_cost
 from reports.statements_restate import Restatement, Sources, StatementKind, restate
 from reports.worklist import Gap, Upcoming, WorkItem, Worklist, upcoming, worklist
 

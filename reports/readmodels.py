@@ -6,7 +6,7 @@ became the answer (`known_from`) and the one at which it stopped (`known_to`), s
 in (K1, K2] at which anything of the patient changed are read from the rows themselves. At each
 of them the patient's own lines are built from the rows as known there and compared with the
 previous ones: a position whose lines differ is a cause. That is what a replay of the log finds
-fact by fact (reports.statements_replay), with the rows instead of the folds. The facts' actor,
+fact by fact (domain.statements.replay), with the rows instead of the folds. The facts' actor,
 type and recorded moment are then read from the log, by position.
 """
 
@@ -19,8 +19,8 @@ from typing import Any
 from eventstore import EventLog, StoredFact
 from projections.source import ReadSource
 from projections.view import WAIT, ReadModels
-from reports.source import Rows
-from reports.statements_lines import LinesOf, own_lines
+from domain.statements.source import Rows
+from domain.statements.text import LinesOf, own_lines
 
 
 class ReadModelSources:

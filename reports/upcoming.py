@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 from domain.financing import Payer, PayerKind
-from projections.compute import UNKNOWN_RHF
+from domain.statements.compute import UNKNOWN_RHF
 from reports.export import Column, Kind, Sheet
 from reports.statements import DAY, Period, Scope, Source, about, check
 

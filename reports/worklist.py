@@ -20,11 +20,11 @@ from typing import Any
 from domain.costing import DispensationGap
 from domain.financing import PayerKind
 from domain.values import Outcome
-from projections.compute import UNKNOWN_RHF
+from domain.statements.compute import UNKNOWN_RHF
 from projections.rows import CostLine, IntervalRow, PatientRow
 from reports.export import Column, Kind, Sheet
 from reports.statements import Period, Scope, Source, about, check, in_order, value_of
-from reports.statements_lines import Line, dispensation_dict, text, totals_dict
+from domain.statements.text import Line, dispensation_dict, text, totals_dict
 from reports.upcoming import CoverageEnding, Upcoming, upcoming
 
 __all__ = ["CoverageEnding", "Gap", "Upcoming", "WorkItem", "Worklist", "upcoming", "worklist"]

@@ -16,7 +16,7 @@ from starlette.responses import HTMLResponse
 
 from application import access
 from domain.values import Actor
-from reports.statements_lines import totals_dict
+from domain.statements.text import totals_dict
 from web.i18n import LANGUAGES, Formats, N_, translations
 from web.picture import KIND_LABELS as PAYER_KINDS
 from web.session import csrf_token, lang_of, signed_in

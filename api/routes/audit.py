@@ -23,7 +23,7 @@ from audit import verify as audit
 from audit import history as audit_history
 from audit.replay import replay
 from reports.statements import Period
-from reports.statements_public import By
+from domain.statements.public import By
 from reports.statements_restate import StatementKind
 
 router = APIRouter(tags=["audit"])

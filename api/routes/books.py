@@ -31,7 +31,7 @@ from domain.values import Actor
 from application.ledger import Receipt
 from reports import books_queries
 from reports.bookkeeping import book_dict, close, reopen
-from reports.periods import issued_dict
+from domain.statements.periods import issued_dict
 
 router = APIRouter(tags=["issued statements"])
 

@@ -29,7 +29,7 @@ from domain.books import StatementKind
 from domain.values import Actor
 from reports import books_queries, files, queries
 from reports.export import CsvVariant
-from reports.statements_public import By
+from domain.statements.public import By
 
 router = APIRouter(tags=["statements"])
 

@@ -24,11 +24,11 @@ from domain.books import BookKey
 from domain.periods import StatementPeriod
 from domain.values import Actor
 from reports import bookkeeping as bk
-from reports.adjustments import figures
+from domain.statements.adjustments import figures
 from reports.books import Books
-from reports.periods import period_statement
+from domain.statements.periods import period_statement
 from reports.statements import Period
-from reports.statements_public import By, public_cost
+from domain.statements.public import By, public_cost
 from reports.statements_replay import ReplaySources
 
 VEST = BookKey.of("public-cost", "rhf", "helse-vest")

@@ -25,7 +25,7 @@ from domain.values import Actor
 from projections.whopays import WhoPaysView, catch_up
 from reports import bookkeeping as bk
 from reports.books import Books
-from reports.periods import CLOSED, PeriodStatement, period_statement
+from domain.statements.periods import CLOSED, PeriodStatement, period_statement
 from reports.readmodels import ReadModelSources
 from reports.statements_replay import ReplaySources
 
@@ -190,9 +190,9 @@ def test_booked_figures_and_every_adjustment_since_add_up_to_the_figures_known_n
         world: World) -> None:
     """Nothing is lost or counted twice: a closed quarter's booked figures, plus what the
     statements after it carried for it, are its figures as known now."""
-    from reports.adjustments import figures
+    from domain.statements.adjustments import figures
     from reports.statements import Period
-    from reports.statements_public import By, public_cost
+    from domain.statements.public import By, public_cost
 
     first = bk.issue(world.service, world.replay, world.books, OFFICER, VEST, Q1)
     patient = public_patient(first.statement, "helse-fonna")

@@ -30,8 +30,8 @@ from projections.projector import Projector
 from projections.whopays import WhoPaysView
 from reports.readmodels import ReadModelSources
 from reports.statements import Period, Scope
-from reports.statements_company import company_statement
-from reports.statements_public import By, public_cost
+from domain.statements.company import company_statement
+from domain.statements.public import By, public_cost
 from reports.statements_replay import ReplaySources
 from reports.statements_restate import StatementKind, restate
 from reports.worklist import upcoming, worklist

@@ -31,8 +31,8 @@ from eventstore import EventLog, NewEvent, StoredFact
 from domain.values import Actor, Decision, EndReason, Outcome
 from audit.verify import verify
 from reports.statements import Period, Scope, known_at
-from reports.statements_company import company_statement
-from reports.statements_public import public_cost
+from domain.statements.company import company_statement
+from domain.statements.public import public_cost
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "old_events" / "assessments-v1.jsonl"
 LIS = Actor(subject="lis:per", role="procurement", organisation="sykehusinnkjop")

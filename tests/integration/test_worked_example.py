@@ -26,8 +26,8 @@ from domain.money import Money, Totals
 from eventstore import EventLog, StoredFact
 from domain.values import Actor, Decision, EndReason, Outcome
 from reports.statements import Period, Scope, known_at
-from reports.statements_company import company_statement
-from reports.statements_public import public_cost
+from domain.statements.company import company_statement
+from domain.statements.public import public_cost
 from reports.statements_restate import StatementKind, restate, why
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "worked-example.md"

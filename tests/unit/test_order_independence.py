@@ -23,8 +23,8 @@ from hypothesis import strategies as st
 from domain import events as ev
 from domain.financing import timeline
 from reports.statements import Known, Period, Scope
-from reports.statements_company import company_statement
-from reports.statements_public import By, public_cost
+from domain.statements.company import company_statement
+from domain.statements.public import By, public_cost
 from tests.late_histories import History, date_order, histories, record, shuffled
 from tests.support import Book
 

@@ -12,7 +12,7 @@ from domain import events as ev
 from domain import state as s
 from domain.financing import Case
 from domain.values import ref
-from projections import compute as cp
+from domain.statements import compute as cp
 from projections.folds import (_BOOKKEEPING, READ_TYPES, READS, SKIPPED_TYPES, PatientIndex,
                                kind_of, reaches, types_read)
 from tests.strategies import HISTORY_SETTINGS, History, histories, play

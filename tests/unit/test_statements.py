@@ -25,9 +25,9 @@ from eventstore import EventLog
 from domain.values import Actor, EndReason, Outcome
 from reports.export import write_csv
 from reports.statements import Known, Period, Scope, known_at
-from reports.statements_company import company_statement
-from reports.statements_lines import Line
-from reports.statements_public import By, buckets, public_cost
+from domain.statements.company import company_statement
+from domain.statements.text import Line
+from domain.statements.public import By, buckets, public_cost
 from reports.statements_restate import StatementKind, restate
 from reports.worklist import worklist
 from tests.support import (

@@ -17,7 +17,7 @@ from audit import verify
 from domain.financing import PayerKind
 from domain.values import Actor
 from reports import queries as reports
-from reports.statements_public import By
+from domain.statements.public import By
 from web.pages import common
 from web.pages.common import ServiceDep, day
 from web.render import page

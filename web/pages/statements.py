@@ -27,7 +27,7 @@ from reports import books_queries, files
 from reports.bookkeeping import close, reopen
 from reports import queries as reports
 from reports.export import CsvVariant, slug
-from reports.statements_public import By
+from domain.statements.public import By
 from web.pages.common import ServiceDep, day, position
 from web.render import page
 from web.session import CheckedForm, SignedIn, lang_of

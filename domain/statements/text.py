@@ -12,7 +12,7 @@ from datetime import date
 from typing import Any
 
 from domain.money import Money, Totals
-from projections.rows import CostLine
+from domain.statements.rows import CostLine
 
 
 @dataclass(frozen=True)

@@ -16,23 +16,44 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from domain import errors as err
-from domain.books import BookKey, StatementKind
+from domain.books import BookKey, PartyKind, StatementKind
 from domain.money import Money, Totals
 from domain.periods import StatementPeriod
 from domain.state import Closure, IssuedStatement, StatementBook
 from domain.statement_lines import StatementLine, lines_hash
-from reports import adjustments as adj
-from reports.books import Books, book_key
-from reports.export import Sheet
-from reports.statements import Period, Scope, about
-from reports.statements_lines import totals_dict
-from reports.statements_public import By
-from reports.statements_restate import build
+from domain.statements import adjustments as adj
+from domain.statements.period import Period, about
+from domain.statements.public import By
+from domain.statements.restate import build
+from domain.statements.scope import Scope, ScopeKind
+from domain.statements.sheet import Sheet
+from domain.statements.text import totals_dict
 
 OPEN, CLOSED = "open", "closed"
+NO_BOOK = StatementBook("")
+"""The book of a scope nobody keeps books for (everything; an RHF's company obligations)."""
+
+
+class Books(Protocol):
+    """The scopes' books as known at a position (folded from their streams: reports.books over
+    the ledger, or a bundle's facts)."""
+
+    def at(self, key: BookKey | None, position: int) -> StatementBook: ...
+    def scope_of(self, key: BookKey) -> Scope: ...
+
+
+def book_key(kind: StatementKind, scope: Scope) -> BookKey | None:
+    """The book a statement of this kind and scope is kept in, if any."""
+    if kind is StatementKind.COMPANY and scope.kind is ScopeKind.COMPANY:
+        return BookKey(kind, PartyKind.COMPANY, scope.party or "")
+    if kind is StatementKind.PUBLIC_COST and scope.kind is ScopeKind.RHF:
+        return BookKey(kind, PartyKind.RHF, scope.party or "")
+    if kind is StatementKind.PUBLIC_COST and scope.kind is ScopeKind.HF:
+        return BookKey(kind, PartyKind.HF, scope.party or "")
+    return None
 
 
 @dataclass(frozen=True)

@@ -18,23 +18,13 @@ from typing import Any
 
 from domain.financing import PayerKind
 from domain.money import Totals
-from projections.rows import CostLine
-from reports.export import Column, Kind, Sheet
-from reports.statements import (
-    DAY,
-    Period,
-    Scope,
-    Source,
-    about,
-    check,
-    clipped,
-    days_in,
-    in_order,
-    overlap,
-    per_currency,
-    value_of,
-)
-from reports.statements_lines import Line, dispensation_dict, text, totals_dict
+from domain.statements.rows import CostLine
+from domain.statements.sheet import Column, Kind, Sheet
+from domain.statements.period import (DAY, Period, about, clipped, days_in, in_order, overlap,
+                                      per_currency, value_of)
+from domain.statements.scope import Scope, check
+from domain.statements.source import Source
+from domain.statements.text import Line, dispensation_dict, text, totals_dict
 
 
 class By(StrEnum):

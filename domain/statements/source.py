@@ -2,8 +2,8 @@
 rows held in memory (`Rows`): a replay of the log (`Known`), or one patient's rows at each
 position a restatement looks at.
 
-Every statement is built from rows as known at one log position (projections.rows: intervals,
-patients, cost lines, grants, slots). A source may hand back more rows than asked for (`Rows`
+Every statement is built from rows as known at one log position (domain.statements.rows:
+intervals, patients, cost lines, grants, slots). A source may hand back more rows than asked for (`Rows`
 filters only by position); the statements filter precisely themselves, so the two kinds of
 source give the same statement.
 """
@@ -18,9 +18,9 @@ from typing import Any, Protocol
 
 from domain.financing import Case, PayerKind, timeline
 from domain.workspace import Workspace
-from projections import compute as cp
-from projections.rows import CostLine, GrantRow, IntervalRow, MovementRow, PatientRow, SlotRow
-from reports.scope import Scope, check
+from domain.statements import compute as cp
+from domain.statements.rows import CostLine, GrantRow, IntervalRow, MovementRow, PatientRow, SlotRow
+from domain.statements.scope import Scope, check
 
 Span = tuple[date, date]
 
@@ -112,7 +112,7 @@ class Rows:
 
 class Known(Rows):
     """A replay: every row worked out from the patients' cases as known at one position, with
-    the functions the projector uses (projections.compute), so a statement built from it is
+    the functions the projector uses (domain.statements.compute), so a statement built from it is
     the statement the read models give, rebuilt from the log without them."""
 
     def __init__(self, position: int, cases: tuple[Case, ...], workspace: Workspace,

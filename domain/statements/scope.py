@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import Any, TypedDict
 
 from domain import errors as err
-from projections.rows import CostLine, GrantRow, IntervalRow, PatientRow
+from domain.statements.rows import CostLine, GrantRow, IntervalRow, PatientRow
 
 
 class Who(TypedDict):
@@ -57,7 +57,7 @@ class Scope:
         return self.party if self.kind is ScopeKind.RHF else self.region
 
     def who(self) -> Who:
-        """The scope as a source's arguments (reports.source.Source)."""
+        """The scope as a source's arguments (domain.statements.source.Source)."""
         return Who(company=self.company_id, rhf=self.rhf_id)
 
     def sees_company(self, company_id: str) -> bool:

@@ -18,12 +18,14 @@ from typing import Any, Protocol
 
 from domain.books import StatementKind
 from domain.state import Closure
-from reports.export import Column, Kind, Sheet
-from reports.statements import Period, Scope, Source, per_currency
-from reports.statements_company import CompanyStatement
-from reports.statements_lines import Line
-from reports.statements_public import By, PublicCostStatement
-from reports.statements_restate import Cause, Sources, build, restate
+from domain.statements.sheet import Column, Kind, Sheet
+from domain.statements.period import Period, per_currency
+from domain.statements.scope import Scope
+from domain.statements.source import Source
+from domain.statements.company import CompanyStatement
+from domain.statements.text import Line
+from domain.statements.public import By, PublicCostStatement
+from domain.statements.restate import Cause, Sources, build, restate
 
 Figure = tuple[str, str | None]  # (what, currency or None for a count)
 Figures = defaultdict[Figure, Decimal]

@@ -3,10 +3,10 @@ dispensations at the company's cost, grants."""
 
 from __future__ import annotations
 
-from reports.export import Column, Kind, Sheet
-from reports.statements import per_currency
-from reports.statements_company import GRANT_COLUMNS, CompanyStatement
-from reports.statements_lines import price_of, span_text, text
+from domain.statements.sheet import Column, Kind, Sheet
+from domain.statements.period import per_currency
+from domain.statements.company import GRANT_COLUMNS, CompanyStatement
+from domain.statements.text import price_of, span_text, text
 
 
 def sheets(s: CompanyStatement) -> list[Sheet]:

@@ -18,22 +18,13 @@ from typing import Any
 
 from domain.financing import PayerKind
 from domain.money import Money, Totals
-from projections.rows import CostLine, GrantRow, MovementRow, PatientRow, money
-from reports.export import Sheet
-from reports.statements import (
-    Period,
-    Scope,
-    ScopeKind,
-    Source,
-    about,
-    check,
-    clipped,
-    hf_spans,
-    in_order,
-    merge,
-    value_of,
-)
-from reports.statements_lines import (Line, dispensation_dict, money_dict, price_of,
+from domain.statements.rows import CostLine, GrantRow, MovementRow, PatientRow, money
+from domain.statements.sheet import Sheet
+from domain.statements.period import (Period, about, clipped, hf_spans, in_order, merge,
+                                      value_of)
+from domain.statements.scope import Scope, ScopeKind, check
+from domain.statements.source import Source
+from domain.statements.text import (Line, dispensation_dict, money_dict, price_of,
                                      span_text, text, totals_dict)
 
 
@@ -127,7 +118,7 @@ class CompanyStatement:
         }
 
     def sheets(self) -> list[Sheet]:
-        from reports.company_sheets import sheets  # the shapes, apart from the rules
+        from domain.statements.company_sheets import sheets  # the shapes, apart from the rules
 
         return sheets(self)
 

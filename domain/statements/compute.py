@@ -1,6 +1,6 @@
 """The rows each read model holds for one patient, agreement or party: pure functions of the
 folded states, shared by the projector (which compares them with what its tables hold) and by
-the replay a statement can be built from instead (reports.statements.Known).
+the replay a statement can be built from instead (domain.statements.source.Known).
 
 Who pays on each date comes from `domain.financing`, a dispensation's cost from
 `domain.costing`, a tick's due date from `domain.derive.next_due`: nothing here decides a rule.
@@ -16,7 +16,7 @@ from domain.derive import next_due
 from domain.financing import Case, Interval, payer_from_timeline, timeline
 from domain.money import Money
 from domain.state import Agreement, Dated, Dispensation, Drug, Registry
-from projections.rows import (CostLine, DueRow, GrantRow, IntervalRow, MovementRow, PartyRow,
+from domain.statements.rows import (CostLine, DueRow, GrantRow, IntervalRow, MovementRow, PartyRow,
                               PatientRow, RegionRow, SlotRow, minor)
 
 UNKNOWN_RHF = "unknown-rhf"  # as domain.financing.Case.rhf_of
