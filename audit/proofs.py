@@ -48,6 +48,24 @@ def inclusion(log: EventLog, position: int, tree_size: int,
         root_hash=merkle.root(tree_size, fetch).hex(), head=found.signed if found else None)
 
 
+def inclusions(log: EventLog, positions: Sequence[int], tree_size: int,
+               batch: int = 500) -> dict[int, tuple[str, tuple[str, ...]]]:
+    """(salt, path) of the fact at each position in the tree of `tree_size` facts, with the
+    tree columns of every path read in batches (a bundle proves hundreds of facts at once)."""
+    _sizes(log, tree_size, min(positions, default=1), "position")
+    if positions and max(positions) > tree_size:
+        raise OutOfRange(f"position {max(positions)} is not in the tree of {tree_size} facts")
+    wanted = sorted(set(positions) | set(_positions(
+        [s for p in set(positions) for s in merkle.inclusion_subtrees(p - 1, tree_size)])))
+    rows: dict[int, tuple[bytes, bytes]] = {}
+    for i in range(0, len(wanted), batch):
+        rows.update(log.tree(wanted[i:i + batch]))
+    fetch = _fetch({p: column for p, (_, column) in rows.items()})
+    return {p: (rows[p][0].hex(), tuple(h.hex() for h in
+                                        merkle.inclusion_proof(p - 1, tree_size, fetch)))
+            for p in positions}
+
+
 def consistency(log: EventLog, first: int, second: int) -> ConsistencyProof:
     """The proof that the tree of `second` facts extends the tree of `first` facts."""
     _sizes(log, second, first, "first")

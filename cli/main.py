@@ -50,7 +50,7 @@ app = typer.Typer(
 
 COMMAND_MODULES = ("cli.core", "cli.ledger", "cli.books", "cli.readmodels", "cli.operations",
                    "cli.server",
-                   "cli.audit", "cli.proofs")
+                   "cli.audit", "cli.proofs", "cli.bundles")
 """Modules that add commands to `app` when imported."""
 
 

@@ -38,12 +38,12 @@ class InclusionProof:
 
     @classmethod
     def from_dict(cls, value: Any) -> InclusionProof:
-        _format(value, INCLUSION_FORMAT)
-        index, size = _size(value, "leaf_index", 0), _size(value, "tree_size", 1)
+        check_format(value, INCLUSION_FORMAT)
+        index, size = size_field(value, "leaf_index", 0), size_field(value, "tree_size", 1)
         canonical_fact(value.get("fact"))  # its shape
         hex_bytes(value.get("salt"), SALT_SIZE, "the proof's salt")
-        return cls(index, size, value["fact"], value["salt"], _path(value),
-                   _hash(value.get("root_hash"), "the proof's root_hash"), _head(value.get("head")))
+        return cls(index, size, value["fact"], value["salt"], path_field(value),
+                   hash_field(value.get("root_hash"), "the proof's root_hash"), _head(value.get("head")))
 
     @property
     def leaf_hash(self) -> bytes:
@@ -72,10 +72,10 @@ class ConsistencyProof:
 
     @classmethod
     def from_dict(cls, value: Any) -> ConsistencyProof:
-        _format(value, CONSISTENCY_FORMAT)
-        first, second = _size(value, "first", 1), _size(value, "second", 1)
-        return cls(first, second, _hash(value.get("first_root"), "first_root"),
-                   _hash(value.get("second_root"), "second_root"), _path(value),
+        check_format(value, CONSISTENCY_FORMAT)
+        first, second = size_field(value, "first", 1), size_field(value, "second", 1)
+        return cls(first, second, hash_field(value.get("first_root"), "first_root"),
+                   hash_field(value.get("second_root"), "second_root"), path_field(value),
                    _head(value.get("first_head")), _head(value.get("second_head")))
 
 
@@ -91,29 +91,29 @@ def read_json(path: str) -> Any:
         raise BadDocument(f"{path} is not JSON: {e}") from None
 
 
-def _format(value: Any, expected: str) -> None:
+def check_format(value: Any, expected: str) -> None:
     if not isinstance(value, dict) or value.get("format") != expected:
         found = value.get("format") if isinstance(value, dict) else type(value).__name__
         raise BadDocument(f"expected a document of format {expected!r}, got {found!r}")
 
 
-def _size(value: dict[str, Any], name: str, lowest: int) -> int:
+def size_field(value: dict[str, Any], name: str, lowest: int) -> int:
     found = value.get(name)
     if type(found) is not int or found < lowest:
         raise BadDocument(f"{name} must be an integer >= {lowest}")
     return found
 
 
-def _hash(value: Any, what: str) -> str:
+def hash_field(value: Any, what: str) -> str:
     hex_bytes(value, merkle.HASH_SIZE, what)
     return str(value)
 
 
-def _path(value: dict[str, Any]) -> tuple[str, ...]:
+def path_field(value: dict[str, Any]) -> tuple[str, ...]:
     found = value.get("path")
     if not isinstance(found, list):
         raise BadDocument("path must be a list of hashes")
-    return tuple(_hash(h, "every hash of the path") for h in found)
+    return tuple(hash_field(h, "every hash of the path") for h in found)
 
 
 def _head(value: Any) -> SignedHead | None:

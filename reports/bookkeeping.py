@@ -23,7 +23,7 @@ from domain.statement_lines import Digest
 from domain.values import Actor
 from domain.statements.adjustments import PatientSources
 from reports.books import Books
-from domain.statements.periods import PeriodStatement, period_statement, produce
+from domain.statements.periods import OPEN, PeriodStatement, period_statement
 from reports.statements import Period
 from domain.statements.public import By
 from reports.statements_restate import Restatement, restate
@@ -99,6 +99,14 @@ def book_of(books: Books, number: str, at: int) -> tuple[BookKey, IssuedStatemen
     """The book and the issued statement a number names, as known at `at`."""
     key = books.key_of(Number.parse(number))
     return key, issued(books.at(key, at), number.strip())
+
+
+def produce(sources: PatientSources, books: Books, key: BookKey,
+            issued: IssuedStatement) -> PeriodStatement:
+    """An issued statement, built again from what its fact records."""
+    statement = period_statement(sources, books, key.statement, books.scope_of(key),
+                                 StatementPeriod.parse(issued.period), issued.position)
+    return replace(statement, issued=issued, status=OPEN, closure=None)
 
 
 def reproduce(sources: PatientSources, books: Books, number: str,

@@ -68,14 +68,14 @@ def book(ledger: Ledger, actor: Actor, key: BookKey, at: int | None = None) -> S
 def issued(ledger: Ledger, sources: PatientSources, actor: Actor, number: str,
            at: int | None = None) -> PeriodStatement:
     """An issued statement, produced again as it was issued."""
-    _readable(ledger, actor, number)
+    readable(ledger, actor, number)
     return bookkeeping.reproduce(sources, Books(ledger), number, at)
 
 
 def since(ledger: Ledger, sources: PatientSources, actor: Actor, number: str,
           at: int | None = None) -> Restatement:
     """What changed in an issued statement since it was issued, and the facts that did it."""
-    _readable(ledger, actor, number)
+    readable(ledger, actor, number)
     return bookkeeping.since(sources, Books(ledger), number, at)
 
 
@@ -87,7 +87,7 @@ def issue(ledger: Ledger, writer: bookkeeping.Service, current: Callable[[], Pat
                              idempotency_key)
 
 
-def _readable(ledger: Ledger, actor: Actor, number: str) -> BookKey:
+def readable(ledger: Ledger, actor: Actor, number: str) -> BookKey:
     from domain.books import Number
 
     key = Books(ledger).key_of(Number.parse(number))

@@ -42,7 +42,6 @@ class Books(Protocol):
     the ledger, or a bundle's facts)."""
 
     def at(self, key: BookKey | None, position: int) -> StatementBook: ...
-    def scope_of(self, key: BookKey) -> Scope: ...
 
 
 def book_key(kind: StatementKind, scope: Scope) -> BookKey | None:
@@ -153,14 +152,6 @@ def _carried(sources: adj.PatientSources, kind: StatementKind, scope: Scope,
     if last is None or period.start != last.end + timedelta(days=1):
         return ()
     return adj.adjustments(sources, kind, scope, book.closures, last.booked_position, position)
-
-
-def produce(sources: adj.PatientSources, books: Books, key: BookKey,
-            issued: IssuedStatement) -> PeriodStatement:
-    """An issued statement, built again from what its fact records."""
-    statement = period_statement(sources, books, key.statement, books.scope_of(key),
-                                 StatementPeriod.parse(issued.period), issued.position)
-    return replace(statement, issued=issued, status=OPEN, closure=None)
 
 
 def money_totals(items: Sequence[adj.Adjustment]) -> dict[str, str]:

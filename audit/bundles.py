@@ -1,0 +1,194 @@
+"""Statement bundles (ADR 0023, docs/proofs.md section 8): a statement's lines, the facts they rest
+on (those the requester may see whole; the others are named as withheld), an inclusion proof of
+each to the latest signed tree head, and consistency proofs from the heads the requester
+archived. `impress-verify bundle` checks it offline and builds the statement again from the
+facts alone.
+
+Which statement: one issued under a number (as it was issued), its restatement since then, a
+period's statement as the books keep it, or a span of dates; all as known at a position no later
+than the latest signed head (by default, that head's size), so that every fact is provable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from application.access import View
+from application.ledger import Ledger
+from audit import heads as signed_heads
+from audit import proofs
+from domain import statement_lines as sl
+from domain.books import StatementKind
+from domain.periods import StatementPeriod
+from domain.statements.adjustments import PatientSources
+from domain.statements.bundled import ENROLMENT, Built, Spec, build, rests_on, support
+from domain.statements.period import Period
+from domain.statements.periods import Books
+from domain.statements.public import By
+from domain.statements.scope import Scope
+from eventstore import StoredFact
+from proofs.bundle import Bundle, BundleLine, Entry
+from reports import bookkeeping
+from reports.books import Books as LedgerBooks
+
+
+class NoSignedHead(ValueError):
+    """The ledger has signed no tree head yet: nothing can be proved."""
+
+
+class NotYetSigned(ValueError):
+    """The statement rests on facts recorded after the latest signed head."""
+
+
+class NotWhole(ValueError):
+    """The statement names patients or companies the requester may not see: its lines cannot
+    be given whole, and a bundle without them proves nothing."""
+
+
+@dataclass(frozen=True)
+class Signed:
+    head: signed_heads.RecordedHead
+
+    @property
+    def size(self) -> int:
+        return self.head.signed.head.tree_size
+
+
+def latest(ledger: Ledger) -> Signed:
+    found = signed_heads.latest(ledger.log)
+    if found is None:
+        raise NoSignedHead("the ledger has signed no tree head yet: a bundle proves its facts "
+                           "against one (impress-ledger audit head)")
+    return Signed(found)
+
+
+def _position(signed: Signed, at: int | None) -> int:
+    if at is None:
+        return signed.size
+    if at > signed.size:
+        raise NotYetSigned(f"position {at} lies beyond the latest signed head ({signed.size} "
+                           "facts): ask again after the next head")
+    return at
+
+
+def issued_spec(ledger: Ledger, books: LedgerBooks, number: str, *, restated: bool = False,
+                at: int | None = None) -> tuple[Spec, int]:
+    """The issued statement `number` (or, `restated`, its restatement as known at `at`), and
+    the position of the fact that issued it."""
+    signed = latest(ledger)
+    key, fact = bookkeeping.book_of(books, number, ledger.position())
+    version = int(fact.ref.rpartition("@")[2])
+    issued_at = next(f.position for f in ledger.log.stream(key.stream) if f.version == version)
+    if issued_at > signed.size:
+        raise NotYetSigned(f"{fact.number} was issued at position {issued_at}, after the latest "
+                           f"signed head ({signed.size} facts): ask again after the next head")
+    spec = Spec(key.statement, books.scope_of(key), Period(fact.start, fact.end), fact.position,
+                fact.period, By.MONTH, fact.number)
+    if restated:
+        spec = Spec(spec.kind, spec.scope, spec.period, _position(signed, at), fact.period,
+                    By.MONTH, fact.number, since=fact.position)
+    return spec, issued_at
+
+
+def asked_spec(ledger: Ledger, kind: StatementKind, scope: Scope, *, label: str | None = None,
+               period: Period | None = None, by: By = By.MONTH,
+               at: int | None = None) -> Spec:
+    """A period's statement as the books keep it (`label`), or a span of dates (`period`)."""
+    position = _position(latest(ledger), at)
+    if label is not None:
+        found = StatementPeriod.parse(label)
+        return Spec(kind, scope, Period(found.start, found.end), position, found.label, By.MONTH)
+    assert period is not None
+    return Spec(kind, scope, period, position, None, by)
+
+
+def make(ledger: Ledger, view: View, spec: Spec, sources: PatientSources, books: Books, *,
+         issued_at: int | None = None, archived: Sequence[int] = ()) -> Bundle:
+    """The bundle of the statement `spec` for the actor `view` judges for."""
+    signed = latest(ledger)
+    built = build(spec, sources, books)
+    _whole(view, built)
+    rows = {p.patient_id: p for p in sources.at(spec.position).patients(sorted(built.patients))}
+    facts = _facts(ledger, spec, support(built, rows), issued_at)
+    shown = [f for f in facts if proofs.visible(view, f)]
+    paths = proofs.inclusions(ledger.log, [f.position for f in shown], signed.size)
+    canonical = built.canonical()
+    return Bundle(
+        head=signed.head.signed,
+        facts=tuple(Entry(f.position - 1, _canonical(f), *paths[f.position]) for f in shown),
+        statement=spec.to_dict(), rests_on=spec.streams(),
+        lines=tuple(BundleLine(line, rests_on(x, rows))
+                    for line, x in zip(canonical, built.lines)),
+        lines_hash=sl.lines_hash(canonical),
+        restatement=built.restatement.to_dict() if built.restatement else None,
+        withheld=_withheld(facts, shown),
+        consistency=tuple(proofs.consistency(ledger.log, m, signed.size) for m in archived
+                          if m != signed.size),
+        moments=_moments(ledger, spec, built, books, {f.position for f in shown}))
+
+
+def _whole(view: View, built: Built) -> None:
+    said: list[Any] = [x.to_json() for x in built.canonical()]
+    if built.restatement is not None:
+        said.append(built.restatement.to_dict())
+    if any(view.scrub(x) != x for x in said):
+        raise NotWhole("the statement names patients or companies you may not see: its bundle "
+                       "cannot be given whole")
+
+
+def _facts(ledger: Ledger, spec: Spec, rests: Sequence[Sequence[str]],
+           issued_at: int | None) -> list[StoredFact]:
+    """Every fact of the streams the statement rests on, up to its position (its book up to
+    the fact that issued it), and the single facts it rests on."""
+    whole = {x for r in rests for x in r if "@" not in x}
+    single = {x for r in rests for x in r if "@" in x}
+    found: dict[int, StoredFact] = {}
+    for stream in sorted(whole):
+        limit = issued_at if stream == spec.book and issued_at is not None else spec.position
+        found.update((f.position, f) for f in ledger.log.stream(stream, up_to=limit))
+    for ref in sorted(single):
+        stream, _, version = ref.partition("@")
+        if stream not in whole:
+            assert int(version) == ENROLMENT
+            first = ledger.log.stream(stream, up_to=spec.position)[:1]
+            found.update((f.position, f) for f in first)
+    return [found[p] for p in sorted(found)]
+
+
+def _canonical(fact: StoredFact) -> dict[str, Any]:
+    from domain import chain
+
+    return chain.canonical_object(fact.position, fact.recorded_at, fact)
+
+
+def _withheld(facts: Sequence[StoredFact], shown: Sequence[StoredFact]
+              ) -> tuple[tuple[str, tuple[int, ...]], ...]:
+    kept = {f.position for f in shown}
+    hidden: dict[str, list[int]] = {}
+    for f in facts:
+        if f.position not in kept:
+            hidden.setdefault(f.stream, []).append(f.version)
+    return tuple((s, tuple(v)) for s, v in sorted(hidden.items()))
+
+
+def _moments(ledger: Ledger, spec: Spec, built: Built, books: Books,
+             held: set[int]) -> tuple[tuple[int, str], ...]:
+    """The recorded time of the positions a restatement or adjustments compare from, where the
+    fact there is not in the bundle (only 'late' or 'new' depends on it)."""
+    wanted: set[int] = set()
+    if spec.since is not None:
+        wanted |= {spec.since, spec.position}
+    elif any(x.section == "adjustment" for x in built.lines):
+        from domain.statements.periods import book_key
+
+        last = books.at(book_key(spec.kind, spec.scope), spec.position).last_closed
+        if last is not None:
+            wanted.add(last.booked_position)
+    out = []
+    for position in sorted(wanted - held):
+        fact = ledger.log.fact_at(position) if position > 0 else None
+        if fact is not None:
+            out.append((position, fact.recorded_at.isoformat()))
+    return tuple(out)

@@ -1,0 +1,155 @@
+"""The statement bundle document ("impress-bundle-v1", docs/proofs.md section 8): a statement's
+lines, the facts they rest on with an inclusion proof of each to one signed tree head, and
+consistency proofs from the heads the partner archived. The server makes it (audit.bundles),
+`impress-verify bundle` reads it (proofs.check_bundle).
+
+Parsing checks only the shape (BadDocument, exit 2); whether the document proves what it says is
+the verifier's (Failed, exit 1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from domain import statement_lines as sl
+from domain.tree import SALT_SIZE, BadDocument, SignedHead, canonical_fact, hex_bytes, leaf_hash
+from proofs.documents import ConsistencyProof, check_format, hash_field, path_field, size_field
+
+BUNDLE_FORMAT = "impress-bundle-v1"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One fact, its salt and its audit path in the tree the bundle's head signs (an inclusion
+    proof whose tree size and head are the bundle's)."""
+
+    leaf_index: int
+    fact: dict[str, Any]
+    salt: str
+    path: tuple[str, ...]
+
+    @property
+    def position(self) -> int:
+        return self.leaf_index + 1
+
+    @property
+    def leaf_hash(self) -> bytes:
+        return leaf_hash(bytes.fromhex(self.salt), canonical_fact(self.fact))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"leaf_index": self.leaf_index, "fact": self.fact, "salt": self.salt,
+                "path": list(self.path)}
+
+    @classmethod
+    def from_dict(cls, value: Any) -> Entry:
+        if not isinstance(value, dict):
+            raise BadDocument("every entry of facts is a JSON object")
+        canonical_fact(value.get("fact"))
+        hex_bytes(value.get("salt"), SALT_SIZE, "a fact's salt")
+        return cls(size_field(value, "leaf_index", 0), value["fact"], value["salt"], path_field(value))
+
+
+@dataclass(frozen=True)
+class BundleLine:
+    """A statement line in its canonical form, and the facts it rests on."""
+
+    line: sl.StatementLine
+    rests_on: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.line.to_json(), "rests_on": list(self.rests_on)}
+
+    @classmethod
+    def from_dict(cls, value: Any) -> BundleLine:
+        try:
+            line = sl.StatementLine.from_json(value)
+            rests = value["rests_on"]
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise BadDocument("a line is a JSON object with key, section, values and "
+                              "rests_on") from None
+        if not isinstance(rests, list) or not all(isinstance(x, str) for x in rests):
+            raise BadDocument("a line's rests_on is a list of streams and stream@version")
+        if line.to_json() != {k: value[k] for k in ("key", "section", "values")}:
+            raise BadDocument("a line's key is a list of texts and its values an object of "
+                              "texts")
+        return cls(line, tuple(rests))
+
+
+@dataclass(frozen=True)
+class Bundle:
+    head: SignedHead
+    facts: tuple[Entry, ...]
+    statement: dict[str, Any]  # domain.statements.bundled.Spec, as its to_dict
+    rests_on: tuple[str, ...]  # what the statement as a whole rests on
+    lines: tuple[BundleLine, ...]
+    lines_hash: str
+    restatement: dict[str, Any] | None = None  # domain.statements.restate.Restatement.to_dict
+    withheld: tuple[tuple[str, tuple[int, ...]], ...] = ()  # (stream, versions)
+    consistency: tuple[ConsistencyProof, ...] = ()
+    moments: tuple[tuple[int, str], ...] = ()  # (position, recorded_at): not in `facts`
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": BUNDLE_FORMAT, "head": self.head.to_dict(),
+            "statement": {**self.statement, "rests_on": list(self.rests_on),
+                          "lines_format": sl.FORMAT,
+                          "lines": [x.to_dict() for x in self.lines],
+                          "lines_hash": self.lines_hash, "restatement": self.restatement},
+            "facts": [e.to_dict() for e in self.facts],
+            "withheld": [{"stream": s, "versions": list(v)} for s, v in self.withheld],
+            "moments": [{"position": p, "recorded_at": t} for p, t in self.moments],
+            "consistency": [c.to_dict() for c in self.consistency],
+        }
+
+    @classmethod
+    def from_dict(cls, value: Any) -> Bundle:
+        check_format(value, BUNDLE_FORMAT)
+        part = value.get("statement")
+        if not isinstance(part, dict) or part.get("lines_format") != sl.FORMAT:
+            raise BadDocument(f"a bundle's statement has lines_format {sl.FORMAT!r}")
+        spec = {k: v for k, v in part.items()
+                if k not in ("rests_on", "lines_format", "lines", "lines_hash", "restatement")}
+        restatement = part.get("restatement")
+        if restatement is not None and not isinstance(restatement, dict):
+            raise BadDocument("a bundle's restatement is a JSON object or null")
+        return cls(
+            SignedHead.from_dict(value.get("head")), _list(value, "facts", Entry.from_dict),
+            spec, _texts(part.get("rests_on"), "the statement's rests_on"),
+            _list(part, "lines", BundleLine.from_dict),
+            hash_field(part.get("lines_hash"), "the statement's lines_hash"), restatement,
+            _list(value, "withheld", _withheld), _list(value, "consistency",
+                                                       ConsistencyProof.from_dict),
+            _list(value, "moments", _moment))
+
+
+def _list(value: dict[str, Any], name: str, parse: Any) -> tuple[Any, ...]:
+    found = value.get(name, [])
+    if not isinstance(found, list):
+        raise BadDocument(f"a bundle's {name} is a list")
+    return tuple(parse(item) for item in found)
+
+
+def _texts(value: Any, what: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
+        raise BadDocument(f"{what} is a list of texts")
+    return tuple(value)
+
+
+def _withheld(value: Any) -> tuple[str, tuple[int, ...]]:
+    if (not isinstance(value, dict) or not isinstance(value.get("stream"), str)
+            or not isinstance(value.get("versions"), list)
+            or not all(type(v) is int and v >= 1 for v in value["versions"])):
+        raise BadDocument("a withheld entry names a stream and the versions withheld")
+    return value["stream"], tuple(value["versions"])
+
+
+def _moment(value: Any) -> tuple[int, str]:
+    if not isinstance(value, dict) or type(value.get("position")) is not int:
+        raise BadDocument("a moment names a position and its recorded_at")
+    try:
+        datetime.fromisoformat(str(value.get("recorded_at")))
+    except ValueError:
+        raise BadDocument("a moment's recorded_at is an ISO 8601 time") from None
+    return value["position"], str(value["recorded_at"])

@@ -1,0 +1,168 @@
+"""`impress-verify bundle`: what a statement bundle proves, checked offline (docs/proofs.md
+section 8, ADR 0023). In order: the head's signature; every fact's inclusion in the tree the head
+signs; consistency with the heads the partner archived; each stream's facts without gaps; that
+every fact is one the statement rests on; and the statement built again from the facts alone
+with the ledger's own rules (domain.statements), line by line, its hash, and, for an issued
+statement, the hash the ledger recorded when it issued it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+
+from domain import errors as err
+from domain import merkle
+from domain import statement_lines as sl
+from domain.statements.bundled import Built, Spec, build, rests_on
+from domain.statements.replay import Replay
+from proofs.bundle import Bundle, Entry
+from proofs.check import Failed, check_consistency, check_head
+from proofs.check_statement import check_issued, check_lines, check_support
+from proofs.documents import ConsistencyProof
+from proofs.replayed import BundleBooks, BundleFact, BundleLog
+from domain.tree import BadDocument, SignedHead
+
+
+def check_bundle(bundle: Bundle, keys: Mapping[str, bytes], archived: Sequence[SignedHead] = (),
+                 proofs: Sequence[ConsistencyProof] = ()) -> list[str]:
+    head = bundle.head.head
+    lines = [check_head(bundle.head, keys, "the bundle's head")]
+    check_inclusions(bundle.facts, head.tree_size, bytes.fromhex(head.root_hash))
+    lines.append(f"{len(bundle.facts)} facts, each in that tree at its position, exactly as "
+                 "shown (every salt and path checked)")
+    if archived:
+        lines += check_consistency(bundle.head, archived, [*bundle.consistency, *proofs],
+                                   keys)[1:]
+    spec = _spec(bundle)
+    log = _log(bundle, date.fromisoformat(head.timestamp[:10]))
+    check_streams(log, bundle.withheld)
+    built = _built(spec, log)
+    known = Replay(log).at(spec.position)
+    patients = {p.patient_id: p for p in known.patients(sorted(built.patients))}
+    check_lines(bundle, built, [rests_on(x, patients) for x in built.lines])
+    check_support(bundle, spec, built, patients, log)
+    lines.append(_proven(spec, bundle, built))
+    if spec.number is not None:
+        lines.append(check_issued(bundle, spec, log))
+    lines += _notes(bundle, log)
+    return lines
+
+
+def check_inclusions(entries: Sequence[Entry], size: int, root: bytes) -> None:
+    """Every fact's inclusion proof (RFC 9162 2.1.3.2, by the ranges of leaves each hash covers).
+    A node already verified by an earlier proof ends the hashing of the next one there; every
+    hash of its path is still compared with the verified node it names."""
+    verified: dict[tuple[int, int], bytes] = {(0, size): root}
+    for entry in entries:
+        if entry.fact["position"] != entry.position:
+            raise Failed(f"the fact says it is at position {entry.fact['position']}, its proof "
+                         f"is for position {entry.position}")
+        if not 0 <= entry.leaf_index < size:
+            raise Failed(f"position {entry.position} is not in the tree of {size} facts the "
+                         "head signs")
+        _verify_path(entry, size, verified)
+
+
+def _verify_path(entry: Entry, size: int, verified: dict[tuple[int, int], bytes]) -> None:
+    siblings = merkle.inclusion_subtrees(entry.leaf_index, size)
+    if len(entry.path) != len(siblings):
+        raise Failed(f"the proof of position {entry.position} has {len(entry.path)} hashes, "
+                     f"a tree of {size} facts needs {len(siblings)}")
+    node, covered = entry.leaf_hash, (entry.leaf_index, entry.leaf_index + 1)
+    seen: list[tuple[tuple[int, int], bytes]] = [(covered, node)]
+    done = False
+    for sibling, text in zip(siblings, entry.path):
+        value = bytes.fromhex(text)
+        if not done and covered in verified:
+            _same(verified[covered], node, entry)
+            done = True
+        if sibling in verified:
+            _same(verified[sibling], value, entry)
+        if done:
+            continue
+        node = merkle.node_hash(value, node) if sibling[0] < covered[0] else \
+            merkle.node_hash(node, value)
+        covered = (min(covered[0], sibling[0]), max(covered[1], sibling[1]))
+        seen += [(sibling, value), (covered, node)]
+    if not done:
+        _same(verified[covered], node, entry)
+    verified.update(seen)
+
+
+def _same(trusted: bytes, found: bytes, entry: Entry) -> None:
+    if trusted != found:
+        raise Failed(f"the fact at position {entry.position} ({entry.fact['stream']}@"
+                     f"{entry.fact['version']}) is not proved to be in the log: its leaf, salt or "
+                     "path does not lead to the signed root")
+
+
+def check_streams(log: BundleLog, withheld: Sequence[tuple[str, tuple[int, ...]]]) -> None:
+    """Each stream's facts, with the versions withheld, are its first n facts, in log order."""
+    hidden: dict[str, list[int]] = {}
+    for name, numbers in withheld:
+        hidden.setdefault(name, []).extend(numbers)
+    for stream in sorted(set(log.streams) | set(hidden)):
+        facts = log.streams.get(stream, [])
+        versions = sorted([s.fact.version for s in facts] + hidden.get(stream, []))
+        if versions != list(range(1, len(versions) + 1)):
+            missing = sorted(set(range(1, max(versions) + 1)) - set(versions))
+            raise Failed(f"the stream {stream} is not given whole up to its last fact shown: "
+                         + (f"versions {', '.join(map(str, missing))} are missing"
+                            if missing else "a version is given twice"))
+        positions = [s.fact.position for s in facts]
+        if positions != sorted(positions):
+            raise Failed(f"the facts of {stream} are not in log order")
+
+
+def _spec(bundle: Bundle) -> Spec:
+    try:
+        return Spec.from_dict(bundle.statement)
+    except (KeyError, TypeError, ValueError, err.Refused) as e:
+        raise BadDocument(f"the bundle's statement part is not one the ledger makes: {e}") \
+            from None
+
+
+def _log(bundle: Bundle, today: date) -> BundleLog:
+    try:
+        facts = [BundleFact.of(e.fact) for e in bundle.facts]
+        return BundleLog(facts, {p: datetime.fromisoformat(t) for p, t in bundle.moments}, today)
+    except ValueError as e:
+        raise Failed(f"a fact of the bundle cannot be read: {e}") from None
+
+
+def _built(spec: Spec, log: BundleLog) -> Built:
+    try:
+        return build(spec, Replay(log), BundleBooks(log))
+    except err.Refused as e:
+        raise Failed(f"the statement cannot be built from the bundle's facts: {e}") from None
+
+
+def _proven(spec: Spec, bundle: Bundle, built: Built) -> str:
+    what = {"company": "company obligations", "public-cost": "public cost"}[spec.kind.value]
+    scope = spec.scope.party or "everything"
+    period = spec.label or f"{spec.period.start}..{spec.period.end}"
+    if built.restatement is not None:
+        r = built.restatement
+        return (f"the restatement of {spec.number or what} ({scope}, {period}) from position "
+                f"{spec.since} to {spec.position}: {len(r.changes)} changed lines and the "
+                f"{len(r.causes)} facts that changed them, recomputed from the bundle's facts "
+                "with the ledger's rules")
+    return (f"{what} of {scope}, {period}, as known at position {spec.position}: "
+            f"{len(built.lines)} lines recomputed from the bundle's facts with the ledger's "
+            f"rules, sha256 {sl.lines_hash(built.canonical())}")
+
+
+def _notes(bundle: Bundle, log: BundleLog) -> list[str]:
+    notes = []
+    count = sum(len(v) for _, v in bundle.withheld)
+    if count:
+        streams = ", ".join(sorted({s for s, _ in bundle.withheld}))
+        notes.append(f"NOTE {count} facts of {streams} are withheld from you (about others): "
+                     "the figures were recomputed without them, and came out the same")
+    used = sorted(p for p, _ in bundle.moments)
+    if used:
+        notes.append(f"NOTE the recorded time of position(s) {', '.join(map(str, used))} is "
+                     "the ledger's word (those facts are not yours): it decides only whether a "
+                     "change is called late or new")
+    return notes
