@@ -34,7 +34,8 @@ from reports.books import Books
 
 router = APIRouter(tags=["proofs"])
 BUNDLE_PROBLEMS = problems(401, 403, 404, 409, 422, 503)  # 409: beyond the latest signed head
-Archived = Annotated[list[int] | None, Query(ge=1, le=2**53, description=(
+Size = Annotated[int, Field(ge=1, le=2**53)]
+Archived = Annotated[list[Size] | None, Query(description=(
     "The size of a head you archived (repeatable): the bundle carries a consistency proof from "
     "it to the bundle's head."))]
 

@@ -60,6 +60,9 @@ ROLE = {
     "POST /v1/statements/reopenings": "rhf_finance", "GET /v1/statements/books": "auditor",
     "GET /v1/statements/issued/{number}": "auditor",
     "GET /v1/statements/issued/{number}/restatement": "auditor", "POST /v1/tick": "scheduler",
+    "GET /v1/statements/issued/{number}/bundle": "auditor",
+    "GET /v1/statements/issued/{number}/restatement/bundle": "auditor",
+    "GET /v1/statements/{kind}/bundle": "auditor",
 }
 
 schemathesis.serializer.alias("application/x-ndjson", "text/plain")
