@@ -196,6 +196,23 @@ def tree_table(runs: list[dict[str, Any]]) -> str:
                   "sign a head: ms"], rows)
 
 
+def bundle_table(runs: list[dict[str, Any]]) -> str:
+    rows = []
+    for r in runs:
+        b = get(r, "bundles") or {}
+        if "error" in b:
+            rows.append([name(r), b["error"], *["–"] * 6])
+            continue
+        rows.append([name(r), f"{b.get('company', '–')} {b.get('period', '')}",
+                     fmt(b.get("lines")), fmt(b.get("facts")),
+                     fmt((b.get("bytes") or 0) / 1e6, 1) if b.get("bytes") else "–",
+                     f"{fmt(get(b, 'build_ms', 'p50'), 0)} / {fmt(get(b, 'build_ms', 'max'), 0)}",
+                     f"{fmt(get(b, 'verify_ms', 'p50'), 0)} / "
+                     f"{fmt(get(b, 'verify_ms', 'max'), 0)}"])
+    return table(["run", "partner, quarter", "lines", "facts", "MB",
+                  "build: ms p50 / max", "impress-verify (whole command): ms p50 / max"], rows)
+
+
 def goals_table(runs: list[dict[str, Any]]) -> str:
     names = list(dict.fromkeys(g for r in runs for g in r["goals"]))
     rows = []
@@ -267,6 +284,7 @@ def section(runs: list[dict[str, Any]], png: str) -> str:
         "\n### Rebuild of every read model\n", rebuild_table(runs),
         "\n### Merkle tree: bulk import with the tree on and off, inclusion proofs\n",
         tree_table(runs),
+        "\n### Statement bundles: a partner's quarter, built and verified\n", bundle_table(runs),
         "\n### Goals (issues 6, 11 and 14)\n", goals_table(runs),
     ]
     return "\n".join(parts) + "\n"

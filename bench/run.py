@@ -21,7 +21,9 @@ Per database, in one run:
    known at K (the moment half of the log was recorded). Who pays over HTTP with 8 concurrent
    clients on 2 workers comes with the serving work of issue 11 (item 5): not measured yet.
 5. the Merkle tree (bench/proofs.py): bulk import with the tree on and off, and inclusion
-   proofs on the full ledger.
+   proofs on the full ledger;
+6. statement bundles (bench/bundles.py): a partner's quarterly bundle built, and verified by
+   `impress-verify` in a process of its own.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from application.ledger import Ledger
+from bench import bundles as bundle_bench
 from bench import http_load, imports, latency, readside
 from bench import proofs as tree_bench
 from bench.dbs import Databases, git_revision, machine
@@ -189,6 +192,12 @@ def run_one(kind: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any
                    "bulk": tree_bench.tree_cost(dbs.fresh, dbs.drop, args.size, args.seed,
                                                 args.batch)}
     load["tree"] = os.getloadavg()[0]
+    log("statement bundles: a partner's quarter, built and verified by impress-verify")
+    try:
+        out["bundles"] = bundle_bench.bundle_figures(url, last_day, args.repeat)
+    except Exception as e:  # noqa: BLE001
+        out["bundles"] = {"error": f"{type(e).__name__}: {e}"}
+    load["bundles"] = os.getloadavg()[0]
     out["seconds"] = round(time.perf_counter() - started, 1)
     if not args.keep:
         dbs.drop(url)
@@ -264,6 +273,8 @@ def goals(r: dict[str, Any]) -> dict[str, Any]:
     # Issue 14: the Merkle tree.
     checks["tree_bulk_slowdown_lt_10pct"] = (_get(r, "tree", "bulk", "slowdown"), "<=", 0.10)
     checks["inclusion_proof_p99_le_5ms"] = (_get(r, "tree", "inclusion", "ms", "p99"), "<=", 5)
+    checks["bundle_build_quarter_le_2000ms"] = (_get(r, "bundles", "build_ms", "max"), "<=", 2000)
+    checks["bundle_verify_le_2000ms"] = (_get(r, "bundles", "verify_ms", "max"), "<=", 2000)
     out = {}
     for name, (value, op, bound) in checks.items():
         met = None if value is None else (value >= bound if op == ">=" else value <= bound)
