@@ -39,8 +39,8 @@ class BundleFact:
         return cls(canonical["position"], canonical["stream"], canonical["version"],
                    canonical["type"], canonical["schema"], canonical["data"],
                    date.fromisoformat(valid_on) if valid_on is not None else None,
-                   datetime.strptime(canonical["recorded_at"], "%Y-%m-%dT%H:%M:%S.%fZ")
-                   .replace(tzinfo=UTC), canonical["actor"])
+                   datetime.fromisoformat(canonical["recorded_at"]).astimezone(UTC),
+                   canonical["actor"])
 
     @property
     def ref(self) -> str:
@@ -67,6 +67,7 @@ class BundleLog:
         for f in sorted(facts, key=lambda f: (f.stream, f.version)):
             self._streams.setdefault(f.stream, []).append(Stored(f, f.event()))
         self.missing: set[int] = set()  # positions whose recorded time was asked for, unknown
+        self._known: dict[int, Known] = {}
 
     @property
     def streams(self) -> dict[str, list[Stored]]:
@@ -82,9 +83,14 @@ class BundleLog:
         return Workspace(load, self.today)
 
     def known(self, position: int | None) -> Known:
+        """Every patient's rows as known at a position (kept: a statement and its checks ask
+        for the same position more than once)."""
         at = position if position is not None else max(self._at, default=0)
-        return Known.from_workspace(self.workspace(at), self._ids("patient/"),
-                                    self._ids("agreement/"), at, self.recorded_at(at))
+        if at not in self._known:
+            self._known[at] = Known.from_workspace(self.workspace(at), self._ids("patient/"),
+                                                   self._ids("agreement/"), at,
+                                                   self.recorded_at(at))
+        return self._known[at]
 
     def recorded_at(self, position: int) -> datetime | None:
         fact = self._at.get(position)
