@@ -84,7 +84,7 @@ def parser() -> argparse.ArgumentParser:
     sub = top.add_subparsers(dest="command", required=True)
     for name, (_, summary) in COMMANDS.items():
         p = sub.add_parser(name, help=summary, description=summary)
-        p.add_argument("--keys", type=Path, action="append", required=True,
+        p.add_argument("--keys", "--key", type=Path, action="append", required=True,
                        help="trusted public keys: a PEM file or a keys document (repeatable)")
         _arguments(name, p)
     return top

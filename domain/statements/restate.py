@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from domain.books import StatementKind
+from domain.chain import Recordable
 from domain.events import DERIVED_TYPES
 from domain.statements.company import company_statement
 from domain.statements.period import Period, about
@@ -37,25 +38,13 @@ __all__ = ["Cause", "Change", "Recorded", "Restatement", "StatementKind", "Sourc
 OSLO = ZoneInfo("Europe/Oslo")  # the ledger's calendar: a fact is late if its day had come there
 
 
-class Recorded(Protocol):
+class Recorded(Recordable, Protocol):
     """A fact as the log holds it (eventstore.StoredFact; a fact of a bundle)."""
 
     @property
     def position(self) -> int: ...
     @property
-    def stream(self) -> str: ...
-    @property
-    def version(self) -> int: ...
-    @property
-    def type(self) -> str: ...
-    @property
-    def data(self) -> Mapping[str, Any]: ...
-    @property
-    def valid_on(self) -> date | None: ...
-    @property
     def recorded_at(self) -> datetime: ...
-    @property
-    def actor(self) -> Mapping[str, Any]: ...
 
 
 def build(kind: StatementKind, source: Source, period: Period, scope: Scope,
