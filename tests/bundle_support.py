@@ -11,9 +11,8 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from application.access import PARTNER, PROCUREMENT, RHF_FINANCE, View
-from application.idempotency import IdempotencyIndex
 from application.ledger import Ledger
-from application.service import Service
+from application.writer import Writer
 from audit import bundles, heads
 from domain import commands as c
 from domain.books import BookKey, StatementKind
@@ -58,18 +57,15 @@ class Signed:
         return heads.sign(Ledger(self.ledger.log), self.key, SIGNER)  # no cached states
 
     def record(self, command: c.Command, actor: Actor = TRIAL) -> int:
-        service = Service(self.ledger, IdempotencyIndex(self.ledger.log))
-        return service.execute(command, actor).receipt.position
+        return Writer(self.ledger).record([command], actor).position
 
     def issue(self, key: BookKey, period: str, actor: Actor) -> str:
-        service = Service(self.ledger, IdempotencyIndex(self.ledger.log))
-        issued = bk.issue(service, ReplaySources(self.ledger), Books(self.ledger), actor, key,
-                          StatementPeriod.parse(period))
+        issued = bk.issue(Writer(self.ledger), lambda: ReplaySources(self.ledger),
+                          Books(self.ledger), actor, key, StatementPeriod.parse(period))
         return issued.fact.number
 
     def close(self, key: BookKey, period: str, actor: Actor) -> int:
-        service = Service(self.ledger, IdempotencyIndex(self.ledger.log))
-        return bk.close(service, actor, key, StatementPeriod.parse(period)).position
+        return bk.close(Writer(self.ledger), actor, key, StatementPeriod.parse(period)).position
 
     def bundle(self, actor: Actor, spec: Spec, *, issued_at: int | None = None,
                archived: Sequence[int] = (), sources: Any = None) -> Bundle:

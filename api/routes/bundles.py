@@ -17,7 +17,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import Field
 
 from api import deps
-from api.deps import ServiceDep, problems
+from api.deps import MinPosition, ServiceDep, problems
 from api.problems import Problem
 from api.routes.books import Number
 from api.routes.proofs import ConsistencyOut, HeadIn
@@ -26,6 +26,7 @@ from api.routes.whopays import KnownAt, Position
 from api.schemas.responses import Out
 from audit import bundles, proofs
 from domain.books import StatementKind
+from domain.statements.scope import check
 from domain.statements.public import By
 from domain.values import Actor
 from proofs.bundle import BUNDLE_FORMAT, Bundle
@@ -105,18 +106,20 @@ OUTPUT: dict[int | str, Any] = {200: {"model": BundleOut, "description": "The bu
 @router.get("/v1/statements/issued/{number}/bundle", response_class=Response, responses=OUTPUT,
             summary="An issued statement as a bundle you verify offline (impress-verify bundle)")
 def issued_bundle(number: Number, actor: Statements, service: ServiceDep,
-                  archived: Archived = None) -> Response:
-    return _answer(service, actor, lambda: _issued(service, actor, number, archived))
+                  min_position: MinPosition, archived: Archived = None) -> Response:
+    return _answer(service, actor, lambda: _issued(service, actor, number, archived,
+                                                   min_position=min_position))
 
 
 @router.get("/v1/statements/issued/{number}/restatement/bundle", response_class=Response,
             responses=OUTPUT, summary="What changed since an issued statement, as a bundle")
 def restatement_bundle(number: Number, actor: Statements, service: ServiceDep,
-                       known_at: KnownAt = None, position: Position = None,
-                       archived: Archived = None) -> Response:
+                       min_position: MinPosition, known_at: KnownAt = None,
+                       position: Position = None, archived: Archived = None) -> Response:
     at = _at(service, known_at, position)
-    return _answer(service, actor,
-                   lambda: _issued(service, actor, number, archived, restated=True, at=at))
+    return _answer(service, actor, lambda: _issued(service, actor, number, archived,
+                                                   restated=True, at=at,
+                                                   min_position=min_position))
 
 
 @router.get("/v1/statements/{kind}/bundle", response_class=Response, responses=OUTPUT,
@@ -125,7 +128,8 @@ def restatement_bundle(number: Number, actor: Statements, service: ServiceDep,
                         "dates (`from`, `to`, `by`), as known at the latest signed head (or an "
                         "earlier position).")
 def statement_bundle(kind: Literal["company", "public-cost"], actor: Statements,
-                     service: ServiceDep, start: From = None, end: To = None,
+                     service: ServiceDep, min_position: MinPosition, start: From = None,
+                     end: To = None,
                      period: PeriodLabel = None, by: Grain = "quarter", company: Company = None,
                      rhf: Rhf = None, hf: Hf = None, known_at: KnownAt = None,
                      position: Position = None, archived: Archived = None) -> Response:
@@ -133,15 +137,15 @@ def statement_bundle(kind: Literal["company", "public-cost"], actor: Statements,
     at = _at(service, known_at, position)
 
     def build() -> Bundle:
-        ledger = service.ledger
-        scope = queries.known(ledger).check(queries.scope_for(
-            actor, company, rhf, hf, queries.regions(ledger)))
+        ledger, sources = service.ledger, service.sources(min_position)
+        source = sources.at(None)
+        scope = check(source, queries.scope_for(actor, company, rhf, hf, source.regions()))
         dates = None if start is None or end is None else queries.period(start, end)
         spec = bundles.asked_spec(ledger, StatementKind(kind), scope, label=period,
                                   period=dates,
                                   by=By.MONTH if period else By(by), at=at)
-        return bundles.make(ledger, service.view(actor), spec, books_queries.Sources(ledger),
-                            Books(ledger), archived=archived or ())
+        return bundles.make(ledger, service.view(actor), spec, sources, Books(ledger),
+                            archived=archived or ())
 
     return _answer(service, actor, build)
 
@@ -153,12 +157,13 @@ def _at(service: ServiceDep, known_at: Any, position: int | None) -> int | None:
 
 
 def _issued(service: ServiceDep, actor: Actor, number: str, archived: list[int] | None, *,
-            restated: bool = False, at: int | None = None) -> Bundle:
+            restated: bool = False, at: int | None = None,
+            min_position: int | None = None) -> Bundle:
     ledger = service.ledger
     books = Books(ledger)
     books_queries.readable(ledger, actor, number)
     spec, issued_at = bundles.issued_spec(ledger, books, number, restated=restated, at=at)
-    return bundles.make(ledger, service.view(actor), spec, books_queries.Sources(ledger), books,
+    return bundles.make(ledger, service.view(actor), spec, service.sources(min_position), books,
                         issued_at=issued_at, archived=archived or ())
 
 
