@@ -16,6 +16,7 @@ from domain import merkle
 from domain import statement_lines as sl
 from domain.statements.bundled import Built, Spec, build, rests_on
 from domain.statements.replay import Replay
+from domain.statements.scope import ScopeKind
 from proofs.bundle import Bundle, Entry
 from proofs.check import Failed, check_consistency, check_head
 from proofs.check_statement import check_issued, check_lines, check_support
@@ -37,6 +38,7 @@ def check_bundle(bundle: Bundle, keys: Mapping[str, bytes], archived: Sequence[S
     spec = _spec(bundle)
     log = _log(bundle, date.fromisoformat(head.timestamp[:10]))
     check_streams(log, bundle.withheld)
+    _check_region(spec, log)
     built = _built(spec, log)
     known = Replay(log).at(spec.position)
     patients = {p.patient_id: p for p in known.patients(sorted(built.patients))}
@@ -129,6 +131,16 @@ def _log(bundle: Bundle, today: date) -> BundleLog:
         return BundleLog(facts, {p: datetime.fromisoformat(t) for p, t in bundle.moments}, today)
     except ValueError as e:
         raise Failed(f"a fact of the bundle cannot be read: {e}") from None
+
+
+def _check_region(spec: Spec, log: BundleLog) -> None:
+    """A health trust's public cost is judged by the trust's own RHF (as the registry says)."""
+    if spec.scope.kind is not ScopeKind.HF:
+        return
+    trust = log.workspace(spec.position).registry().trusts.get(spec.scope.party or "")
+    if trust is None or trust.rhf_id != spec.scope.region:
+        raise Failed(f"the statement names {spec.scope.party} in {spec.scope.region}; the "
+                     f"registry puts it in {trust.rhf_id if trust else 'no region'}")
 
 
 def _built(spec: Spec, log: BundleLog) -> Built:

@@ -125,6 +125,14 @@ def test_an_rhf_bundle_withholds_other_regions_facts_and_still_verifies(demo: Si
         assert bundle.withheld  # other regions' admissions to a shared cohort
         out = verified(demo, bundle)
         assert out[-1].startswith("NOTE") and "withheld" in out[-1]
+    spec = bundles.asked_spec(demo.ledger, StatementKind.PUBLIC_COST,
+                              Scope.hf("helse-bergen", "helse-vest"), period=WHOLE)
+    bergen = demo.bundle(officer("helse-vest"), spec)
+    assert bergen.lines and verified(demo, bergen)
+    moved = bergen.to_dict()
+    moved["statement"]["scope"]["region"] = "helse-nord"  # judged by another region's rows
+    with pytest.raises(Failed, match="the registry puts it in helse-vest"):
+        verified(demo, Bundle.from_dict(moved))
 
 
 def test_a_log_rewritten_after_the_partner_archived_a_head_fails_the_bundle(demo: Signed) -> None:
