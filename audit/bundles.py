@@ -19,13 +19,14 @@ from application.access import View
 from application.ledger import Ledger
 from audit import heads as signed_heads
 from audit import proofs
+from domain import chain
 from domain import statement_lines as sl
 from domain.books import StatementKind
 from domain.periods import StatementPeriod
 from domain.statements.adjustments import PatientSources
 from domain.statements.bundled import ENROLMENT, Built, Spec, build, rests_on, support
 from domain.statements.period import Period
-from domain.statements.periods import Books
+from domain.statements.periods import Books, book_key
 from domain.statements.public import By
 from domain.statements.scope import Scope
 from eventstore import StoredFact
@@ -158,8 +159,6 @@ def _facts(ledger: Ledger, spec: Spec, rests: Sequence[Sequence[str]],
 
 
 def _canonical(fact: StoredFact) -> dict[str, Any]:
-    from domain import chain
-
     return chain.canonical_object(fact.position, fact.recorded_at, fact)
 
 
@@ -181,8 +180,6 @@ def _moments(ledger: Ledger, spec: Spec, built: Built, books: Books,
     if spec.since is not None:
         wanted |= {spec.since, spec.position}
     elif any(x.section == "adjustment" for x in built.lines):
-        from domain.statements.periods import book_key
-
         last = books.at(book_key(spec.kind, spec.scope), spec.position).last_closed
         if last is not None:
             wanted.add(last.booked_position)
