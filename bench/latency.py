@@ -125,20 +125,22 @@ class Served:
 
 @contextmanager
 def serving(url: str, workdir: Path, log_name: str = "server.log",
-            workers: int | None = None) -> Iterator[Served]:
+            workers: int | None = None, launcher: list[str] | None = None) -> Iterator[Served]:
     """`impress-ledger serve --dev` (or, with `workers`, `serve --workers N`, development
     tokens all the same) on a free port of 127.0.0.1. Stops the server (its process only) when
-    done."""
+    done. `launcher`: what runs impress-ledger's arguments instead of its script (e.g.
+    bench.tracemem)."""
 
     env = {**os.environ, "IMPRESS_DATA_DIR": str(workdir), "IMPRESS_AUTH_MODE": "dev"}
     port = _free_port()
-    cli = str(Path(sys.executable).with_name("impress-ledger"))
+    script = str(Path(sys.executable).with_name("impress-ledger"))
     # only `init` creates a ledger (an existing one it leaves as it is)
-    subprocess.run([cli, "init", "--database", url], env=env, capture_output=True, timeout=600,
-                   check=True)
+    subprocess.run([script, "init", "--database", url], env=env, capture_output=True,
+                   timeout=600, check=True)
+    cli = launcher or [script]
     with (workdir / log_name).open("w") as log:
         mode = ["--dev"] if workers is None else ["--workers", str(workers)]
-        proc = subprocess.Popen([cli, "serve", *mode, "--database", url, "--host", "127.0.0.1",
+        proc = subprocess.Popen([*cli, "serve", *mode, "--database", url, "--host", "127.0.0.1",
                                  "--port", str(port)], env=env, stdout=log, stderr=log)
     base = f"http://127.0.0.1:{port}"
     try:

@@ -16,6 +16,7 @@ import argparse
 import json
 import shutil
 import statistics
+import sys
 import tempfile
 import threading
 import time
@@ -35,6 +36,7 @@ RESULTS = ROOT / "bench" / "results"
 DOC = ROOT / "docs" / "reliability.md"
 BEGIN, END = "<!-- soak:begin -->", "<!-- soak:end -->"
 SAMPLE_EVERY = 10.0  # seconds between memory samples
+TRACE_EVERY = 60  # seconds between --trace-memory reports
 
 
 @dataclass
@@ -76,14 +78,19 @@ def minute_of(calls: list[Call], minute: int) -> dict[str, Any]:
 
 
 def soak(url: str, seconds: float, *, clients: int = 8, pause: float = 0.05,
-         progress: bool = True) -> Run:
+         progress: bool = True, trace_memory: Path | None = None) -> Run:
+    """`trace_memory`: a directory where bench.tracemem writes what grows in the server (a
+    diagnostic: tracing slows the server, so its figures are not the soak's)."""
     run = Run(seconds, clients, pause, "sqlite" if url.startswith("sqlite") else "postgresql",
               datetime.now(UTC).isoformat(timespec="seconds"), git_revision())
     workdir = Path(tempfile.mkdtemp(prefix="impress-soak-"))
     calls: list[Call] = []
     lock, stop = threading.Lock(), threading.Event()
     try:
-        with serving(url, workdir) as served:
+        launcher = None if trace_memory is None else [
+            sys.executable, "-m", "bench.tracemem", "--out", str(trace_memory.absolute()),
+            "--every", str(TRACE_EVERY), "--baseline", str(TRACE_EVERY), "--"]
+        with serving(url, workdir, launcher=launcher) as served:
             set_up(served.base, served.token(SETUP_ROLE), clients)
             token = served.token(WRITE_ROLE, subject="soak")
 
@@ -192,20 +199,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", help="the ledger's database (default: a new SQLite file)")
     parser.add_argument("--docs", action="store_true", help="write the figures into "
                         "docs/reliability.md")
+    parser.add_argument("--trace-memory", type=Path, metavar="DIR", help="trace the server's "
+                        f"allocations, and write what grew every {TRACE_EVERY} s into DIR "
+                        "(bench.tracemem; slows the server)")
     args = parser.parse_args(argv)
     scratch = Path(tempfile.mkdtemp(prefix="impress-soak-db-"))
     try:
         run = soak(args.url or f"sqlite:///{scratch}/ledger.db", args.seconds,
-                   clients=args.clients, pause=args.pause)
+                   clients=args.clients, pause=args.pause, trace_memory=args.trace_memory)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"soak-{run.database}.json"
+    # A traced run's figures are not the soak's: they stay with the trace.
+    out = (args.trace_memory or RESULTS) / f"soak-{run.database}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({**run.__dict__, "summary": summary(run)}, indent=2) + "\n")
     text = markdown(run)
     print(text)
     print(f"figures: {out}")
-    if args.docs:
+    if args.docs and not args.trace_memory:
         into_doc(text)
     return 0 if summary(run)["errors"] == 0 else 1
 
