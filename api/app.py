@@ -52,7 +52,8 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None, *
         request_logging.configure()
     auth = authenticator or Authenticator(settings)
     owned = ledger is None
-    ledger = ledger or Ledger.open(settings.database_url, create_tables=settings.create_tables)
+    ledger = ledger or Ledger.open(settings.database_url, create_tables=settings.create_tables,
+                                   cache_streams=settings.cache_streams)
     service = Served(ledger, settings)
 
     @asynccontextmanager

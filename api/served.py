@@ -38,7 +38,8 @@ class Served(Writer):
         if settings.follow_log:
             poll = settings.follow_poll_seconds or (1.0 if self.models.db.postgres else 0.1)
             self.runner = ViewRunner(ledger, url, poll_interval=poll, leader=True,
-                                     create=settings.create_tables).start()
+                                     create=settings.create_tables,
+                                     patients=settings.cache_streams).start()
 
     # --- writing: the ledger's one write path, for an authenticated actor -----------------
 

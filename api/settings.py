@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from application.cache import CACHE_STREAMS
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="IMPRESS_", extra="ignore")
@@ -85,6 +87,14 @@ class Settings(BaseSettings):
     follow_log: bool = Field(
         default=True, description="Run the read models' runner in this process (it projects "
         "only while it holds the leader lock: one projector per database).",
+    )
+    cache_streams: int = Field(
+        default=CACHE_STREAMS, ge=0, le=10_000_000,
+        description="Patients whose folded states a server process holds at most, in each of "
+        "its two caches: the ledger's (commands, and who may see a patient's record) and the "
+        "read models' projector's (the rows a fact changes); the least recently used are read "
+        "again when needed. About 2.5 and 5 KB a patient (docs/operations.md). Agreements, "
+        "cohorts and the other long streams are always held.",
     )
     follow_poll_seconds: float | None = Field(
         default=None, gt=0, le=60, description="How often the runner looks for new facts "

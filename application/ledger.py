@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from domain import checks, codec
 from domain import commands as c
 from domain import errors as err
+from domain import state as st
 from domain.decide import execute, tick
 from domain.events import DERIVED_TYPES, Event
 from domain.financing import Case, Interval, Payer, payer_on, timeline
@@ -23,8 +24,8 @@ from domain.identity import find_national_id
 from eventstore import ConcurrentModification, EventLog, NewEvent, StoredFact
 from eventstore import StorageError as StorageError  # for readers that do not know the store
 from domain.reference import health_trusts
-from domain.values import LEDGER, Actor
-from application.cache import StateCache
+from domain.values import LEDGER, Actor, ref
+from application.cache import CACHE_STREAMS, Earlier, StateCache
 from application.idempotency import (IdempotencyIndex, IdempotencyKeyReused, Used, fingerprint,
                                      principal)
 from domain.workspace import REGISTRY, Workspace
@@ -103,7 +104,7 @@ CATCH_UP = 2000
 
 class Ledger:
     def __init__(self, log: EventLog, *, clock: Callable[[], date] = today_in_oslo,
-                 cache_streams: int = 20_000, create_tables: bool = True) -> None:
+                 cache_streams: int = CACHE_STREAMS, create_tables: bool = True) -> None:
         self.log = log
         self.clock = clock
         self.create_tables = create_tables
@@ -113,8 +114,10 @@ class Ledger:
         self.states = StateCache(cache_streams)
 
     @classmethod
-    def open(cls, url: str, *, create_tables: bool = True) -> Ledger:
-        return cls(EventLog(url, create_tables=create_tables), create_tables=create_tables)
+    def open(cls, url: str, *, create_tables: bool = True,
+             cache_streams: int = CACHE_STREAMS) -> Ledger:
+        return cls(EventLog(url, create_tables=create_tables), create_tables=create_tables,
+                   cache_streams=cache_streams)
 
     def close(self) -> None:
         self.log.close()
@@ -309,12 +312,24 @@ class Ledger:
     def _stored(self, stream: str, up_to: int | None) -> object:
         """A stream's state as known at up_to (default: now), from the cache if it can."""
         state = self.states.state(stream, up_to)
+        if isinstance(state, Earlier):
+            assert up_to is not None
+            return self._forward(stream, state, up_to)
         if state is not None:
             return state
         as_of = self.states.position
         facts = [(f.position, _event(f)) for f in self.log.stream(stream, up_to=up_to)]
         keep = up_to is None or (as_of is not None and up_to >= as_of)
         return self.states.keep(stream, facts, as_of if keep else None)
+
+    def _forward(self, stream: str, earlier: Earlier, up_to: int) -> object:
+        """A long stream as known at an earlier position: the cache's Earlier state folded
+        forward with the facts after it, up to that position (fewer than cache.CHECKPOINT)."""
+        state = earlier.state
+        for f in self.log.stream(stream, up_to=up_to, after_version=earlier.version):
+            state = st.evolve(state, _event(f), ref(stream, f.version))
+        self.states.known(stream, up_to, state)
+        return state
 
     def head(self) -> int:
         """The last position recorded (by any process)."""

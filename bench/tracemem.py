@@ -5,7 +5,7 @@
 runs `impress-ledger` with its arguments in this process, with tracemalloc on, and a thread
 that every `--every` seconds appends to DIR/memory.jsonl the process's resident memory, the
 Python heap tracemalloc sees, SQLite's own allocations (sqlite3_memory_used: page caches and
-statements, which tracemalloc does not see) and the number of threads; and writes
+statements, which tracemalloc does not see), the number of threads and of open files; and writes
 DIR/growth-<seconds>.txt: where live memory grew most since `--baseline` seconds in (once
 pools have warmed up), by the code that allocated it, by the code on whose behalf (the
 outermost frame of this repository), and the objects the collector tracks, by type. A diagnostic, slow (every
@@ -19,6 +19,7 @@ import ctypes
 import ctypes.util
 import gc
 import json
+import os
 import sys
 import threading
 import time
@@ -100,7 +101,8 @@ def watch(out: Path, every: float, baseline: float) -> None:
         sample = {"seconds": seconds, "rss_mib": round(_rss_mib(), 1),
                   "python_mib": round(traced / 2**20, 1),
                   "sqlite_mib": round((sqlite_used() or 0) / 2**20, 1),
-                  "threads": threading.active_count()}
+                  "threads": threading.active_count(),
+                  "open_files": len(os.listdir("/proc/self/fd"))}
         with (out / "memory.jsonl").open("a") as f:
             f.write(json.dumps(sample) + "\n")
         if seconds < baseline:

@@ -114,7 +114,8 @@ def open_ledger(database: str | None = None, *, create: bool = False) -> Iterato
     url = settings.database_url
     if not create:
         missing(url)
-    ledger = Ledger.open(url, create_tables=create or settings.create_tables)
+    ledger = Ledger.open(url, create_tables=create or settings.create_tables,
+                         cache_streams=settings.cache_streams)
     try:
         yield ledger
     finally:

@@ -90,7 +90,8 @@ def _follow(settings: Settings) -> Callable[[], None]:
 
     ledger = Ledger.open(settings.database_url, create_tables=False)
     poll = settings.follow_poll_seconds or (0.1 if ledger.log.url.startswith("sqlite") else 1.0)
-    runner = ViewRunner(ledger, ledger.log.url, poll_interval=poll, leader=True).start()
+    runner = ViewRunner(ledger, ledger.log.url, poll_interval=poll, leader=True,
+                        patients=settings.cache_streams).start()
 
     def stop() -> None:
         runner.stop()

@@ -110,9 +110,11 @@ class Drug:
 
 class Grown(Sequence[T]):
     """An immutable sequence that grows by one in constant time. An agreement's stream holds one
-    PatientSlotUsed per enrolment (tens of thousands nationally): with a tuple copied at every
-    fact, folding it was quadratic. Successive states share one list and each sees its first
-    `n` items; only a state extended a second time (a branch) copies its prefix."""
+    PatientSlotUsed per enrolment (tens of thousands nationally), a cohort's one PatientAdmitted:
+    with a tuple copied at every fact, folding them was quadratic, and so was the memory of the
+    states the ledger's cache keeps every 64 versions. Successive states share one list and
+    each sees its first `n` items; only a state extended a second time (a branch) copies its
+    prefix."""
 
     __slots__ = ("_items", "_n")
     _lock = threading.Lock()  # check-then-append must not interleave between threads
@@ -245,7 +247,7 @@ class Cohort:
     expansion_size: int | None = None
     evidence_ref: str | None = None
     closed: Dated[str] | None = None
-    admissions: tuple[Admission, ...] = ()
+    admissions: Grown[Admission] = field(default_factory=Grown)  # one per enrolment: see Grown
     exemptions: tuple[Exemption, ...] = ()
     permanent: tuple[Dated[Decision], ...] = ()
 
@@ -583,7 +585,7 @@ def _cohort_opened(s: Cohort, e: ev.CohortOpened, r: str) -> Cohort:
 
 def _admitted(s: Cohort, e: ev.PatientAdmitted, r: str) -> Cohort:
     admission = Admission(e.patient_id, e.stage, e.enrolled_on, r)
-    return replace(s, admissions=(*s.admissions, admission))
+    return replace(s, admissions=s.admissions.plus(admission))
 
 
 def _advanced(s: Cohort, e: ev.StageAdvanced, r: str) -> Cohort:

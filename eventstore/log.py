@@ -91,8 +91,12 @@ class EventLog:
                            actor=e.actor, recorded_at=recorded_at)
                 for r, e in zip(recordings, events, strict=True)]
 
-    def stream(self, stream: str, *, up_to: int | None = None) -> list[StoredFact]:
-        return self._select(originator_id=stream_id(stream), up_to=up_to)
+    def stream(self, stream: str, *, up_to: int | None = None,
+               after_version: int = 0) -> list[StoredFact]:
+        """A stream's facts in version order: those after `after_version`, up to position
+        `up_to` (the index on stream and version finds them: no read of the earlier ones)."""
+        return self._select(originator_id=stream_id(stream), up_to=up_to,
+                            after_version=after_version)
 
     def read(self, *, after: int = 0, up_to: int | None = None, types: Sequence[str] = (),
              batch: int = 1000) -> Iterator[StoredFact]:

@@ -68,7 +68,7 @@ class PostgresRecorder(PostgresSchema, PostgresAppend, PostgresApplicationRecord
     @reconnecting
     def select_facts(self, *, originator_id: UUID | None = None, after: int = 0,
                      up_to: int | None = None, topics: Sequence[str] = (),
-                     limit: int | None = None) -> list[FactRow]:
+                     limit: int | None = None, after_version: int = 0) -> list[FactRow]:
         sql: Composed = SQL(
             "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, e.state, "
             "r.recorded_at FROM {} e JOIN {} r ON r.position = e.notification_id "
@@ -80,6 +80,9 @@ class PostgresRecorder(PostgresSchema, PostgresAppend, PostgresApplicationRecord
         if originator_id is not None:
             sql += SQL(" AND e.originator_id = %s")
             params.append(originator_id)
+            if after_version:
+                sql += SQL(" AND e.originator_version > %s")
+                params.append(after_version)
         if up_to is not None:
             sql += SQL(" AND e.notification_id <= %s")
             params.append(up_to)

@@ -138,7 +138,7 @@ class SQLiteRecorder(SQLiteApplicationRecorder):
     # Reads
     def select_facts(self, *, originator_id: UUID | None = None, after: int = 0,
                      up_to: int | None = None, topics: Sequence[str] = (),
-                     limit: int | None = None) -> list[FactRow]:
+                     limit: int | None = None, after_version: int = 0) -> list[FactRow]:
         sql = (f"SELECT e.rowid AS position, e.originator_id, e.originator_version, e.topic, "
                f"e.state, r.recorded_at FROM {self.events_table_name} e "
                f"JOIN {RECORDED} r ON r.position = e.rowid WHERE e.rowid > ?")
@@ -146,6 +146,9 @@ class SQLiteRecorder(SQLiteApplicationRecorder):
         if originator_id is not None:
             sql += " AND e.originator_id = ?"
             params.append(originator_id.hex)
+            if after_version:
+                sql += " AND e.originator_version > ?"
+                params.append(after_version)
         if up_to is not None:
             sql += " AND e.rowid <= ?"
             params.append(up_to)

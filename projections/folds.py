@@ -96,14 +96,16 @@ class Folds:
         self.complete = complete
         self._states: dict[str, Any] = {}
         self.patients: OrderedDict[str, None] = OrderedDict()  # held patient streams, by use
-        self.gone: set[str] = set()  # streams let go: read again from the log when needed
+        self.let_patients_go = False  # since then, a patient not held is read from the log
         self.reads = 0  # streams read from the log (for the benchmark and tests)
 
-    def get(self, stream: str) -> Any:
+    def get(self, stream: str, *, first: bool = False) -> Any:
+        """The stream's state as of `position`; `first`: the stream has no fact before (the
+        one about to be folded is its first), so none is read."""
         state = self._states.get(stream)
         if state is None:
             state = st.empty(stream)
-            if not self.complete or stream in self.gone:
+            if not first and not self._empty(stream):
                 self.reads += 1
                 for fact in self.log.stream(stream, up_to=self.position):
                     state = st.evolve(state, _decode(fact), ref(stream, fact.version))
@@ -113,13 +115,19 @@ class Folds:
             self.patients.move_to_end(stream)
         return state
 
+    def _empty(self, stream: str) -> bool:
+        """Whether a stream not held is known to be empty without reading: a complete fold
+        has met every stream it reads, and lets only patients go."""
+        return self.complete and not (self.let_patients_go and stream.startswith("patient/"))
+
     def let_go(self, keep: int) -> list[str]:
-        """Forget the states of all but the `keep` patients used last; returns their ids."""
+        """Forget the states of all but the `keep` patients used last; returns their ids. A
+        patient met again is read from the log (a new one is not: its first fact says so)."""
         out = []
         while len(self.patients) > keep:
             stream, _ = self.patients.popitem(last=False)
             self._states.pop(stream, None)
-            self.gone.add(stream)
+            self.let_patients_go = True
             out.append(stream.partition("/")[2])
         return out
 
@@ -132,7 +140,8 @@ class Folds:
         if kind not in READS:
             self.position = fact.position
             return None
-        before = self.get(fact.stream)  # loaded up to the previous position if not yet held
+        # loaded up to the previous position if not yet held
+        before = self.get(fact.stream, first=fact.version == 1)
         event = _decode(fact)
         after = st.evolve(before, event, ref(fact.stream, fact.version))
         self._states[fact.stream] = after

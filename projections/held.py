@@ -31,14 +31,31 @@ class Held:
             t.base: {} for t in ts.tables}
         self._keys = {t.base: t.key_of() for t in ts.tables}
         self._contents = {t.base: t.content() for t in ts.tables}
+        self.patient_tables = [t for t in ts.tables if t.owner == "patient_id"]
+        self._patients_let_go = False  # since then, a patient not held is loaded
 
     def of(self, table: tb.Table, owner: Any) -> dict[tuple[Any, ...], int]:
         """The owner's open rows (all its rows, for a current table): key -> content hash."""
         by_owner = self._rows[table.base]
         found = by_owner.get(owner)
         if found is None:
-            found = by_owner[owner] = {} if self.complete else self._load(table, owner)
+            empty = self.complete and not (self._patients_let_go and table.owner == "patient_id")
+            found = by_owner[owner] = {} if empty else self._load(table, owner)
         return found
+
+    def new_patient(self, patient_id: str) -> None:
+        """A patient met at its first fact: it has no rows yet (none to load)."""
+        for table in self.patient_tables:
+            self._rows[table.base].setdefault(patient_id, {})
+
+    def let_go(self, patient_ids: Iterable[str]) -> None:
+        """Forget what is held of these patients' rows: loaded from the tables when met again
+        (the batch that wrote them is committed: `Projector.catch_up` lets go between
+        batches)."""
+        for patient_id in patient_ids:
+            self._patients_let_go = True
+            for table in self.patient_tables:
+                self._rows[table.base].pop(patient_id, None)
 
     def _load(self, table: tb.Table, owner: Any) -> dict[tuple[Any, ...], int]:
         codec, key = self.codecs[table.base], self._keys[table.base]

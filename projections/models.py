@@ -48,6 +48,8 @@ class Models:
         at = fact.position
         if isinstance(event, ev.PatientEnrolled):
             self.index.add(event.patient_id, event.cohort_id, event.agreement_id, at)
+        if kind == "patient" and fact.version == 1:
+            self.held.new_patient(identifier)
         if kind == "patient":
             self._patient_fact(identifier, before, after, event, ref(fact.stream, fact.version),
                                at, batch)
@@ -169,12 +171,14 @@ class Models:
                             lambda d: d.drug_id == drug_id and d.dispensed_on >= first)
 
     def let_go(self, keep: int) -> int:
-        """Hold the folded states of at most `keep` patients, those used last: the others are
-        read again from the log if a later fact needs them (what the tables hold of them is
-        kept: projections.held, a few hashes per row)."""
+        """Hold the folded states, rows and enrolment positions of at most `keep` patients,
+        those used last: the others are read again from the log and the tables if a later fact
+        needs them."""
         gone = self.folds.let_go(keep)
+        self.held.let_go(gone)
         for patient_id in gone:
             self.wanted.pop(patient_id, None)
+            self.index.enrolled_at.pop(patient_id, None)  # in its row, read when needed
         return len(gone)
 
     # --- what the tables hold, loaded when first needed -------------------------------------

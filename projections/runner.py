@@ -18,7 +18,7 @@ from psycopg import sql
 
 from application.ledger import Ledger
 from projections.leader import Leadership
-from projections.projector import Projector
+from projections.projector import PATIENTS, Projector
 from projections.store import Database
 
 log = logging.getLogger(__name__)
@@ -34,12 +34,13 @@ class ViewRunner:
 
     def __init__(self, ledger: Ledger, view_url: str, *, poll_interval: float = 1.0,
                  batch_size: int = 500, channel: str | None = None,
-                 leader: bool = False, create: bool = True) -> None:
+                 leader: bool = False, create: bool = True, patients: int = PATIENTS) -> None:
         """`leader`: project only while this process holds the leader lock (projections.leader);
-        otherwise it only waits to take it over."""
+        otherwise it only waits to take it over. `patients`: whose folded states and rows the
+        projector holds at most (IMPRESS_CACHE_STREAMS in a server)."""
         self.poll_interval = poll_interval
         self.db = Database(view_url)
-        self.projector = Projector(ledger.log, self.db, batch_size=batch_size)
+        self.projector = Projector(ledger.log, self.db, batch_size=batch_size, patients=patients)
         if create:
             self.projector.create_tables()
         recorder = ledger.log.application.recorder

@@ -13,6 +13,7 @@ import json
 import re
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
@@ -83,15 +84,26 @@ def _postgres_conninfo(url: str) -> tuple[str, str, int]:
     return target.conninfo(), target.schema, target.connect_timeout
 
 
+class _Own:
+    """A thread's own SQLite connection. Only the thread's local storage holds it strongly, so
+    it is closed when its thread ends: a server's worker threads come and go, and each used to
+    leave an open connection (two files, a page cache) behind for good."""
+
+    __slots__ = ("conn", "__weakref__")
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+
 class Database:
-    """Connections to one database. Thread-safe: SQLite gets a connection per thread,
-    PostgreSQL a small pool."""
+    """Connections to one database. Thread-safe: SQLite gets a connection per thread (closed
+    when the thread ends), PostgreSQL a small pool."""
 
     def __init__(self, url: str, *, pool_size: int = 4) -> None:
         self.url = url
         self.postgres = not url.startswith("sqlite:///")
         self._local = threading.local()
-        self._opened: list[sqlite3.Connection] = []
+        self._opened: weakref.WeakSet[_Own] = weakref.WeakSet()  # to close them all at close()
         self._lock = threading.Lock()
         self._pool: ConnectionPool[Any] | None = None
         if self.postgres:
@@ -111,15 +123,15 @@ class Database:
     # --- connections ------------------------------------------------------------------------
 
     def _sqlite(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
+        own: _Own | None = getattr(self._local, "own", None)
+        if own is None:
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
                                    timeout=_BUSY_TIMEOUT_MS / 1000)
             conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
-            self._local.conn = conn
+            own = self._local.own = _Own(conn)
             with self._lock:
-                self._opened.append(conn)
-        return conn
+                self._opened.add(own)
+        return own.conn
 
     @contextmanager
     def _transaction(self, begin_sqlite: str, begin_postgres: str) -> Iterator[Cursor]:
@@ -175,8 +187,8 @@ class Database:
         if self._pool is not None:
             self._pool.close()
         with self._lock:
-            for conn in self._opened:
-                conn.close()
+            for own in list(self._opened):
+                own.conn.close()
             self._opened.clear()
 
     # --- values -----------------------------------------------------------------------------
