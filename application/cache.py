@@ -44,7 +44,7 @@ class _Held:
     """One stream's folded state, and the position of its last fact (0: none). Long streams
     (all but patients) also keep a state every CHECKPOINT versions with its position, so that
     their state at an earlier position costs a read of fewer than CHECKPOINT facts. Not the
-    facts themselves: held memory is the states', which commands need anyway (ADR 0023)."""
+    facts themselves: held memory is the states', which commands need anyway."""
 
     __slots__ = ("state", "last", "marks", "memo")
 

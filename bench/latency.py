@@ -125,13 +125,15 @@ class Served:
 
 @contextmanager
 def serving(url: str, workdir: Path, log_name: str = "server.log",
-            workers: int | None = None, launcher: list[str] | None = None) -> Iterator[Served]:
+            workers: int | None = None, launcher: list[str] | None = None,
+            env: dict[str, str] | None = None) -> Iterator[Served]:
     """`impress-ledger serve --dev` (or, with `workers`, `serve --workers N`, development
     tokens all the same) on a free port of 127.0.0.1. Stops the server (its process only) when
     done. `launcher`: what runs impress-ledger's arguments instead of its script (e.g.
-    bench.tracemem)."""
+    bench.tracemem); `env`: settings (IMPRESS_*) for the server."""
 
-    env = {**os.environ, "IMPRESS_DATA_DIR": str(workdir), "IMPRESS_AUTH_MODE": "dev"}
+    env = {**os.environ, "IMPRESS_DATA_DIR": str(workdir), "IMPRESS_AUTH_MODE": "dev",
+           **(env or {})}
     port = _free_port()
     script = str(Path(sys.executable).with_name("impress-ledger"))
     # only `init` creates a ledger (an existing one it leaves as it is)

@@ -36,6 +36,9 @@ RESULTS = ROOT / "bench" / "results"
 DOC = ROOT / "docs" / "reliability.md"
 BEGIN, END = "<!-- soak:begin -->", "<!-- soak:end -->"
 SAMPLE_EVERY = 10.0  # seconds between memory samples
+# Patients each cache of the server holds (IMPRESS_CACHE_STREAMS): few, so that both are full
+# within the first minutes and what grows after is what no bound holds (docs/reliability.md).
+CACHE_STREAMS = 1000
 TRACE_EVERY = 60  # seconds between --trace-memory reports
 
 
@@ -45,6 +48,7 @@ class Run:
     clients: int
     pause: float
     database: str
+    cache_streams: int
     started: str = ""
     revision: str = ""
     rss_mib: list[tuple[float, float]] = field(default_factory=list)  # (seconds in, MiB)
@@ -78,11 +82,13 @@ def minute_of(calls: list[Call], minute: int) -> dict[str, Any]:
 
 
 def soak(url: str, seconds: float, *, clients: int = 8, pause: float = 0.05,
-         progress: bool = True, trace_memory: Path | None = None) -> Run:
-    """`trace_memory`: a directory where bench.tracemem writes what grows in the server (a
-    diagnostic: tracing slows the server, so its figures are not the soak's)."""
+         cache_streams: int = CACHE_STREAMS, progress: bool = True,
+         trace_memory: Path | None = None) -> Run:
+    """`cache_streams`: the server's IMPRESS_CACHE_STREAMS. `trace_memory`: a directory where
+    bench.tracemem writes what grows in the server (a diagnostic: tracing slows the server, so
+    its figures are not the soak's)."""
     run = Run(seconds, clients, pause, "sqlite" if url.startswith("sqlite") else "postgresql",
-              datetime.now(UTC).isoformat(timespec="seconds"), git_revision())
+              cache_streams, datetime.now(UTC).isoformat(timespec="seconds"), git_revision())
     workdir = Path(tempfile.mkdtemp(prefix="impress-soak-"))
     calls: list[Call] = []
     lock, stop = threading.Lock(), threading.Event()
@@ -90,7 +96,8 @@ def soak(url: str, seconds: float, *, clients: int = 8, pause: float = 0.05,
         launcher = None if trace_memory is None else [
             sys.executable, "-m", "bench.tracemem", "--out", str(trace_memory.absolute()),
             "--every", str(TRACE_EVERY), "--baseline", str(TRACE_EVERY), "--"]
-        with serving(url, workdir, launcher=launcher) as served:
+        with serving(url, workdir, launcher=launcher,
+                     env={"IMPRESS_CACHE_STREAMS": str(cache_streams)}) as served:
             set_up(served.base, served.token(SETUP_ROLE), clients)
             token = served.token(WRITE_ROLE, subject="soak")
 
@@ -159,8 +166,8 @@ def markdown(run: Run) -> str:
     lines = [
         f"Run {run.started} at {run.revision}, {run.database}, {run.clients} clients, "
         f"{run.seconds / 60:.0f} minutes, {run.pause * 1000:.0f} ms between a client's "
-        f"requests, on a shared 2-core machine; {s['requests']} requests, log head "
-        f"{run.head} at the end.",
+        f"requests, caches of {run.cache_streams} patients (IMPRESS_CACHE_STREAMS), on a "
+        f"shared 2-core machine; {s['requests']} requests, log head {run.head} at the end.",
         "",
         f"- errors (any answer but 200/201/409, or none): **{s['errors']}**; conflicts (409, "
         "retried): "
@@ -199,6 +206,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", help="the ledger's database (default: a new SQLite file)")
     parser.add_argument("--docs", action="store_true", help="write the figures into "
                         "docs/reliability.md")
+    parser.add_argument("--cache-streams", type=int, default=CACHE_STREAMS,
+                        help="the server's IMPRESS_CACHE_STREAMS (default %(default)s)")
     parser.add_argument("--trace-memory", type=Path, metavar="DIR", help="trace the server's "
                         f"allocations, and write what grew every {TRACE_EVERY} s into DIR "
                         "(bench.tracemem; slows the server)")
@@ -206,7 +215,8 @@ def main(argv: list[str] | None = None) -> int:
     scratch = Path(tempfile.mkdtemp(prefix="impress-soak-db-"))
     try:
         run = soak(args.url or f"sqlite:///{scratch}/ledger.db", args.seconds,
-                   clients=args.clients, pause=args.pause, trace_memory=args.trace_memory)
+                   clients=args.clients, pause=args.pause, cache_streams=args.cache_streams,
+                   trace_memory=args.trace_memory)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     # A traced run's figures are not the soak's: they stay with the trace.

@@ -63,9 +63,9 @@ def tally(snapshot: tracemalloc.Snapshot) -> dict[str, Tally]:
     inner: Tally = {}
     outer: Tally = {}
     for trace in snapshot.traces:
-        ours = [f for f in trace.traceback if _ours(f.filename)]  # most recent first
-        for where, frame in ((inner, ours[0] if ours else None),
-                             (outer, ours[-1] if ours else None)):
+        ours = [f for f in trace.traceback if _ours(f.filename)]  # oldest first
+        for where, frame in ((inner, ours[-1] if ours else None),
+                             (outer, ours[0] if ours else None)):
             key = f"{frame.filename[len(ROOT) + 1:]}:{frame.lineno}" if frame else "(other)"
             size, count = where.get(key, (0, 0))
             where[key] = (size + trace.size, count + 1)

@@ -113,8 +113,8 @@ class Grown(Sequence[T]):
     PatientSlotUsed per enrolment (tens of thousands nationally), a cohort's one PatientAdmitted:
     with a tuple copied at every fact, folding them was quadratic, and so was the memory of the
     states the ledger's cache keeps every 64 versions. Successive states share one list and
-    each sees its first `n` items; only a state extended a second time (a branch) copies its
-    prefix."""
+    each sees its first `n` items; only a state extended a second time with another item (a
+    branch) copies its prefix."""
 
     __slots__ = ("_items", "_n")
     _lock = threading.Lock()  # check-then-append must not interleave between threads
@@ -125,11 +125,14 @@ class Grown(Sequence[T]):
 
     def plus(self, item: T) -> Grown[T]:
         with Grown._lock:
-            if len(self._items) == self._n:
-                items = self._items
-            else:
-                items = self._items[:self._n]
-            items.append(item)
+            items = self._items
+            if len(items) == self._n:
+                items.append(item)
+            elif items[self._n] != item:  # a branch: its own copy of the prefix
+                items = items[:self._n]
+                items.append(item)
+            # else the same item was appended on another path (a workspace and the ledger's
+            # cache fold the same fact): both share the list, copied at every fact before
         grown: Grown[T] = Grown.__new__(Grown)
         grown._items, grown._n = items, self._n + 1
         return grown

@@ -34,3 +34,15 @@ def test_a_state_extended_twice_keeps_both_branches_apart() -> None:
     assert list(left) == ["IMP-0001", "IMP-0002", "IMP-0003"]
     assert list(right) == ["IMP-0001", "IMP-0002", "IMP-0004"]
     assert left != right and hash(base) == hash(("IMP-0001", "IMP-0002"))
+
+
+def test_a_state_extended_twice_with_the_same_item_shares_one_list() -> None:
+    # A workspace folds a new enrolment, then the ledger's cache folds the same fact: before,
+    # the second copied the whole list (every enrolment, and every state kept for as-known-at).
+    base = Grown(["IMP-0001"]).plus("IMP-0002")
+    workspace, cache = base.plus("IMP-0003"), base.plus("IMP-0003")
+    assert workspace == cache == ("IMP-0001", "IMP-0002", "IMP-0003")
+    assert cache._items is base._items  # noqa: SLF001 - the sharing is what is tested
+    later = cache.plus("IMP-0004")
+    assert list(workspace) == ["IMP-0001", "IMP-0002", "IMP-0003"]
+    assert list(later) == ["IMP-0001", "IMP-0002", "IMP-0003", "IMP-0004"]
