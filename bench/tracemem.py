@@ -5,7 +5,8 @@
 runs `impress-ledger` with its arguments in this process, with tracemalloc on, and a thread
 that every `--every` seconds appends to DIR/memory.jsonl the process's resident memory, the
 Python heap tracemalloc sees, SQLite's own allocations (sqlite3_memory_used: page caches and
-statements, which tracemalloc does not see), the number of threads and of open files; and writes
+statements, which tracemalloc does not see), what glibc's malloc holds and uses, the number of
+threads and of open files; and writes
 DIR/growth-<seconds>.txt: where live memory grew most since `--baseline` seconds in (once
 pools have warmed up), by the code that allocated it, by the code on whose behalf (the
 outermost frame of this repository), and the objects the collector tracks, by type. A diagnostic, slow (every
@@ -39,6 +40,28 @@ def _sqlite_memory() -> Callable[[], int | None]:
     lib = ctypes.CDLL(name)
     lib.sqlite3_memory_used.restype = ctypes.c_int64
     return lambda: int(lib.sqlite3_memory_used())
+
+
+class _Mallinfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
+        "fordblks", "keepcost")]
+
+
+def _malloc() -> Callable[[], dict[str, float]]:
+    """glibc's heap: what malloc holds from the system (arena + mmapped) and what of it is in
+    use; the difference is free memory the heap keeps (fragmentation, if it grows)."""
+    try:
+        mallinfo2 = ctypes.CDLL(None).mallinfo2
+    except AttributeError:  # not glibc, or older than 2.33
+        return lambda: {}
+    mallinfo2.restype = _Mallinfo2
+
+    def read() -> dict[str, float]:
+        info = mallinfo2()
+        return {"malloc_held_mib": round((info.arena + info.hblkhd) / 2**20, 1),
+                "malloc_used_mib": round((info.uordblks + info.hblkhd) / 2**20, 1)}
+    return read
 
 
 def _rss_mib() -> float:
@@ -91,7 +114,7 @@ def growth(now: dict[str, Tally], then: dict[str, Tally]) -> list[str]:
 
 
 def watch(out: Path, every: float, baseline: float) -> None:
-    sqlite_used = _sqlite_memory()
+    sqlite_used, malloc = _sqlite_memory(), _malloc()
     began = time.monotonic()
     first: dict[str, Tally] | None = None
     while True:
@@ -102,7 +125,7 @@ def watch(out: Path, every: float, baseline: float) -> None:
                   "python_mib": round(traced / 2**20, 1),
                   "sqlite_mib": round((sqlite_used() or 0) / 2**20, 1),
                   "threads": threading.active_count(),
-                  "open_files": len(os.listdir("/proc/self/fd"))}
+                  "open_files": len(os.listdir("/proc/self/fd")), **malloc()}
         with (out / "memory.jsonl").open("a") as f:
             f.write(json.dumps(sample) + "\n")
         if seconds < baseline:

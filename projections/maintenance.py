@@ -56,7 +56,8 @@ def rebuild(ledger: Ledger, view_url: str,
             try:
                 create_tables(db, r.LIVE)
                 create_tables(db, fresh, indexes=False)
-                projector = Projector(ledger.log, db, fresh, batch_size=batch_size)
+                projector = Projector(ledger.log, db, fresh, batch_size=batch_size,
+                                      let_rows_go=False)  # no indexes yet
                 _replay(projector, progress=progress)
                 with projector.lock:
                     return _swap(projector, progress)
@@ -130,7 +131,8 @@ def verify(ledger: Ledger, view_url: str, *, batch_size: int = 2000,
                 # Every fact, not only the types a projector reads: an auditor's check must
                 # not rest on the classification (folds.SKIPPED_TYPES) it would then fail to
                 # catch.
-                _replay(Projector(ledger.log, db, copy, batch_size=batch_size, skip=frozenset()),
+                _replay(Projector(ledger.log, db, copy, batch_size=batch_size, skip=frozenset(),
+                                  let_rows_go=False),  # no indexes: see rebuild
                         until=position, progress=progress)
                 _, replayed = snapshot(db, copy)
                 return compare(live, replayed)

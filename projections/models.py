@@ -170,15 +170,17 @@ class Models:
                 self._lines(patient_id, at, batch,
                             lambda d: d.drug_id == drug_id and d.dispensed_on >= first)
 
-    def let_go(self, keep: int) -> int:
-        """Hold the folded states, rows and enrolment positions of at most `keep` patients,
-        those used last: the others are read again from the log and the tables if a later fact
-        needs them."""
+    def let_go(self, keep: int, *, rows: bool = True) -> int:
+        """Hold the folded states (and, with `rows`, the rows and enrolment positions) of at
+        most `keep` patients, those used last: the others are read again from the log (and
+        the tables) if a later fact needs them."""
         gone = self.folds.let_go(keep)
-        self.held.let_go(gone)
         for patient_id in gone:
             self.wanted.pop(patient_id, None)
-            self.index.enrolled_at.pop(patient_id, None)  # in its row, read when needed
+        if rows:
+            self.held.let_go(gone)
+            for patient_id in gone:
+                self.index.enrolled_at.pop(patient_id, None)  # in its row, read when needed
         return len(gone)
 
     # --- what the tables hold, loaded when first needed -------------------------------------

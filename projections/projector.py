@@ -30,9 +30,10 @@ from projections.store import (TRACKING, Conflict, Cursor, Database, ensure_trac
 
 
 PATIENTS = 30_000
-"""Patients whose folded states and rows a projector holds at most (about 10 KB each); others
-are read again when a fact reaches them. A national log has 100 000 patients, most of whom
-have long finished treatment: the limit bounds a rebuild's memory at any size."""
+"""Patients whose folded states and rows' hashes a projector holds at most (about 6 KB each;
+a server's runner holds IMPRESS_CACHE_STREAMS); others are read again from the log and the
+tables when a fact reaches them. A national log has 100 000 patients, most of whom have long
+finished treatment: the limit bounds a rebuild's memory at any size."""
 
 
 class Projector:
@@ -42,9 +43,12 @@ class Projector:
 
     def __init__(self, log: EventLog, db: Database, tables: tb.TableSet = r.LIVE, *,
                  batch_size: int = 500, skip: frozenset[str] = SKIPPED_TYPES,
-                 patients: int = PATIENTS) -> None:
+                 patients: int = PATIENTS, let_rows_go: bool = True) -> None:
+        """`let_rows_go`: what is held of the rows of a patient let go is loaded back from the
+        tables when needed, by the patient (False for tables without their indexes yet, where
+        that would scan them: a rebuild's, which then holds about 1.8 KB per patient)."""
         self.log, self.db, self.tables, self.batch_size = log, db, tables, batch_size
-        self.patients = patients
+        self.patients, self.let_rows_go = patients, let_rows_go
         self.types = types_read(skip)
         self.lock = threading.RLock()
         self._reset(0, 0)
@@ -73,7 +77,7 @@ class Projector:
                 except Conflict:
                     self.position = -1  # someone else moved the tracking row: start over
                     continue
-                self.models.let_go(self.patients)
+                self.models.let_go(self.patients, rows=self.let_rows_go)
                 if progress is not None:
                     if head < to:  # the log grew past what we knew
                         head = until if until is not None else self.log.head()
