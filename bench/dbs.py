@@ -36,6 +36,19 @@ class Databases:
         parts = urlsplit(self.base)
         return urlunsplit(parts._replace(path=f"/{name}"))
 
+    def existing(self, name: str) -> str:
+        """The URL of the database `name` an earlier run kept; LookupError if there is none."""
+        if self.kind == "sqlite":
+            path = Path(self.base) / f"{name}.db"
+            if not path.exists():
+                raise LookupError(f"no kept ledger at {path}: run with --keep first")
+            return f"sqlite:///{path}"
+        with psycopg.connect(self.base, autocommit=True) as conn:
+            if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() \
+                    is None:
+                raise LookupError(f"no kept database {name}: run with --keep first")
+        return urlunsplit(urlsplit(self.base)._replace(path=f"/{name}"))
+
     def drop(self, url: str) -> None:
         if self.kind == "sqlite":
             for suffix in ("", "-wal", "-shm"):

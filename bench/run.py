@@ -137,6 +137,89 @@ def through_imports(dbs: Databases, size: str, seed: int, lines: int, workdir: P
     return out
 
 
+AGAIN = ("rebuild", "read_side", "who_pays", "bundles")
+
+
+def run_again(kind: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    """`--again`: the rebuild of the read models, the read side, who pays and the bundles once
+    more, on the ledger an earlier `--keep` run left in the work directory (SQLite) or on the
+    server (PostgreSQL): the figures of a change to the read side without ingesting the history
+    again. Ingest, imports and the tree keep the earlier run's figures, and `again` names that
+    run and its revision, so no figure is mixed into a run without saying so."""
+    dbs = Databases(kind, args.postgres_url if kind == "postgres" else str(workdir))
+    path = args.results / f"{args.size}-{kind}.json"
+    earlier = json.loads(path.read_text(encoding="utf-8"))
+    url = dbs.existing("bench_ledger")
+    log(f"{kind} {args.size}: again, on the ledger kept by the run of {earlier['date']} at "
+        f"{earlier['revision'][:12]}")
+    started = time.perf_counter()
+    out = {k: v for k, v in earlier.items() if k not in ("ratios", "goals", "date", "command",
+                                                         "revision", "machine")}
+    out["again"] = {"phases": list(AGAIN), "earlier": {k: earlier[k] for k in
+                                                       ("date", "revision", "command")}}
+    load = out["load_average_after"] = dict(earlier.get("load_average_after", {}))
+    out["rebuild"] = rebuild_phases(url)
+    load["rebuild"] = os.getloadavg()[0]
+    last_day = datetime.fromisoformat(earlier["ingest"]["last_day"]).date()
+    read = read_phases(url, args, workdir, last_day)
+    load |= read.pop("load")
+    out |= read
+    out["read_side"]["tick"]["some_due"] = _get(earlier, "read_side", "tick", "some_due")
+    out["bundles"] = bundle_phase(url, last_day, args.repeat)
+    load["bundles"] = os.getloadavg()[0]
+    out["seconds_again"] = round(time.perf_counter() - started, 1)
+    return out
+
+
+def rebuild_phases(url: str) -> dict[str, Any]:
+    """The rebuild of every read model between two raw reads of the same rows, then the log
+    read whole (children, each with its own peak memory)."""
+    out = {}
+    for phase, name in (("raw-read", "raw_read_before"), ("rebuild", "rebuild"),
+                        ("raw-read", "raw_read_after"), ("log-read", "log_read")):
+        log(phase)
+        out[name] = child(phase, url)
+    return out
+
+
+def bundle_phase(url: str, last_day: Any, repeat: int) -> dict[str, Any]:
+    log("statement bundles: a partner's quarter, built and verified by impress-verify")
+    try:
+        return bundle_bench.bundle_figures(url, last_day, repeat)
+    except Exception as e:  # noqa: BLE001
+        return {"error": f"{type(e).__name__}: {e}"}
+
+
+def read_phases(url: str, args: argparse.Namespace, workdir: Path, last_day: Any
+                ) -> dict[str, Any]:
+    """The read side, who pays (in process and over HTTP) and bundles, with the load after each."""
+    out: dict[str, Any] = {}
+    load: dict[str, Any] = {}
+    with closing(Ledger.open(url, create_tables=False)) as ledger:
+        s = latency.sample(ledger, START, last_day, args.queries, args.seed)
+    log("the read side")
+    out["read_side"] = readside.read_side(url, Clock(last_day), START, repeat=args.repeat,
+                                          pages=args.pages, seed=args.seed)
+    load["read_side"] = os.getloadavg()[0]
+    log("who pays")
+    out["who_pays"] = {"queries": args.queries, "known_at_k": s.known_at.isoformat(),
+                       "k_position": s.position}
+    out["who_pays"] |= latency.in_process(url, s)
+    try:
+        out["who_pays"] |= latency.over_http(url, s, workdir, args.http_requests)
+    except Exception as e:  # noqa: BLE001
+        out["who_pays"]["http"] = f"{type(e).__name__}: {e}"
+    log("who pays over HTTP: 8 concurrent clients, 2 workers, against a constant endpoint")
+    try:
+        out["who_pays"]["http_concurrent"] = http_load.concurrent(
+            url, s.now, last_day, workdir, seconds=args.http_seconds, rounds=args.http_rounds)
+    except Exception as e:  # noqa: BLE001
+        out["who_pays"]["http_concurrent"] = {"error": f"{type(e).__name__}: {e}"}
+    load["who_pays"] = os.getloadavg()[0]
+    out["load"] = load
+    return out
+
+
 def run_one(kind: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     dbs = Databases(kind, args.postgres_url if kind == "postgres" else str(workdir))
     started = time.perf_counter()
@@ -156,47 +239,20 @@ def run_one(kind: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any
     out["ingest"]["imports"] = through_imports(dbs, args.size, args.seed, args.import_lines,
                                                workdir)
     load["imports"] = os.getloadavg()[0]
-    rebuild: dict[str, Any] = {}
-    for phase, name in (("raw-read", "raw_read_before"), ("rebuild", "rebuild"),
-                        ("raw-read", "raw_read_after"), ("log-read", "log_read")):
-        log(phase)
-        rebuild[name] = child(phase, url)
-    out["rebuild"] = rebuild
+    out["rebuild"] = rebuild_phases(url)
     load["rebuild"] = os.getloadavg()[0]
     last_day = datetime.fromisoformat(out["ingest"]["last_day"]).date()
-    with closing(Ledger.open(url, create_tables=False)) as ledger:
-        s = latency.sample(ledger, START, last_day, args.queries, args.seed)
-    log("the read side")
-    out["read_side"] = readside.read_side(url, Clock(last_day), START, repeat=args.repeat,
-                                          pages=args.pages, seed=args.seed)
+    read = read_phases(url, args, workdir, last_day)
+    load |= read.pop("load")
+    out |= read
     out["read_side"]["tick"]["some_due"] = out["ingest"].pop("tick_some_due", None)
-    load["read_side"] = os.getloadavg()[0]
-    log("who pays")
-    out["who_pays"] = {"queries": args.queries, "known_at_k": s.known_at.isoformat(),
-                       "k_position": s.position}
-    out["who_pays"] |= latency.in_process(url, s)
-    try:
-        out["who_pays"] |= latency.over_http(url, s, workdir, args.http_requests)
-    except Exception as e:  # noqa: BLE001
-        out["who_pays"]["http"] = f"{type(e).__name__}: {e}"
-    log("who pays over HTTP: 8 concurrent clients, 2 workers, against a constant endpoint")
-    try:
-        out["who_pays"]["http_concurrent"] = http_load.concurrent(
-            url, s.now, last_day, workdir, seconds=args.http_seconds, rounds=args.http_rounds)
-    except Exception as e:  # noqa: BLE001
-        out["who_pays"]["http_concurrent"] = {"error": f"{type(e).__name__}: {e}"}
-    load["who_pays"] = os.getloadavg()[0]
     log("Merkle tree: inclusion proofs, then bulk import with the tree on and off")
     out["tree"] = {"inclusion": tree_bench.inclusion_latency(url, args.queries, args.seed),
                    "writer": tree_bench.writer_cpu(url),
                    "bulk": tree_bench.tree_cost(dbs.fresh, dbs.drop, args.size, args.seed,
                                                 args.batch)}
     load["tree"] = os.getloadavg()[0]
-    log("statement bundles: a partner's quarter, built and verified by impress-verify")
-    try:
-        out["bundles"] = bundle_bench.bundle_figures(url, last_day, args.repeat)
-    except Exception as e:  # noqa: BLE001
-        out["bundles"] = {"error": f"{type(e).__name__}: {e}"}
+    out["bundles"] = bundle_phase(url, last_day, args.repeat)
     load["bundles"] = os.getloadavg()[0]
     out["seconds"] = round(time.perf_counter() - started, 1)
     if not args.keep:
@@ -305,6 +361,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--postgres-url", default=os.environ.get("IMPRESS_TEST_POSTGRES_URL"))
     parser.add_argument("--workdir", type=Path, help="for SQLite files and server state")
     parser.add_argument("--keep", action="store_true", help="keep the ledger databases")
+    parser.add_argument("--again", action="store_true",
+                        help="rebuild, read side, who pays and bundles again on the ledgers an "
+                        "earlier --keep run left (its results file is updated, naming it)")
     parser.add_argument("--results", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     kinds = [k.strip() for k in args.db.split(",") if k.strip()]
@@ -319,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
              "revision": git_revision(),
              "machine": machine(args.postgres_url if "postgres" in kinds else None)}
     for kind in kinds:
-        result = about | run_one(kind, args, workdir)
+        result = about | (run_again if args.again else run_one)(kind, args, workdir)
         result["ratios"] = ratios(result)
         result["goals"] = goals(result)
         path = args.results / f"{args.size}-{kind}.json"

@@ -63,9 +63,10 @@ def test_the_runner_goes_through_every_phase_at_a_tiny_size(tmp_path: Path) -> N
     from bench import run
 
     results = tmp_path / "results"
-    run.main(["--size", "tiny", "--db", "sqlite", "--workdir", str(tmp_path / "work"),
+    common = ["--size", "tiny", "--db", "sqlite", "--workdir", str(tmp_path / "work"),
               "--results", str(results), "--queries", "40", "--http-requests", "20",
-              "--import-lines", "150", "--repeat", "2", "--pages", "10"])
+              "--repeat", "2", "--pages", "10"]
+    run.main([*common, "--import-lines", "150", "--keep"])
     result = json.loads((results / "tiny-sqlite.json").read_text())
     ingest = result["ingest"]
     assert ingest["bulk"]["refused"] == ingest["single"]["refused"] == 0
@@ -102,6 +103,18 @@ def test_the_runner_goes_through_every_phase_at_a_tiny_size(tmp_path: Path) -> N
     assert "prose" in text and "more prose" in text and "\nold\n" not in text
     assert "| tiny (60 patients), sqlite |" in text
     assert (tmp_path / "benchmarks-latency.png").stat().st_size > 0
+
+    # --again: the read side once more on the kept ledger; the earlier run's ingest is kept
+    # and named, the read side and the rebuild are measured anew
+    run.main([*common, "--again"])
+    again = json.loads((results / "tiny-sqlite.json").read_text())
+    assert again["again"]["earlier"]["date"] == result["date"]
+    assert again["ingest"] == result["ingest"] and again["history_sha256"] == result["history_sha256"]
+    # the earlier run's read side recorded a few facts of its own (a tick, a signed head)
+    assert ingest["events"] <= again["rebuild"]["rebuild"]["events"] <= ingest["events"] + 10
+    assert again["read_side"]["public_cost"]["n"] == 2 and "error" not in again["bundles"]
+    assert again["read_side"]["tick"]["some_due"] == side["tick"]["some_due"]
+    assert again["goals"].keys() == result["goals"].keys()
 
 
 def test_only_the_agenda_of_patients_on_treatment_is_held_not_the_history() -> None:
