@@ -101,8 +101,13 @@ def _to_decimal(amount: object) -> Decimal:
     return value
 
 
+_EXPONENTS: dict[str, Decimal] = {}  # the minor unit per currency: Decimal("0.01") for NOK
+
+
 def _quantize(amount: Decimal, currency: str) -> Decimal:
-    exponent = Decimal(1).scaleb(-_minor_units(currency))
+    exponent = _EXPONENTS.get(currency)
+    if exponent is None:
+        exponent = _EXPONENTS[currency] = Decimal(1).scaleb(-_minor_units(currency))
     try:
         rounded = amount.quantize(exponent, context=_ROUNDING)
     except DecimalException:

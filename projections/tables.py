@@ -177,15 +177,23 @@ def _to_db(db: Database, kind: str) -> Callable[[Any], Any] | None:
     return None
 
 
+_KINDS = {k.value: k for k in PayerKind}
+_NONE: tuple[Any, ...] = ()
+
+
 def _from_db(db: Database, kind: str) -> Callable[[Any], Any] | None:
+    # Every statement reads tens of thousands of rows through these: each is the cheapest
+    # conversion of what the database returns (psycopg gives dates and lists already).
     if kind == "date":
-        return db.date_out
+        return None if db.postgres else date.fromisoformat
     if kind == "int":
         return int
     if kind == "kind":
-        return PayerKind
+        return _KINDS.__getitem__
     if kind == "json":
-        return lambda v: tuple(db.json_out(v))
+        if db.postgres:
+            return tuple
+        return lambda v: _NONE if v == "[]" else tuple(json.loads(v))
     if kind == "periods":
         return lambda v: tuple((date.fromisoformat(s), hf, rhf) for s, hf, rhf in db.json_out(v))
     return None

@@ -149,6 +149,8 @@ def public_cost(source: Source, period: Period, scope: Scope, by: By = By.QUARTE
     check(source, scope)
     who = scope.who()
     grid = buckets(period, by)
+    month_of = {(b.start.year, m): i for i, b in enumerate(grid)  # buckets start on months
+                for m in range(b.start.month, b.end.month + 1)}
     span, public = (period.start, period.end), (PayerKind.PUBLIC,)
     days: dict[tuple[int, str, str, str], int] = defaultdict(int)
     for interval, part in clipped(source.intervals(kinds=public, span=span, **who),
@@ -163,7 +165,7 @@ def public_cost(source: Source, period: Period, scope: Scope, by: By = By.QUARTE
     for d in in_order(source.cost_lines(span=span, kinds=public, **who)):
         if (d.payer_kind is PayerKind.PUBLIC and d.on in period and scope.sees(d)
                 and patient in (None, d.patient_id)):
-            i = next(i for i, b in enumerate(grid) if b.start <= d.on <= b.end)
+            i = month_of[(d.on.year, d.on.month)]
             dispensed[(i, d.party or "", d.hf_id or "", d.patient_id)].append(d)
     rows: dict[tuple[int, str, str], list[Contribution]] = defaultdict(list)
     for key in sorted(set(days) | set(dispensed)):
