@@ -22,16 +22,53 @@ from projections.view import ANY_POSITION, ReadModels
 Span = tuple[date, date]
 
 
+class Window:
+    """Rows as known at any position from `first` to `last`, each query read once: the two ends
+    of a restatement ask the same questions, and most rows are the same at both."""
+
+    def __init__(self, models: ReadModels, first: int, last: int) -> None:
+        self.models, self.first, self.last = models, first, last
+        self._read: dict[tuple[Any, ...], list[Any]] = {}
+
+    def rows(self, table: Any, at: int, where: str, params: list[Any], order: str) -> list[Any]:
+        key = (table.base, where, repr(params), order)
+        found = self._read.get(key)
+        if found is None:
+            alive = "known_from <= ? AND (known_to IS NULL OR known_to > ?)"
+            found = self._read[key] = self.models.rows(
+                table, ANY_POSITION, f"{alive} AND ({where})", [self.last, self.first, *params],
+                order)
+        return [x for x in found if x.known_from <= at and (x.known_to is None or x.known_to > at)]
+
+    def changed(self) -> set[str] | None:
+        """The patients owning a row read that is not the same at both ends; None if such a
+        row belongs to no patient (a party, an agreement's slots)."""
+        out: set[str] = set()
+        for rows in self._read.values():
+            for x in rows:
+                if x.known_from > self.first or (x.known_to is not None and x.known_to <= self.last):
+                    patient = getattr(x, "patient_id", None)
+                    if patient is None:
+                        return None
+                    out.add(patient)
+        return out
+
+
 class ReadSource:
     def __init__(self, models: ReadModels, position: int | None = None,
-                 recorded_at: datetime | None = None, *, min_position: int | None = None) -> None:
+                 recorded_at: datetime | None = None, *, min_position: int | None = None,
+                 window: Window | None = None) -> None:
         reached = models.reached(min_position)
         self.models, self.db = models, models.db
         self.at = models.as_of(position)
         self.position = reached if position is None else position
         self.recorded_at = recorded_at
+        self.window = window if window and window.first <= self.position <= window.last else None
 
     def _rows(self, table: Any, where: list[str], params: list[Any], order: str = "") -> list[Any]:
+        if self.window is not None and table.bitemporal:
+            return self.window.rows(table, self.position, " AND ".join(where) or "1 = 1", params,
+                                    order)
         return self.models.rows(table, self.at, " AND ".join(where) or "1 = 1", params, order)
 
     def _scope(self, where: list[str], params: list[Any], company: str | None,

@@ -13,11 +13,12 @@ type and recorded moment are then read from the log, by position.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from copy import copy
 from datetime import date, datetime
 from typing import Any
 
 from eventstore import EventLog, StoredFact
-from projections.source import ReadSource
+from projections.source import ReadSource, Window
 from projections.view import WAIT, ReadModels
 from domain.statements.source import Rows
 from domain.statements.text import LinesOf, own_lines
@@ -33,12 +34,21 @@ class ReadModelSources:
         self.models, self.log, self.wait = models, log, wait
         self.reached = models.reached(min_position, wait)
         self._held: dict[tuple[str, int], Rows] = {}
+        self._window: Window | None = None
 
     def at(self, position: int | None) -> ReadSource:
         if position is not None and position > self.reached:
             self.reached = self.models.reached(position, self.wait)  # or ViewBehind: 503
         at = self.reached if position is None else position
-        return ReadSource(self.models, at, self.recorded_at(at))
+        return ReadSource(self.models, at, self.recorded_at(at), window=self._window)
+
+    def between(self, first: int, last: int | None) -> ReadModelSources:
+        """These sources, reading each query's rows once for every position from `first` to
+        `last` (None: now): what a restatement compares."""
+        end = self.at(last).position
+        shared = copy(self)
+        shared._window = Window(self.models, min(first, end), end)
+        return shared
 
     def patient_at(self, patient_id: str, position: int, since: int) -> Rows:
         """One patient's rows (and its agreement's slots) as known at `position`, read once
@@ -50,6 +60,14 @@ class ReadModelSources:
                 now.position, companies=now.company_ids(), rhfs=now.rhf_ids(),
                 tables=now.changes([patient_id], since))
         return held.at(position)
+
+    def changed(self, before: ReadSource, after: ReadSource) -> set[str] | None:
+        """The patients with a row read for the two positions that is not the same row at both
+        (None without a window, or if a row of no patient, a party or slots, changed)."""
+        window = self._window
+        if window is None or (before.position, after.position) != (window.first, window.last):
+            return None
+        return window.changed()
 
     def first_enrolment(self) -> Any:
         return self.at(None).first_enrolment()

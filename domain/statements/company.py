@@ -12,6 +12,8 @@ paid to its health trusts; it sees no agreement lines (slot usage is national, n
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -122,12 +124,16 @@ class CompanyStatement:
 
         return sheets(self)
 
-    def lines(self) -> list[Line]:
+    def lines(self, only: Collection[str] | None = None) -> list[Line]:
+        """Every line; with `only`, the lines of one patient only for those patients (the
+        agreements' lines all the same)."""
         out = [Line("agreement", (a.agreement_id, a.drug_id),
                     {"slots agreed": text(a.slots_agreed), "slots used": text(a.slots_used),
                      "slots left": text(a.slots_left), "enrolled in period": text(a.enrolled_in_period)},
                     frozenset(a.patients)) for a in self.agreements]
         for p in self.patients:
+            if only is not None and p.patient_id not in only:
+                continue
             values = {"stage": text(p.stage), "treating HF": text(p.hfs),
                       "started": text(p.started_on), "ended": text(p.ended_on),
                       "company coverage": span_text(p.coverage), "packs": text(p.packs),

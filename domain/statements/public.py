@@ -11,6 +11,7 @@ keeps its patients' contributions, so a restatement can name the patients whose 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -126,7 +127,9 @@ class PublicCostStatement:
     def sheets(self) -> list[Sheet]:
         return [_cost_sheet(self), _patient_sheet(self)]
 
-    def lines(self) -> list[Line]:
+    def lines(self, only: Collection[str] | None = None) -> list[Line]:
+        """Every line; with `only`, the lines of one patient only for those patients (the
+        lines of many patients all the same)."""
         out = []
         for r in self.rows:
             key = (r.bucket.label, r.rhf_id, r.hf_id)
@@ -135,6 +138,8 @@ class PublicCostStatement:
                              "packs": text(r.packs), "value": text(r.value)},
                             frozenset(c.patient_id for c in r.contributions)))
             for c in r.contributions:
+                if only is not None and c.patient_id not in only:
+                    continue
                 out.append(Line("patient", (*key, c.patient_id),
                                 {"public days": text(c.public_days),
                                  "packs": text(sum(d.packs for d in c.dispensations)),
@@ -157,7 +162,10 @@ def public_cost(source: Source, period: Period, scope: Scope, by: By = By.QUARTE
                                   period, scope):
         if interval.kind is not PayerKind.PUBLIC or patient not in (None, interval.patient_id):
             continue
-        for i, bucket in enumerate(grid):
+        first, last = month_of[(part[0].year, part[0].month)], month_of[(part[1].year,
+                                                                          part[1].month)]
+        for i in range(first, last + 1):
+            bucket = grid[i]
             if shared := overlap(part, (bucket.start, bucket.end)):
                 key = (i, interval.party or "", interval.hf_id or "", interval.patient_id)
                 days[key] += days_in(shared)

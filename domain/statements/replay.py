@@ -151,6 +151,9 @@ class Replay:
         return Known.from_workspace(ws, [patient_id], [p.agreement_id] if p.exists else [],
                                     position)
 
+    def changed(self, before: Known, after: Known) -> set[str] | None:
+        return None  # a replay compares every patient's lines
+
     def causes(self, patients: Sequence[str], before: Known, after: Known, lines_of: LinesOf,
                span: tuple[date, date] | None = None) -> dict[int, tuple[Recorded, set[str]]]:
         """Every fact on the patients' streams, one by one (the span narrows nothing here)."""

@@ -65,6 +65,11 @@ class Sources(Protocol):
         the span) changed."""
         ...
 
+    def changed(self, before: Any, after: Any) -> set[str] | None:
+        """The patients whose facts may differ between the two (asked after both statements
+        were built from them); None: any patient may."""
+        ...
+
 
 @dataclass(frozen=True)
 class Change:
@@ -196,7 +201,11 @@ def restate(found_in: Sources, kind: StatementKind, period: Period, scope: Scope
         lines: list[Line] = build(kind, source, period, scope, by).lines()
         return lines
 
-    changes = diff(lines_of(before), lines_of(after))
+    # A patient's own lines read only its own facts: those of a patient whose facts are the
+    # same at both ends are the same, and need not be written out to be compared.
+    issued_as, now_as = build(kind, before, period, scope, by), build(kind, after, period, scope, by)
+    changed = found_in.changed(before, after)
+    changes = diff(issued_as.lines(changed), now_as.lines(changed))
     patients = sorted({p for c in changes for p in c.patients})
     found = found_in.causes(patients, before, after, lines_of, (period.start, period.end))
     listed = [_cause(fact, touched, before.recorded_at)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 
 from domain.financing import Payer, PayerKind, not_started
 from domain.money import CURRENCIES, Money
@@ -185,4 +184,4 @@ def minor(m: Money) -> int:
 
 
 def money(amount_minor: int, currency: str) -> Money:
-    return Money.of(Decimal(amount_minor).scaleb(-CURRENCIES[currency]), currency)
+    return Money.from_minor(amount_minor, currency)

@@ -296,3 +296,20 @@ def test_construction_rounds_to_at_most_the_minor_unit(amount: Decimal, currency
     m = Money.of(amount, currency)
     assert m.amount.as_tuple().exponent == -CURRENCIES[currency]
     assert abs(m.amount - amount) <= Decimal(1).scaleb(-CURRENCIES[currency]) / 2
+
+
+@given(st.integers(min_value=-(10**15), max_value=10**15), st.sampled_from(sorted(CURRENCIES)))
+def test_money_from_minor_units_is_the_money_of_its_decimal_spelling(minor: int, currency: str) -> None:
+    made = Money.from_minor(minor, currency)
+    expected = Money.of(Decimal(minor).scaleb(-CURRENCIES[currency]), currency)
+    assert made == expected and str(made) == str(expected)
+    assert made.amount.as_tuple() == expected.amount.as_tuple()  # the same digits and exponent
+    assert Money.from_minor(0, currency) + made == made
+
+
+@pytest.mark.parametrize("bad", [1.5, "100", True, Decimal("1")])
+def test_money_from_minor_units_takes_only_an_int(bad: object) -> None:
+    with pytest.raises(NotMoney):
+        Money.from_minor(bad, "NOK")  # type: ignore[arg-type]
+    with pytest.raises(UnknownCurrency):
+        Money.from_minor(100, "XXX")
