@@ -155,18 +155,22 @@ def run_again(kind: str, args: argparse.Namespace, workdir: Path) -> dict[str, A
     started = time.perf_counter()
     out = {k: v for k, v in earlier.items() if k not in ("ratios", "goals", "date", "command",
                                                          "revision", "machine")}
-    out["again"] = {"phases": list(AGAIN), "earlier": {k: earlier[k] for k in
-                                                       ("date", "revision", "command")}}
+    phases = [x for x in AGAIN if x in args.again_phases.split(",")]
+    out["again"] = {"phases": phases, "earlier": {k: earlier[k] for k in
+                                                  ("date", "revision", "command")}}
     load = out["load_average_after"] = dict(earlier.get("load_average_after", {}))
-    out["rebuild"] = rebuild_phases(url)
-    load["rebuild"] = os.getloadavg()[0]
+    if "rebuild" in phases:
+        out["rebuild"] = rebuild_phases(url)
+        load["rebuild"] = os.getloadavg()[0]
     last_day = datetime.fromisoformat(earlier["ingest"]["last_day"]).date()
-    read = read_phases(url, args, workdir, last_day)
-    load |= read.pop("load")
-    out |= read
-    out["read_side"]["tick"]["some_due"] = _get(earlier, "read_side", "tick", "some_due")
-    out["bundles"] = bundle_phase(url, last_day, args.repeat)
-    load["bundles"] = os.getloadavg()[0]
+    if "read_side" in phases:
+        read = read_phases(url, args, workdir, last_day, http="who_pays" in phases)
+        load |= read.pop("load")
+        out |= read
+        out["read_side"]["tick"]["some_due"] = _get(earlier, "read_side", "tick", "some_due")
+    if "bundles" in phases:
+        out["bundles"] = bundle_phase(url, last_day, args.repeat)
+        load["bundles"] = os.getloadavg()[0]
     out["seconds_again"] = round(time.perf_counter() - started, 1)
     return out
 
@@ -190,9 +194,10 @@ def bundle_phase(url: str, last_day: Any, repeat: int) -> dict[str, Any]:
         return {"error": f"{type(e).__name__}: {e}"}
 
 
-def read_phases(url: str, args: argparse.Namespace, workdir: Path, last_day: Any
-                ) -> dict[str, Any]:
-    """The read side, who pays (in process and over HTTP) and bundles, with the load after each."""
+def read_phases(url: str, args: argparse.Namespace, workdir: Path, last_day: Any,
+                http: bool = True) -> dict[str, Any]:
+    """The read side and who pays (in process and, with `http`, over HTTP), with the load
+    after each."""
     out: dict[str, Any] = {}
     load: dict[str, Any] = {}
     with closing(Ledger.open(url, create_tables=False)) as ledger:
@@ -205,6 +210,10 @@ def read_phases(url: str, args: argparse.Namespace, workdir: Path, last_day: Any
     out["who_pays"] = {"queries": args.queries, "known_at_k": s.known_at.isoformat(),
                        "k_position": s.position}
     out["who_pays"] |= latency.in_process(url, s)
+    if not http:
+        load["who_pays"] = os.getloadavg()[0]
+        out["load"] = load
+        return out
     try:
         out["who_pays"] |= latency.over_http(url, s, workdir, args.http_requests)
     except Exception as e:  # noqa: BLE001
@@ -364,6 +373,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--again", action="store_true",
                         help="rebuild, read side, who pays and bundles again on the ledgers an "
                         "earlier --keep run left (its results file is updated, naming it)")
+    parser.add_argument("--again-phases", default=",".join(AGAIN),
+                        help=f"with --again, which of {','.join(AGAIN)} (who_pays: over HTTP too)")
     parser.add_argument("--results", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     kinds = [k.strip() for k in args.db.split(",") if k.strip()]

@@ -115,6 +115,12 @@ def test_the_runner_goes_through_every_phase_at_a_tiny_size(tmp_path: Path) -> N
     assert again["read_side"]["public_cost"]["n"] == 2 and "error" not in again["bundles"]
     assert again["read_side"]["tick"]["some_due"] == side["tick"]["some_due"]
     assert again["goals"].keys() == result["goals"].keys()
+    # only some phases: the others keep the figures they had
+    run.main([*common, "--again", "--again-phases", "read_side"])
+    once_more = json.loads((results / "tiny-sqlite.json").read_text())
+    assert once_more["again"]["phases"] == ["read_side"]
+    assert once_more["rebuild"] == again["rebuild"] and once_more["bundles"] == again["bundles"]
+    assert once_more["read_side"]["public_cost"]["n"] == 2
 
 
 def test_only_the_agenda_of_patients_on_treatment_is_held_not_the_history() -> None:
