@@ -115,9 +115,17 @@ class Built:
     @property
     def patients(self) -> set[str]:
         """The patients whose streams a line rests on (an agreement line names its patients,
-        but rests on the agreement's stream)."""
+        but rests on the agreement's stream), and those a restatement names as changed."""
         return {p for line in (*self.lines, *self.compared) if line.section != "agreement"
-                for p in line.patients}
+                for p in line.patients} | set(self.changed)
+
+    @property
+    def changed(self) -> tuple[str, ...]:
+        """The patients a restatement's changes name: it finds the facts that changed each
+        line in their streams (a late enrolment, for an agreement line's slots used)."""
+        if self.restatement is None:
+            return ()
+        return tuple(sorted({p for c in self.restatement.changes for p in c.patients}))
 
 
 def build(spec: Spec, sources: PatientSources, books: Books) -> Built:
@@ -167,6 +175,7 @@ def rests_on(line: Line, patients: Mapping[str, PatientRow]) -> tuple[str, ...]:
 
 def support(built: Built, patients: Mapping[str, PatientRow]) -> tuple[tuple[str, ...], ...]:
     """What the bundle's facts are: the statement's streams and every line's (a restatement:
-    every line compared)."""
+    every line compared, and the streams of every patient its changes name)."""
     lines: Iterable[Line] = (*built.lines, *built.compared)
-    return (built.spec.streams(), *(rests_on(x, patients) for x in lines))
+    return (built.spec.streams(), *(rests_on(x, patients) for x in lines),
+            *(tuple(sorted(patient_streams(patients[p]))) for p in built.changed))

@@ -157,17 +157,6 @@ class Known(Rows):
     def _of(self, table: str) -> list[Any]:
         return self._rows[table]
 
-    def slot_uses(self, agreements: Collection[str]) -> list[SlotUse]:
-        """From the agreements' own PatientSlotUsed facts (a bundle holds the agreement's
-        stream, not the enrolment of every patient under it: ADR 0024)."""
-        found = []
-        for agreement_id in sorted(agreements):
-            agreement = self.workspace.agreement(agreement_id)
-            for drug_id, ids in sorted(agreement.slot_patients.items()):
-                found += [SlotUse(agreement_id, drug_id, p, on)
-                          for p, on in zip(ids, agreement.enrolled.get(drug_id, ()))]
-        return found
-
     @cached_property
     def _rows(self) -> dict[str, list[Any]]:
         at, ws = self.position, self.workspace
@@ -197,3 +186,19 @@ class Known(Rows):
     @cached_property
     def _orders(self) -> dict[str, dict[str, int]]:
         return {}
+
+
+class BundleKnown(Known):
+    """A replay of a statement bundle's facts, which hold each agreement's stream whole but not
+    the streams of every patient enrolled under it (ADR 0024): slots used are read from the
+    agreements' own PatientSlotUsed facts, one per enrolment, recorded in the same transaction
+    as the enrolment. At every position between transactions this is what the patients give."""
+
+    def slot_uses(self, agreements: Collection[str]) -> list[SlotUse]:
+        found = []
+        for agreement_id in sorted(agreements):
+            agreement = self.workspace.agreement(agreement_id)
+            for drug_id, ids in sorted(agreement.slot_patients.items()):
+                found += [SlotUse(agreement_id, drug_id, p, on)
+                          for p, on in zip(ids, agreement.enrolled.get(drug_id, ()))]
+        return found

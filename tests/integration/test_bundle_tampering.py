@@ -36,7 +36,7 @@ from proofs.bundle import Bundle
 from proofs.check import Failed
 from proofs.check_bundle import check_bundle
 from proofs.cli import main as verify
-from tests.bundle_support import BUYER, Signed, company_book, partner
+from tests.bundle_support import BUYER, Signed, company_book, late_enrolment, partner
 
 SETTINGS = settings(max_examples=60, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -51,6 +51,9 @@ class Demo:
         paid = h1.dispensations[-1]
         self.last_dispensed = signed.record(c.DispenseDrug(
             patient_id=paid.patient_id, packs=1, dispensed_on=paid.on))
+        # and one more enrolment in it: the last fact of its agreement's stream, a slot used
+        late_enrolment(signed, "roche-norge", Period(date(2024, 1, 1), date(2024, 6, 30)),
+                       "IMP-0998")
         self.numbers = {co: signed.issue(company_book(co), "2024H1", BUYER)
                         for co in ("roche-norge", "novartis-norge")}
         signed.sign()
@@ -327,3 +330,19 @@ def test_a_bundle_of_the_first_format_is_refused_by_name_not_misread(demo: Demo)
     del doc["multiproof"]
     with pytest.raises(BadDocument, match="impress-bundle-v1 .*reads impress-bundle-v2"):
         Bundle.from_dict(doc)
+
+
+def test_dropping_an_agreements_last_slot_used_is_caught_by_its_slots_used(demo: Demo) -> None:
+    # An agreement line counts the agreement's own PatientSlotUsed facts (ADR 0024): the last
+    # one left out, with a multiproof made anew, gives another count than the line says.
+    doc = demo.doc()
+    last: dict[str, int] = {}
+    for i, e in enumerate(doc["facts"]):
+        last[e["fact"]["stream"]] = i
+    counted = [i for s, i in last.items() if s.startswith("agreement/")
+               and doc["facts"][i]["fact"]["type"] == "PatientSlotUsed"
+               and doc["facts"][i]["fact"]["valid_on"] <= "2024-06-30"]
+    assert counted  # Roche's agreements enrol patients up to the end of the half-year
+    doc["facts"].pop(counted[0])
+    reason = rejected(demo, reproved(demo, doc))  # "... enrolled in period is '2' in the
+    assert reason.startswith("the agreement line") and "the facts give" in reason  # bundle, ..."
