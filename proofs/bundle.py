@@ -77,7 +77,7 @@ class BundleLine:
             raise BadDocument("a line is a JSON object with key, section, values and "
                               "rests_on") from None
         if not isinstance(rests, list) or not all(isinstance(x, str) for x in rests):
-            raise BadDocument("a line's rests_on is a list of streams and stream@version")
+            raise BadDocument("a line's rests_on is a list of streams")
         if line.to_json() != {k: value[k] for k in ("key", "section", "values")}:
             raise BadDocument("a line's key is a list of texts and its values an object of "
                               "texts")
