@@ -43,6 +43,10 @@ def check_bundle(bundle: Bundle, keys: Mapping[str, bytes], archived: Sequence[S
     built = _built(spec, log)
     known = Replay(log).at(spec.position)
     patients = {p.patient_id: p for p in known.patients(sorted(built.patients))}
+    unknown = sorted(built.patients - patients.keys())
+    if unknown:
+        raise Failed(f"the statement names {', '.join(unknown)}, of whom the bundle holds no "
+                     "enrolment: the facts its lines rest on are missing")
     check_lines(bundle, built, [rests_on(x, patients) for x in built.lines])
     check_support(bundle, spec, built, patients, log)
     lines.append(_proven(spec, bundle, built))

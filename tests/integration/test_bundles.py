@@ -14,7 +14,7 @@ import pytest
 
 from application.demo import load_demo
 from application.ledger import Ledger
-from audit import bundles
+from audit import bundles, proofs
 from domain import commands as c
 from domain.books import BookKey, StatementKind
 from domain.statements.period import Period
@@ -132,6 +132,13 @@ def test_a_restatement_of_slots_used_names_the_late_enrolment_and_verifies(
     assert "patient/IMP-0999" in [f["stream"] for f in restated.restatement["facts"]]
     out = verified(demo, restated)
     assert any("facts that changed them" in line for line in out)
+    doc = restated.to_dict()  # the late patient's own facts left out, the rest proved anew
+    doc["facts"] = [e for e in doc["facts"] if e["fact"]["stream"] != "patient/IMP-0999"]
+    doc["multiproof"] = list(proofs.multiproof(
+        demo.ledger.log, [e["fact"]["position"] for e in doc["facts"]],
+        doc["head"]["tree_size"])[1])
+    with pytest.raises(Failed, match="names IMP-0999, of whom the bundle holds no enrolment"):
+        verified(demo, Bundle.from_dict(doc))
 
 
 def test_an_rhf_bundle_withholds_other_regions_facts_and_still_verifies(demo: Signed) -> None:
