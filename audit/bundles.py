@@ -1,6 +1,6 @@
 """Statement bundles (ADR 0023, docs/proofs.md section 8): a statement's lines, the facts they rest
-on (those the requester may see whole; the others are named as withheld), an inclusion proof of
-each to the latest signed tree head, and consistency proofs from the heads the requester
+on (those the requester may see whole; the others are named as withheld), one multiproof of
+all of them to the latest signed tree head, and consistency proofs from the heads the requester
 archived. `impress-verify bundle` checks it offline and builds the statement again from the
 facts alone.
 
@@ -24,7 +24,7 @@ from domain import statement_lines as sl
 from domain.books import StatementKind
 from domain.periods import StatementPeriod
 from domain.statements.adjustments import PatientSources
-from domain.statements.bundled import ENROLMENT, Built, Spec, build, rests_on, support
+from domain.statements.bundled import Built, Spec, build, rests_on, support
 from domain.statements.period import Period
 from domain.statements.periods import Books, book_key
 from domain.statements.public import By
@@ -114,11 +114,12 @@ def make(ledger: Ledger, view: View, spec: Spec, sources: PatientSources, books:
     rows = {p.patient_id: p for p in sources.at(spec.position).patients(sorted(built.patients))}
     facts = _facts(ledger, spec, support(built, rows), issued_at)
     shown = [f for f in facts if proofs.visible(view, f)]
-    paths = proofs.inclusions(ledger.log, [f.position for f in shown], signed.size)
+    salts, nodes = proofs.multiproof(ledger.log, [f.position for f in shown], signed.size)
     canonical = built.canonical()
     return Bundle(
         head=signed.head.signed,
-        facts=tuple(Entry(f.position - 1, _canonical(f), *paths[f.position]) for f in shown),
+        facts=tuple(Entry(f.position - 1, _canonical(f), salts[f.position]) for f in shown),
+        multiproof=nodes,
         statement=spec.to_dict(), rests_on=spec.streams(),
         lines=tuple(BundleLine(line, rests_on(x, rows))
                     for line, x in zip(canonical, built.lines)),
@@ -142,19 +143,11 @@ def _whole(view: View, built: Built) -> None:
 def _facts(ledger: Ledger, spec: Spec, rests: Sequence[Sequence[str]],
            issued_at: int | None) -> list[StoredFact]:
     """Every fact of the streams the statement rests on, up to its position (its book up to
-    the fact that issued it), and the single facts it rests on."""
-    whole = {x for r in rests for x in r if "@" not in x}
-    single = {x for r in rests for x in r if "@" in x}
+    the fact that issued it)."""
     found: dict[int, StoredFact] = {}
-    for stream in sorted(whole):
+    for stream in sorted({x for r in rests for x in r}):
         limit = issued_at if stream == spec.book and issued_at is not None else spec.position
         found.update((f.position, f) for f in ledger.log.stream(stream, up_to=limit))
-    for ref in sorted(single):
-        stream, _, version = ref.partition("@")
-        if stream not in whole:
-            assert int(version) == ENROLMENT
-            first = ledger.log.stream(stream, up_to=spec.position)[:1]
-            found.update((f.position, f) for f in first)
     return [found[p] for p in sorted(found)]
 
 

@@ -48,22 +48,31 @@ def inclusion(log: EventLog, position: int, tree_size: int,
         root_hash=merkle.root(tree_size, fetch).hex(), head=found.signed if found else None)
 
 
-def inclusions(log: EventLog, positions: Sequence[int], tree_size: int,
-               batch: int = 500) -> dict[int, tuple[str, tuple[str, ...]]]:
-    """(salt, path) of the fact at each position in the tree of `tree_size` facts, with the
-    tree columns of every path read in batches (a bundle proves hundreds of facts at once)."""
+def multiproof(log: EventLog, positions: Sequence[int], tree_size: int, batch: int = 2000
+               ) -> tuple[dict[int, str], tuple[str, ...]]:
+    """The salt of the fact at each position (distinct, increasing), and the multiproof of all
+    of them in the tree of `tree_size` facts (domain.merkle.multiproof_subtrees): the tree
+    columns it needs are read in batches of `batch` positions, a few queries for a bundle of
+    tens of thousands of facts."""
     _sizes(log, tree_size, min(positions, default=1), "position")
     if positions and max(positions) > tree_size:
         raise OutOfRange(f"position {max(positions)} is not in the tree of {tree_size} facts")
-    wanted = sorted(set(positions) | set(_positions(
-        [s for p in set(positions) for s in merkle.inclusion_subtrees(p - 1, tree_size)])))
-    rows: dict[int, tuple[bytes, bytes]] = {}
-    for i in range(0, len(wanted), batch):
-        rows.update(log.tree(wanted[i:i + batch]))
-    fetch = _fetch({p: column for p, (_, column) in rows.items()})
-    return {p: (rows[p][0].hex(), tuple(h.hex() for h in
-                                        merkle.inclusion_proof(p - 1, tree_size, fetch)))
-            for p in positions}
+    subtrees = merkle.multiproof_subtrees([p - 1 for p in positions], tree_size)
+    salts: dict[int, str] = {}
+
+    def fetch(wanted: Sequence[int]) -> dict[int, bytes]:  # with the salts, in batches
+        every = sorted(set(wanted) | set(positions))
+        rows: dict[int, tuple[bytes, bytes]] = {}
+        for i in range(0, len(every), batch):
+            rows.update(log.tree(every[i:i + batch]))
+        salts.update((p, rows[p][0].hex()) for p in positions if p in rows)
+        return {p: column for p, (_, column) in rows.items()}
+
+    nodes = merkle.subtree_hashes(subtrees, fetch)
+    missing = [p for p in positions if p not in salts]
+    if missing:
+        raise OutOfRange(f"no fact at position {missing[0]}")
+    return salts, tuple(h.hex() for h in nodes)
 
 
 def consistency(log: EventLog, first: int, second: int) -> ConsistencyProof:

@@ -3,7 +3,7 @@ bundle, on the full ledger.
 
 - Build: the partner with the most patients and the last whole quarter of the history, as
   known at a head signed now; built as `impress-ledger statement bundle` builds it (the
-  statement from the read models, the facts its lines rest on, an inclusion proof of each),
+  statement from the read models, the facts its lines rest on, one multiproof of them all),
   the partner's tenancy applied, written as JSON; timed in process, end to end.
 - Verify: `impress-verify bundle FILE --keys KEY` in a process of its own, as a partner runs
   it: Python starting, imports, reading the JSON, every proof, the statement built again from
@@ -77,6 +77,7 @@ def bundle_figures(url: str, last_day: date, repeat: int = 3) -> dict[str, Any]:
             builds.append(time.perf_counter() - started)
     out: dict[str, Any] = {"company": company, "period": quarter.label,
                            "lines": len(made.lines), "facts": len(made.facts),
+                           "multiproof_nodes": len(made.multiproof),
                            "withheld": sum(len(v) for _, v in made.withheld),
                            "bytes": len(text.encode()), "build_ms": percentiles(builds)}
     out["verify_ms"] = verified(text, key, repeat)

@@ -64,7 +64,7 @@ def bundle(number: NumberArgument = None,
            archived: ArchivedOption = None, output: OutputOption = None,
            database: DatabaseOption = None, view: ViewOption = None) -> None:
     """A statement as a bundle its party verifies offline: the lines, the facts they rest on,
-    an inclusion proof of each to the latest signed head (impress-verify bundle)."""
+    one multiproof of them all to the latest signed head (impress-verify bundle)."""
     if (number is None) == (kind is None):
         raise ValueError("give an issued statement's NUMBER, or --statement with its period")
     with statements(database, view) as (ledger, sources):

@@ -24,6 +24,7 @@ most about 2 * log2(n) columns, read by position.
 from __future__ import annotations
 
 import hashlib
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -144,29 +145,36 @@ def consistency_subtrees(first: int, second: int) -> list[tuple[int, int]]:
 
 
 def inclusion_proof(index: int, size: int, fetch: Fetch) -> list[bytes]:
-    return _hashes(inclusion_subtrees(index, size), fetch)
+    return subtree_hashes(inclusion_subtrees(index, size), fetch)
 
 
 def consistency_proof(first: int, second: int, fetch: Fetch) -> list[bytes]:
-    return _hashes(consistency_subtrees(first, second), fetch)
+    return subtree_hashes(consistency_subtrees(first, second), fetch)
 
 
 def root(size: int, fetch: Fetch) -> bytes:
     """MTH of the first `size` leaves."""
-    return _hashes([(0, size)], fetch)[0] if size else EMPTY_ROOT
+    return subtree_hashes([(0, size)], fetch)[0] if size else EMPTY_ROOT
 
 
-def _hashes(subtrees: Sequence[tuple[int, int]], fetch: Fetch) -> list[bytes]:
-    """The subtrees' hashes, with one fetch of every column they need."""
-    parts = {part for start, end in subtrees for part in perfect_parts(start, end)}
-    columns = fetch(sorted({part.position for part in parts}))
-    hashes = {}
-    for part in parts:
-        column = columns.get(part.position)
-        if column is None:
-            raise ProofError(f"no tree column at position {part.position}")
-        hashes[part] = part.of(column)
-    return [subtree_hash(start, end, hashes) for start, end in subtrees]
+def subtree_hashes(subtrees: Sequence[tuple[int, int]], fetch: Fetch) -> list[bytes]:
+    """The subtrees' hashes, with one fetch of every column they need (a multiproof needs tens
+    of thousands: each subtree's parts are worked out once)."""
+    parts_of = [perfect_parts(start, end) for start, end in subtrees]
+    columns = fetch(sorted({part.position for parts in parts_of for part in parts}))
+    found = []
+    for parts in parts_of:
+        hashes = []
+        for part in parts:
+            column = columns.get(part.position)
+            if column is None:
+                raise ProofError(f"no tree column at position {part.position}")
+            hashes.append(part.of(column))
+        result = hashes[-1] if hashes else EMPTY_ROOT
+        for h in reversed(hashes[:-1]):
+            result = node_hash(h, result)
+        found.append(result)
+    return found
 
 
 # --- verification (RFC 9162 2.1.3.2 and 2.1.4.2), step by step -------------------------------
@@ -252,6 +260,67 @@ def verify_consistency(first: int, second: int, first_root: bytes, second_root: 
     if sr != second_root:
         raise ProofError(f"the proof does not lead to the root of the second tree ({second} "
                          "leaves): it does not extend the first")
+
+
+# --- multiproofs: many leaves of one tree, one set of nodes (docs/proofs.md section 8.4) ---------
+
+
+def multiproof_subtrees(indices: Sequence[int], size: int) -> list[tuple[int, int]]:
+    """The subtrees whose hashes prove the leaves `indices` (sorted, distinct) of a tree of
+    `size` leaves together: walking MTH's recursion (RFC 9162 2.1.1) from (0, size), left half
+    before right, every subtree that holds none of the leaves, where the walk meets it. Each
+    is a sibling on some leaf's audit path (its PATH), and no hash is given twice."""
+    _check_indices(indices, size)
+    found: list[tuple[int, int]] = []
+    stack = [(0, size, 0, len(indices))]  # a subtree and the slice of indices inside it
+    while stack:
+        start, end, lo, hi = stack.pop()
+        if lo == hi:
+            found.append((start, end))
+        elif end - start > 1:
+            middle = start + split(end - start)
+            cut = bisect_left(indices, middle, lo, hi)
+            stack += [(middle, end, cut, hi), (start, middle, lo, cut)]  # left is popped first
+    return found
+
+
+def multiproof_root(indices: Sequence[int], size: int, leaves: Sequence[bytes],
+                    nodes: Sequence[bytes]) -> bytes:
+    """The root that the leaf hashes `leaves` at `indices` (sorted, distinct) and the multiproof
+    `nodes` (the hashes of multiproof_subtrees, in its order) lead to; compare it with a trusted
+    root. Raises ProofError if the nodes are too few or too many."""
+    _check_indices(indices, size)
+    if len(leaves) != len(indices):
+        raise ProofError("one leaf hash for each leaf index")
+    _check_hashes(*leaves, *nodes)
+    given = iter(nodes)
+
+    def walk(start: int, end: int, lo: int, hi: int) -> bytes:
+        if lo == hi:
+            found = next(given, None)
+            if found is None:
+                raise ProofError("the multiproof has fewer nodes than the leaves need")
+            return found
+        if end - start == 1:
+            return leaves[lo]
+        middle = start + split(end - start)
+        cut = bisect_left(indices, middle, lo, hi)
+        left = walk(start, middle, lo, cut)
+        return node_hash(left, walk(middle, end, cut, hi))
+
+    result = walk(0, size, 0, len(indices))  # depth: log2(size), about 21 at M
+    if next(given, None) is not None:
+        raise ProofError("the multiproof has more nodes than the leaves need")
+    return result
+
+
+def _check_indices(indices: Sequence[int], size: int) -> None:
+    if not indices:
+        raise ProofError("a multiproof proves at least one leaf")
+    if indices[0] < 0 or indices[-1] >= size:
+        raise ProofError(f"a leaf index is not in a tree of {size} leaves")
+    if any(b <= a for a, b in zip(indices, indices[1:])):
+        raise ProofError("a multiproof's leaf indices are distinct and in increasing order")
 
 
 # --- the writer's side: extending the tree one leaf at a time -----------------------------------

@@ -185,6 +185,7 @@ class Agreement:
     used: dict[str, int] = field(default_factory=dict)
     patients: Grown[str] = field(default_factory=Grown)
     enrolled: dict[str, Grown[date]] = field(default_factory=dict)  # per drug, enrolment dates
+    slot_patients: dict[str, Grown[str]] = field(default_factory=dict)  # per drug, as `enrolled`
 
     @property
     def exists(self) -> bool:
@@ -565,8 +566,10 @@ def _amended(s: Agreement, e: ev.AgreementAmended, r: str) -> Agreement:
 def _slot_used(s: Agreement, e: ev.PatientSlotUsed, r: str) -> Agreement:
     used = {**s.used, e.drug_id: s.used.get(e.drug_id, 0) + 1}
     dates = s.enrolled.get(e.drug_id, Grown[date]()).plus(e.enrolled_on)
+    ids = s.slot_patients.get(e.drug_id, Grown[str]()).plus(e.patient_id)
     return replace(s, used=used, patients=s.patients.plus(e.patient_id),
-                   enrolled={**s.enrolled, e.drug_id: dates})
+                   enrolled={**s.enrolled, e.drug_id: dates},
+                   slot_patients={**s.slot_patients, e.drug_id: ids})
 
 
 def _cohort_opened(s: Cohort, e: ev.CohortOpened, r: str) -> Cohort:

@@ -38,7 +38,7 @@ _BOOKKEEPING = {
     "patient": ("version", "dispensations", "grant", "derived"),
     "cohort": ("version", "admissions", "stage", "stage_refs", "stages", "expansion_size",
                "evidence_ref", "closed"),
-    "agreement": ("version", "used", "patients", "enrolled"),
+    "agreement": ("version", "used", "patients", "enrolled", "slot_patients"),
 }
 
 

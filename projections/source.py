@@ -15,6 +15,8 @@ from datetime import date, datetime
 from typing import Any
 
 from domain.financing import PayerKind
+from domain.statements.rows import SlotUse
+from domain.statements.source import uses_of
 from projections import rows as r
 from projections import tables as tb
 from projections.view import ANY_POSITION, ReadModels
@@ -169,6 +171,9 @@ class ReadSource:
         if company is not None:
             where, params = ["company_id = ?"], [company]
         return self._rows(r.SLOTS, where, params, "agreement_id, drug_id")
+
+    def slot_uses(self, agreements: Collection[str]) -> list[SlotUse]:
+        return uses_of(self.patients(agreements=agreements))
 
     def first_enrolment(self) -> date | None:
         known, params = tb.known_at(r.PATIENTS, self.at)

@@ -1,5 +1,5 @@
-"""The statement bundle document ("impress-bundle-v1", docs/proofs.md section 8): a statement's
-lines, the facts they rest on with an inclusion proof of each to one signed tree head, and
+"""The statement bundle document ("impress-bundle-v2", docs/proofs.md section 8): a statement's
+lines, the facts they rest on with one multiproof of all of them to one signed tree head, and
 consistency proofs from the heads the partner archived. The server makes it (audit.bundles),
 `impress-verify bundle` reads it (proofs.check_bundle).
 
@@ -10,45 +10,52 @@ the verifier's (Failed, exit 1).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import datetime
 from typing import Any
 
 from domain import statement_lines as sl
 from domain.tree import SALT_SIZE, BadDocument, SignedHead, canonical_fact, hex_bytes, leaf_hash
-from proofs.documents import ConsistencyProof, check_format, hash_field, path_field, size_field
+from proofs.documents import ConsistencyProof, check_format, hash_field, size_field
 
-BUNDLE_FORMAT = "impress-bundle-v1"
+BUNDLE_FORMAT = "impress-bundle-v2"
+OLDER_FORMATS = {"impress-bundle-v1": "an inclusion proof per fact"}
+"""Formats of bundles earlier ledgers made, refused by name (section 8.1 says what changed)."""
 
 
 @dataclass(frozen=True)
 class Entry:
-    """One fact, its salt and its audit path in the tree the bundle's head signs (an inclusion
-    proof whose tree size and head are the bundle's)."""
+    """One fact and its salt, at its leaf of the tree the bundle's head signs (the bundle's
+    multiproof proves every entry's leaf at once)."""
 
     leaf_index: int
     fact: dict[str, Any]
     salt: str
-    path: tuple[str, ...]
 
     @property
     def position(self) -> int:
         return self.leaf_index + 1
 
-    @property
+    @cached_property
     def leaf_hash(self) -> bytes:
+        """BadDocument if the fact is not a canonical object (worked out once: a bundle holds
+        tens of thousands)."""
         return leaf_hash(bytes.fromhex(self.salt), canonical_fact(self.fact))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"leaf_index": self.leaf_index, "fact": self.fact, "salt": self.salt,
-                "path": list(self.path)}
+        return {"leaf_index": self.leaf_index, "fact": self.fact, "salt": self.salt}
 
     @classmethod
     def from_dict(cls, value: Any) -> Entry:
         if not isinstance(value, dict):
             raise BadDocument("every entry of facts is a JSON object")
-        canonical_fact(value.get("fact"))
         hex_bytes(value.get("salt"), SALT_SIZE, "a fact's salt")
-        return cls(size_field(value, "leaf_index", 0), value["fact"], value["salt"], path_field(value))
+        fact = value.get("fact")
+        if not isinstance(fact, dict):
+            raise BadDocument("every entry's fact is a JSON object")
+        entry = cls(size_field(value, "leaf_index", 0), fact, value["salt"])
+        entry.leaf_hash  # noqa: B018 - the fact's canonical form, checked (and kept) here
+        return entry
 
 
 @dataclass(frozen=True)
@@ -70,7 +77,7 @@ class BundleLine:
             raise BadDocument("a line is a JSON object with key, section, values and "
                               "rests_on") from None
         if not isinstance(rests, list) or not all(isinstance(x, str) for x in rests):
-            raise BadDocument("a line's rests_on is a list of streams and stream@version")
+            raise BadDocument("a line's rests_on is a list of streams")
         if line.to_json() != {k: value[k] for k in ("key", "section", "values")}:
             raise BadDocument("a line's key is a list of texts and its values an object of "
                               "texts")
@@ -81,6 +88,7 @@ class BundleLine:
 class Bundle:
     head: SignedHead
     facts: tuple[Entry, ...]
+    multiproof: tuple[str, ...]  # domain.merkle.multiproof_subtrees of the facts' leaves, hex
     statement: dict[str, Any]  # domain.statements.bundled.Spec, as its to_dict
     rests_on: tuple[str, ...]  # what the statement as a whole rests on
     lines: tuple[BundleLine, ...]
@@ -98,6 +106,7 @@ class Bundle:
                           "lines": [x.to_dict() for x in self.lines],
                           "lines_hash": self.lines_hash, "restatement": self.restatement},
             "facts": [e.to_dict() for e in self.facts],
+            "multiproof": list(self.multiproof),
             "withheld": [{"stream": s, "versions": list(v)} for s, v in self.withheld],
             "moments": [{"position": p, "recorded_at": t} for p, t in self.moments],
             "consistency": [c.to_dict() for c in self.consistency],
@@ -105,6 +114,12 @@ class Bundle:
 
     @classmethod
     def from_dict(cls, value: Any) -> Bundle:
+        older = value.get("format") if isinstance(value, dict) else None
+        if isinstance(older, str) and older in OLDER_FORMATS:
+            raise BadDocument(f"this bundle is {older} ({OLDER_FORMATS[older]}); this verifier "
+                              f"reads {BUNDLE_FORMAT} (one multiproof for all facts): ask the "
+                              "ledger for the bundle again, or check it with the verifier of "
+                              "the ledger's version that made it")
         check_format(value, BUNDLE_FORMAT)
         part = value.get("statement")
         if not isinstance(part, dict) or part.get("lines_format") != sl.FORMAT:
@@ -116,7 +131,7 @@ class Bundle:
             raise BadDocument("a bundle's restatement is a JSON object or null")
         return cls(
             SignedHead.from_dict(value.get("head")), _list(value, "facts", Entry.from_dict),
-            spec, _texts(part.get("rests_on"), "the statement's rests_on"),
+            _list(value, "multiproof", _node), spec, _texts(part.get("rests_on"), "the statement's rests_on"),
             _list(part, "lines", BundleLine.from_dict),
             hash_field(part.get("lines_hash"), "the statement's lines_hash"), restatement,
             _list(value, "withheld", _withheld), _list(value, "consistency",
@@ -129,6 +144,10 @@ def _list(value: dict[str, Any], name: str, parse: Any) -> tuple[Any, ...]:
     if not isinstance(found, list):
         raise BadDocument(f"a bundle's {name} is a list")
     return tuple(parse(item) for item in found)
+
+
+def _node(value: Any) -> str:
+    return hash_field(value, "every node of the multiproof")
 
 
 def _texts(value: Any, what: str) -> tuple[str, ...]:

@@ -29,9 +29,10 @@ def check_bundle(bundle: Bundle, keys: Mapping[str, bytes], archived: Sequence[S
                  proofs: Sequence[ConsistencyProof] = ()) -> list[str]:
     head = bundle.head.head
     lines = [check_head(bundle.head, keys, "the bundle's head")]
-    check_inclusions(bundle.facts, head.tree_size, bytes.fromhex(head.root_hash))
+    check_multiproof(bundle.facts, bundle.multiproof, head.tree_size,
+                     bytes.fromhex(head.root_hash))
     lines.append(f"{len(bundle.facts)} facts, each in that tree at its position, exactly as "
-                 "shown (every salt and path checked)")
+                 f"shown (every salt checked, one multiproof of {len(bundle.multiproof)} nodes)")
     if archived:
         lines += check_consistency(bundle.head, archived, [*bundle.consistency, *proofs],
                                    keys)[1:]
@@ -42,6 +43,10 @@ def check_bundle(bundle: Bundle, keys: Mapping[str, bytes], archived: Sequence[S
     built = _built(spec, log)
     known = Replay(log).at(spec.position)
     patients = {p.patient_id: p for p in known.patients(sorted(built.patients))}
+    unknown = sorted(built.patients - patients.keys())
+    if unknown:
+        raise Failed(f"the statement names {', '.join(unknown)}, of whom the bundle holds no "
+                     "enrolment: the facts its lines rest on are missing")
     check_lines(bundle, built, [rests_on(x, patients) for x in built.lines])
     check_support(bundle, spec, built, patients, log)
     lines.append(_proven(spec, bundle, built))
@@ -51,52 +56,32 @@ def check_bundle(bundle: Bundle, keys: Mapping[str, bytes], archived: Sequence[S
     return lines
 
 
-def check_inclusions(entries: Sequence[Entry], size: int, root: bytes) -> None:
-    """Every fact's inclusion proof (RFC 9162 2.1.3.2, by the ranges of leaves each hash covers).
-    A node already verified by an earlier proof ends the hashing of the next one there; every
-    hash of its path is still compared with the verified node it names."""
-    verified: dict[tuple[int, int], bytes] = {(0, size): root}
+def check_multiproof(entries: Sequence[Entry], nodes: Sequence[str], size: int,
+                     root: bytes) -> None:
+    """Every fact is at its leaf of the tree the head signs: the facts' leaf hashes and the
+    multiproof's nodes lead to the signed root (domain.merkle.multiproof_root, section 8.4)."""
     for entry in entries:
         if entry.fact["position"] != entry.position:
-            raise Failed(f"the fact says it is at position {entry.fact['position']}, its proof "
+            raise Failed(f"the fact says it is at position {entry.fact['position']}, its entry "
                          f"is for position {entry.position}")
         if not 0 <= entry.leaf_index < size:
             raise Failed(f"position {entry.position} is not in the tree of {size} facts the "
                          "head signs")
-        _verify_path(entry, size, verified)
-
-
-def _verify_path(entry: Entry, size: int, verified: dict[tuple[int, int], bytes]) -> None:
-    siblings = merkle.inclusion_subtrees(entry.leaf_index, size)
-    if len(entry.path) != len(siblings):
-        raise Failed(f"the proof of position {entry.position} has {len(entry.path)} hashes, "
-                     f"a tree of {size} facts needs {len(siblings)}")
-    node, covered = entry.leaf_hash, (entry.leaf_index, entry.leaf_index + 1)
-    seen: list[tuple[tuple[int, int], bytes]] = [(covered, node)]
-    done = False
-    for sibling, text in zip(siblings, entry.path):
-        value = bytes.fromhex(text)
-        if not done and covered in verified:
-            _same(verified[covered], node, entry)
-            done = True
-        if sibling in verified:
-            _same(verified[sibling], value, entry)
-        if done:
-            continue
-        node = merkle.node_hash(value, node) if sibling[0] < covered[0] else \
-            merkle.node_hash(node, value)
-        covered = (min(covered[0], sibling[0]), max(covered[1], sibling[1]))
-        seen += [(sibling, value), (covered, node)]
-    if not done:
-        _same(verified[covered], node, entry)
-    verified.update(seen)
-
-
-def _same(trusted: bytes, found: bytes, entry: Entry) -> None:
-    if trusted != found:
-        raise Failed(f"the fact at position {entry.position} ({entry.fact['stream']}@"
-                     f"{entry.fact['version']}) is not proved to be in the log: its leaf, salt or "
-                     "path does not lead to the signed root")
+    indices = [e.leaf_index for e in entries]
+    if any(b <= a for a, b in zip(indices, indices[1:])):
+        raise Failed("the bundle's facts are not in increasing position order, each once")
+    if not entries:
+        if nodes:
+            raise Failed("a bundle without facts carries no multiproof")
+        return
+    try:
+        found = merkle.multiproof_root(indices, size, [e.leaf_hash for e in entries],
+                                       [bytes.fromhex(n) for n in nodes])
+    except merkle.ProofError as e:
+        raise Failed(f"the bundle's multiproof does not fit its facts: {e}") from None
+    if found != root:
+        raise Failed("the bundle's facts are not proved to be in the log: their leaves, salts "
+                     "and the multiproof's nodes do not lead to the signed root")
 
 
 def check_streams(log: BundleLog, withheld: Sequence[tuple[str, tuple[int, ...]]]) -> None:

@@ -15,7 +15,7 @@ from domain.events import Event
 from domain.state import StatementBook
 from domain.statements.periods import NO_BOOK
 from domain.statements.replay import Stored
-from domain.statements.source import Known
+from domain.statements.source import BundleKnown, Known
 from domain.workspace import Workspace
 
 
@@ -87,7 +87,7 @@ class BundleLog:
         for the same position more than once)."""
         at = position if position is not None else max(self._at, default=0)
         if at not in self._known:
-            self._known[at] = Known.from_workspace(self.workspace(at), self._ids("patient/"),
+            self._known[at] = BundleKnown.from_workspace(self.workspace(at), self._ids("patient/"),
                                                    self._ids("agreement/"), at,
                                                    self.recorded_at(at))
         return self._known[at]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -16,6 +17,7 @@ from application.writer import Writer
 from audit import bundles, heads
 from domain import commands as c
 from domain.books import BookKey, StatementKind
+from domain.errors import Refused
 from domain.periods import StatementPeriod
 from domain.statements.bundled import Spec
 from domain.statements.period import Period
@@ -89,3 +91,23 @@ class Signed:
 
 def company_book(company: str) -> BookKey:
     return BookKey.of("company", "company", company)
+
+
+def late_enrolment(demo: Signed, company: str, within: Period, patient_id: str = "IMP-0999"
+                   ) -> int:
+    """A patient enrolled late (dated within the period) under one of the company's agreements,
+    in the first of its cohorts, trusts and days that has a place and a slot."""
+    ws = demo.ledger.workspace()
+    cohorts = sorted(s.partition("/")[2] for s in demo.ledger.log.streams("cohort/")
+                     if ws.agreement(ws.cohort(s.partition("/")[2]).agreement_id).company_id
+                     == company)
+    trusts = sorted(ws.registry().trusts)
+    for cohort in cohorts:
+        for day in range(0, (within.end - within.start).days, 10):
+            try:
+                return demo.record(c.EnrolPatient(
+                    patient_id=patient_id, cohort_id=cohort, hf_id=trusts[0],
+                    enrolled_on=within.start + timedelta(days=day)))
+            except Refused:
+                continue
+    raise AssertionError(f"no cohort of {company} takes a patient in {within}")

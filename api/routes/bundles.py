@@ -1,5 +1,5 @@
 """Statement bundles a partner verifies alone (ADR 0023, docs/proofs.md section 8): a statement's
-lines, the facts they rest on with an inclusion proof of each to the latest signed tree head, and
+lines, the facts they rest on with one multiproof of them all to the latest signed tree head, and
 consistency proofs from the heads the caller archived (`archived`). `impress-verify bundle`
 checks it offline and builds the statement again from the facts.
 
@@ -45,15 +45,14 @@ class BundleFactOut(Out):
     leaf_index: int = Field(description="The fact's position - 1.")
     fact: dict[str, Any] = Field(description="The fact's canonical object (impress-chain-v1).")
     salt: str = Field(pattern=r"^[0-9a-f]{64}$")
-    path: list[str] = Field(description="RFC 9162 PATH in the tree of the head's size.")
 
 
 class BundleLineOut(Out):
     key: list[str]
     section: str
     values: dict[str, str]
-    rests_on: list[str] = Field(description="Streams (every fact up to known_at) and "
-                                "stream@version (that fact alone) the line rests on.")
+    rests_on: list[str] = Field(description="The streams the line rests on (every fact of "
+                                "each up to known_at).")
 
 
 class BundleScopeOut(Out):
@@ -94,6 +93,8 @@ class BundleOut(Out):
     head: HeadIn
     statement: BundleStatementOut
     facts: list[BundleFactOut]
+    multiproof: list[str] = Field(description="The tree nodes that, with the facts' leaves, "
+                                  "lead to the head's root (docs/proofs.md section 8.4).")
     withheld: list[WithheldOut]
     moments: list[MomentOut]
     consistency: list[ConsistencyOut]

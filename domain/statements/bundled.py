@@ -9,8 +9,8 @@ work out what each line rests on with `rests_on`:
   rests on every fact, up to the position the statement is known at, of each of its patients'
   streams: the patient's own, its cohort's, agreement's, drug's and company's, and the registry
   of health trusts (who pays on a date, and what a dispensation cost, are worked out from them);
-- an agreement line (slots agreed, used, left) rests on the agreement's stream and on the
-  enrolment of each patient counted (`patient/IMP-0042@1`: that fact alone);
+- an agreement line (slots agreed, used, left) rests on the agreement's stream alone: it records
+  each slot used (PatientSlotUsed, with the patient and the enrolment date; ADR 0024);
 - the statement as a whole rests on the registry, the company's stream (company obligations)
   and, for a period as the books keep it, the scope's book (closures, issued statements).
 """
@@ -35,10 +35,6 @@ from domain.statements.rows import PatientRow
 from domain.statements.scope import Scope, ScopeKind
 from domain.statements.text import Line
 from domain.workspace import REGISTRY
-
-ENROLMENT = 1
-"""The version of a patient's enrolment in its stream: an agreement line rests on it alone."""
-
 
 @dataclass(frozen=True)
 class Spec:
@@ -118,7 +114,18 @@ class Built:
 
     @property
     def patients(self) -> set[str]:
-        return {p for line in (*self.lines, *self.compared) for p in line.patients}
+        """The patients whose streams a line rests on (an agreement line names its patients,
+        but rests on the agreement's stream), and those a restatement names as changed."""
+        return {p for line in (*self.lines, *self.compared) if line.section != "agreement"
+                for p in line.patients} | set(self.changed)
+
+    @property
+    def changed(self) -> tuple[str, ...]:
+        """The patients a restatement's changes name: it finds the facts that changed each
+        line in their streams (a late enrolment, for an agreement line's slots used)."""
+        if self.restatement is None:
+            return ()
+        return tuple(sorted({p for c in self.restatement.changes for p in c.patients}))
 
 
 def build(spec: Spec, sources: PatientSources, books: Books) -> Built:
@@ -157,11 +164,9 @@ def patient_streams(row: PatientRow) -> set[str]:
 
 
 def rests_on(line: Line, patients: Mapping[str, PatientRow]) -> tuple[str, ...]:
-    """The facts a line rests on: streams (every fact up to the statement's position) and
-    `stream@version` (that fact alone)."""
+    """The streams a line rests on: every fact of each up to the statement's position."""
     if line.section == "agreement":
-        return (f"agreement/{line.key[0]}",
-                *sorted(f"patient/{p}@{ENROLMENT}" for p in line.patients))
+        return (f"agreement/{line.key[0]}",)
     found: set[str] = set()
     for p in line.patients:
         found |= patient_streams(patients[p])
@@ -170,6 +175,7 @@ def rests_on(line: Line, patients: Mapping[str, PatientRow]) -> tuple[str, ...]:
 
 def support(built: Built, patients: Mapping[str, PatientRow]) -> tuple[tuple[str, ...], ...]:
     """What the bundle's facts are: the statement's streams and every line's (a restatement:
-    every line compared)."""
+    every line compared, and the streams of every patient its changes name)."""
     lines: Iterable[Line] = (*built.lines, *built.compared)
-    return (built.spec.streams(), *(rests_on(x, patients) for x in lines))
+    return (built.spec.streams(), *(rests_on(x, patients) for x in lines),
+            *(tuple(sorted(patient_streams(patients[p]))) for p in built.changed))

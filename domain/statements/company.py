@@ -20,7 +20,8 @@ from typing import Any
 
 from domain.financing import PayerKind
 from domain.money import Money, Totals
-from domain.statements.rows import CostLine, GrantRow, MovementRow, PatientRow, money
+from domain.statements.rows import (CostLine, GrantRow, MovementRow, PatientRow, SlotUse,
+                                    money)
 from domain.statements.sheet import Sheet
 from domain.statements.period import (Period, about, clipped, hf_spans, in_order, merge,
                                       value_of)
@@ -191,20 +192,21 @@ def company_statement(source: Source, period: Period, scope: Scope) -> CompanySt
 
 
 def _agreement_lines(source: Source, period: Period, scope: Scope) -> list[AgreementLine]:
+    """Slots used are counted from the agreement's own record of them (PatientSlotUsed, one per
+    enrolment, recorded with it), so that a line rests on the agreement's stream alone."""
     slots = sorted((s for s in source.slots(company=scope.company_id)
                     if scope.sees_company(s.company_id)),
                    key=lambda s: (s.agreement_id, s.drug_id))
-    enrolled: dict[tuple[str, str], list[PatientRow]] = {}
-    for p in sorted(source.patients(agreements=sorted({s.agreement_id for s in slots})),
-                    key=lambda p: p.patient_id):
-        if p.enrolled_on is not None and p.enrolled_on <= period.end:
-            enrolled.setdefault((p.agreement_id, p.drug_id), []).append(p)
+    enrolled: dict[tuple[str, str], list[SlotUse]] = {}
+    for u in source.slot_uses(sorted({s.agreement_id for s in slots})):
+        if u.enrolled_on <= period.end:
+            enrolled.setdefault((u.agreement_id, u.drug_id), []).append(u)
     out = []
     for s in slots:
         mine = enrolled.get((s.agreement_id, s.drug_id), [])
         out.append(AgreementLine(s.agreement_id, s.company_id, s.drug_id, s.slots,
-                                 tuple(p.patient_id for p in mine),
-                                 sum(1 for p in mine if p.enrolled_on in period)))
+                                 tuple(sorted(u.patient_id for u in mine)),
+                                 sum(1 for u in mine if u.enrolled_on in period)))
     return out
 
 

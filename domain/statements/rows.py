@@ -166,6 +166,16 @@ class SlotRow:
 
 
 @dataclass(frozen=True, slots=True)
+class SlotUse:
+    """A patient's slot under an agreement for a drug (the agreement's PatientSlotUsed)."""
+
+    agreement_id: str
+    drug_id: str
+    patient_id: str
+    enrolled_on: date
+
+
+@dataclass(frozen=True, slots=True)
 class PartyRow:
     party: str  # "company/<id>" or "trust/<hf_id>"
     rhf_id: str | None  # a health trust's RHF

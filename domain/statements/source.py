@@ -19,7 +19,8 @@ from typing import Any, Protocol
 from domain.financing import Case, PayerKind, timeline
 from domain.workspace import Workspace
 from domain.statements import compute as cp
-from domain.statements.rows import CostLine, GrantRow, IntervalRow, MovementRow, PatientRow, SlotRow
+from domain.statements.rows import (CostLine, GrantRow, IntervalRow, MovementRow, PatientRow,
+                                    SlotRow, SlotUse)
 from domain.statements.scope import Scope, check
 
 Span = tuple[date, date]
@@ -50,7 +51,18 @@ class Source(Protocol):
                rhf: str | None = None) -> list[GrantRow]: ...
     def movements(self, patients: Collection[str]) -> list[MovementRow]: ...
     def slots(self, *, company: str | None = None) -> list[SlotRow]: ...
+    def slot_uses(self, agreements: Collection[str]) -> list[SlotUse]:
+        """The patient slots used under these agreements, in the order they were used."""
+        ...
     def first_enrolment(self) -> date | None: ...
+
+
+def uses_of(patients: Iterable[PatientRow]) -> list[SlotUse]:
+    """The slots the patients' enrolments used (each enrolment uses one, recorded with it),
+    in the order of enrolment."""
+    return [SlotUse(p.agreement_id, p.drug_id, p.patient_id, p.enrolled_on)
+            for p in sorted(patients, key=lambda p: (p.enrolled_at, p.patient_id))
+            if p.enrolled_on is not None]
 
 
 @dataclass
@@ -105,6 +117,9 @@ class Rows:
 
     def slots(self, **_: Any) -> list[SlotRow]:
         return list(self._of("agreement_slots"))
+
+    def slot_uses(self, agreements: Collection[str]) -> list[SlotUse]:
+        return uses_of(p for p in self._of("patients") if p.agreement_id in agreements)
 
     def first_enrolment(self) -> date | None:
         return min((p.enrolled_on for p in self._of("patients") if p.enrolled_on), default=None)
@@ -171,3 +186,19 @@ class Known(Rows):
     @cached_property
     def _orders(self) -> dict[str, dict[str, int]]:
         return {}
+
+
+class BundleKnown(Known):
+    """A replay of a statement bundle's facts, which hold each agreement's stream whole but not
+    the streams of every patient enrolled under it (ADR 0024): slots used are read from the
+    agreements' own PatientSlotUsed facts, one per enrolment, recorded in the same transaction
+    as the enrolment. At every position between transactions this is what the patients give."""
+
+    def slot_uses(self, agreements: Collection[str]) -> list[SlotUse]:
+        found = []
+        for agreement_id in sorted(agreements):
+            agreement = self.workspace.agreement(agreement_id)
+            for drug_id, ids in sorted(agreement.slot_patients.items()):
+                found += [SlotUse(agreement_id, drug_id, p, on)
+                          for p, on in zip(ids, agreement.enrolled.get(drug_id, ()))]
+        return found

@@ -14,7 +14,7 @@ import pytest
 
 from application.demo import load_demo
 from application.ledger import Ledger
-from audit import bundles
+from audit import bundles, proofs
 from domain import commands as c
 from domain.books import BookKey, StatementKind
 from domain.statements.period import Period
@@ -25,7 +25,8 @@ from proofs.bundle import Bundle
 from proofs.check import Failed
 from proofs.check_bundle import check_bundle
 from reports.readmodels import ReadModelSources
-from tests.bundle_support import (BUYER, COMPANIES, Signed, company_book, officer, partner)
+from tests.bundle_support import (BUYER, COMPANIES, Signed, company_book, late_enrolment,
+                                  officer, partner)
 from tests.integration.test_tamper import rechain, tampering
 
 VEST = BookKey.of("public-cost", "rhf", "helse-vest")
@@ -115,6 +116,29 @@ def test_an_issued_statement_with_adjustments_and_its_restatement_verify(demo: S
     out = verified(demo, restated)
     assert any("1 facts that changed them" in line for line in out)
     assert any(line.startswith("NOTE the recorded time") for line in out)
+
+
+def test_a_restatement_of_slots_used_names_the_late_enrolment_and_verifies(
+        demo: Signed) -> None:
+    # An agreement line rests on the agreement's stream alone (ADR 0024); its restatement
+    # names the enrolment that changed it, so the bundle holds that patient's streams too.
+    number = demo.issue(company_book("roche-norge"), "2024H1", BUYER)
+    late_enrolment(demo, "roche-norge", Period(date(2024, 1, 1), date(2024, 6, 30)))
+    demo.sign()
+    restated = demo.issued(partner("roche-norge"), number, restated=True)
+    assert restated.restatement is not None
+    changed = [ch for ch in restated.restatement["changes"] if ch["section"] == "agreement"]
+    assert changed and all(ch["patients"] == ["IMP-0999"] for ch in changed)
+    assert "patient/IMP-0999" in [f["stream"] for f in restated.restatement["facts"]]
+    out = verified(demo, restated)
+    assert any("facts that changed them" in line for line in out)
+    doc = restated.to_dict()  # the late patient's own facts left out, the rest proved anew
+    doc["facts"] = [e for e in doc["facts"] if e["fact"]["stream"] != "patient/IMP-0999"]
+    doc["multiproof"] = list(proofs.multiproof(
+        demo.ledger.log, [e["fact"]["position"] for e in doc["facts"]],
+        doc["head"]["tree_size"])[1])
+    with pytest.raises(Failed, match="names IMP-0999, of whom the bundle holds no enrolment"):
+        verified(demo, Bundle.from_dict(doc))
 
 
 def test_an_rhf_bundle_withholds_other_regions_facts_and_still_verifies(demo: Signed) -> None:
