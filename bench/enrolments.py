@@ -59,7 +59,9 @@ def held_per_enrolment(count: int, top: int = 0) -> tuple[float, list[str]]:
     cache = StateCache(limit=1)
     cache.reset(0)
     gc.collect()
-    tracemalloc.start(1)
+    tracing = tracemalloc.is_tracing()  # already on (PYTHONTRACEMALLOC): leave it on
+    if not tracing:
+        tracemalloc.start(1)
     try:
         before = tracemalloc.take_snapshot() if top else None
         start = tracemalloc.get_traced_memory()[0]
@@ -73,7 +75,8 @@ def held_per_enrolment(count: int, top: int = 0) -> tuple[float, list[str]]:
                 lines.append(f"{stat.size_diff / count:8.1f} B {stat.count_diff / count:5.2f} "
                              f"blocks  {stat.traceback[0]}")
     finally:
-        tracemalloc.stop()
+        if not tracing:
+            tracemalloc.stop()
     assert cache.state(COHORT) is not None and cache.state(AGREEMENT) is not None
     assert len(cache.state(COHORT).admissions) == count  # held to the end
     return held / count, lines
