@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Generic, Protocol, TypeVar, overload
+from typing import Generic, Protocol, Self, TypeVar, overload
 
 T = TypeVar("T")
 
@@ -172,7 +172,7 @@ class Grown(Sequence[T]):
     def _column(self) -> Column[T]:
         return Objects()
 
-    def plus(self, item: T) -> Any:  # the same kind of Grown (typed in each subclass)
+    def plus(self, item: T) -> Self:
         with Grown._lock:
             items = self._items
             if len(items) == self._n:
@@ -225,10 +225,6 @@ class GrownTexts(Grown[str]):
     def _column(self) -> Column[str]:
         return Texts()
 
-    def plus(self, item: str) -> GrownTexts:
-        grown: GrownTexts = super().plus(item)
-        return grown
-
 
 class GrownDays(Grown[date]):
     """Dates, packed (Days), which rules count without making them."""
@@ -237,10 +233,6 @@ class GrownDays(Grown[date]):
 
     def _column(self) -> Column[date]:
         return Days()
-
-    def plus(self, item: date) -> GrownDays:
-        grown: GrownDays = super().plus(item)
-        return grown
 
     def count_before(self, until: date) -> int:
         """How many are before a date."""
@@ -261,10 +253,6 @@ class Admissions(Grown[Admission]):
 
     def _column(self) -> Column[Admission]:
         return Places()
-
-    def plus(self, item: Admission) -> Admissions:
-        grown: Admissions = super().plus(item)
-        return grown
 
     def _places(self) -> Places:
         column = self._items
