@@ -132,10 +132,8 @@ def slot_for(agreement: st.Agreement, drug_id: str, on: date) -> None:
     used = agreement.used.get(drug_id, 0)
     if all(used < term.value for term, _ in ahead):
         return  # the common case: even counting every enrolment, there is room
-    dates = list(agreement.enrolled.get(drug_id, ()))
     for term, until in ahead:
-        enrolled = sum(1 for d in dates if until is None or d < until)
-        if enrolled >= term.value:
+        if agreement.enrolled_before(drug_id, until) >= term.value:
             raise err.SlotsUsedUp(agreement.agreement_id, drug_id, term.value, max(on, term.since))
 
 

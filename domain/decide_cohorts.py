@@ -80,7 +80,7 @@ def advance_stage(view: View, cmd: c.AdvanceStage) -> Facts:
         raise err.InvalidStageTransition(cmd.cohort_id, cohort.stage, cmd.to_stage)
     if cmd.to_stage not in (STAGE_2, EXPANSION) or cohort.stage >= cmd.to_stage:
         raise err.InvalidStageTransition(cmd.cohort_id, cohort.stage, cmd.to_stage)
-    later = [a for a in cohort.admissions if a.enrolled_on >= cmd.decided_on]
+    later = cohort.admissions.enrolled_from(cmd.decided_on)
     if later:
         raise err.StageDecisionBeforeEnrolments(
             cmd.cohort_id, cmd.decided_on, cohort.stage,
@@ -95,7 +95,7 @@ def advance_stage(view: View, cmd: c.AdvanceStage) -> Facts:
     else:
         benefit, assessed, basis = _count_benefit(view, cohort, cmd.decided_on)
         needed, of = (STAGE_2_RULE, 8) if cmd.to_stage == STAGE_2 else (EXPANSION_RULE, 24)
-        enrolled = sum(1 for a in cohort.admissions if a.stage < cmd.to_stage)
+        enrolled = cohort.admissions.count_in(range(cmd.to_stage))  # the stages before
         limit = STAGE_LIMITS[cohort.stage]
         if enrolled < limit:
             raise err.StageNotFull(cmd.cohort_id, cohort.stage, enrolled, limit)
@@ -154,8 +154,8 @@ def close_cohort(view: View, cmd: c.CloseCohort) -> Facts:
     if cohort.closed is not None:
         raise err.CohortClosed(cmd.cohort_id, cohort.closed.since)
     open_on(view, cmd.cohort_id, "the closure", cmd.closed_on)
-    later = [f"{a.patient_id} enrolled {a.enrolled_on}" for a in cohort.admissions
-             if a.enrolled_on >= cmd.closed_on]
+    later = [f"{a.patient_id} enrolled {a.enrolled_on}"
+             for a in cohort.admissions.enrolled_from(cmd.closed_on)]
     later += [f"the stage decision of {t.since}" for t in cohort.stages[1:]
               if t.since >= cmd.closed_on]
     if later:

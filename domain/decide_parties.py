@@ -174,4 +174,4 @@ def _enrolled_while_in_force(agreement: st.Agreement, drug_id: str, since: date)
     until = next((t.since for t, _ in agreement.slot_windows(drug_id) if t.since > since), None)
     if until is None:
         return agreement.used.get(drug_id, 0)
-    return sum(1 for d in agreement.enrolled.get(drug_id, ()) if d < until)
+    return agreement.enrolled_before(drug_id, until)

@@ -54,13 +54,14 @@ def _ensure_place(cohort: st.Cohort, stage: int, on: date) -> None:
     stage); a stage holds 8, stages 1 and 2 together 24, an expansion cohort its agreed size."""
     if stage == EXPANSION:
         limit = cohort.expansion_size or DEFAULT_EXPANSION_SIZE
-        taking = [a for a in cohort.admissions if a.stage == EXPANSION]
+        stages: range | tuple[int] = (EXPANSION,)
     else:
         limit = STAGE_LIMITS[stage]
-        taking = [a for a in cohort.admissions if a.stage <= stage]
-    if len(taking) >= limit:
+        stages = range(stage + 1)  # this stage and those before
+    if cohort.admissions.count_in(stages) >= limit:
         raise err.StageFull(cohort.cohort_id, stage, limit, on,
-                            [f"{a.patient_id} ({a.enrolled_on})" for a in taking],
+                            [f"{a.patient_id} ({a.enrolled_on})"
+                             for a in cohort.admissions.in_stages(stages)],
                             cohort.next_stage_change(on))
 
 

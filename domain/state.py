@@ -1,17 +1,19 @@
 """State folded from each stream's facts. `evolve` never refuses: the decision was already taken.
 
-Every remembered fact keeps its reference (stream@version), so answers can name what they rest on.
+Every remembered fact keeps its reference (stream@version), so answers can name what they rest on;
+but for what a cohort and an agreement gain per enrolment (domain.grown, ADR 0025), which no
+answer cites: the patient's own stream holds its enrolment's reference.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any, Generic, TypeAlias, TypeVar, cast, overload
+from typing import Any, Generic, TypeAlias, TypeVar, cast
 
 from domain import events as ev
+from domain.grown import Admission, Admissions, GrownDays, GrownTexts
 from domain.money import Money
 from domain.values import Decision, EndReason, Outcome
 
@@ -108,66 +110,6 @@ class Drug:
         return self.packs.get(price.ref) if price is not None else None
 
 
-class Grown(Sequence[T]):
-    """An immutable sequence that grows by one in constant time. An agreement's stream holds one
-    PatientSlotUsed per enrolment (tens of thousands nationally), a cohort's one PatientAdmitted:
-    with a tuple copied at every fact, folding them was quadratic, and so was the memory of the
-    states the ledger's cache keeps every 64 versions. Successive states share one list and
-    each sees its first `n` items; only a state extended a second time with another item (a
-    branch) copies its prefix."""
-
-    __slots__ = ("_items", "_n")
-    _lock = threading.Lock()  # check-then-append must not interleave between threads
-
-    def __init__(self, items: Sequence[T] = ()) -> None:
-        self._items: list[T] = list(items)
-        self._n = len(self._items)
-
-    def plus(self, item: T) -> Grown[T]:
-        with Grown._lock:
-            items = self._items
-            if len(items) == self._n:
-                items.append(item)
-            elif items[self._n] != item:  # a branch: its own copy of the prefix
-                items = items[:self._n]
-                items.append(item)
-            # else the same item was appended on another path (a workspace and the ledger's
-            # cache fold the same fact): both share the list, copied at every fact before
-        grown: Grown[T] = Grown.__new__(Grown)
-        grown._items, grown._n = items, self._n + 1
-        return grown
-
-    def __len__(self) -> int:
-        return self._n
-
-    @overload
-    def __getitem__(self, i: int) -> T: ...
-    @overload
-    def __getitem__(self, i: slice) -> Sequence[T]: ...
-    def __getitem__(self, i: int | slice) -> T | Sequence[T]:
-        if isinstance(i, slice):
-            return tuple(self._items[:self._n])[i]
-        if not -self._n <= i < self._n:
-            raise IndexError(i)
-        return self._items[i % self._n]
-
-    def __iter__(self) -> Iterator[T]:
-        return iter(self._items[:self._n])
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, Grown):
-            return self._n == other._n and self._items[:self._n] == other._items[:other._n]
-        if isinstance(other, tuple):
-            return tuple(self) == other
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(tuple(self))
-
-    def __repr__(self) -> str:
-        return f"Grown({list(self)!r})"
-
-
 # --- agreements -----------------------------------------------------------------------------
 
 
@@ -183,13 +125,20 @@ class Agreement:
     slots: dict[str, Dated[int]] = field(default_factory=dict)  # per drug, the latest term
     slot_terms: dict[str, tuple[Dated[int], ...]] = field(default_factory=dict)  # every term
     used: dict[str, int] = field(default_factory=dict)
-    patients: Grown[str] = field(default_factory=Grown)
-    enrolled: dict[str, Grown[date]] = field(default_factory=dict)  # per drug, enrolment dates
-    slot_patients: dict[str, Grown[str]] = field(default_factory=dict)  # per drug, as `enrolled`
+    patients: GrownTexts = field(default_factory=GrownTexts)  # in enrolment order
+    enrolled: dict[str, GrownDays] = field(default_factory=dict)  # per drug, enrolment dates
+    slot_patients: dict[str, GrownTexts] = field(default_factory=dict)  # per drug, as `enrolled`
 
     @property
     def exists(self) -> bool:
         return self.ref is not None
+
+    def enrolled_before(self, drug_id: str, until: date | None) -> int:
+        """The patients enrolled for a drug before a date (None: all of them)."""
+        dates = self.enrolled.get(drug_id)
+        if dates is None:
+            return 0
+        return len(dates) if until is None else dates.count_before(until)
 
     def slot_windows(self, drug_id: str) -> list[tuple[Dated[int], date | None]]:
         """The drug's slot terms in effective order, each with the day its successor takes
@@ -228,14 +177,6 @@ class StageTerm:
 
 
 @dataclass(frozen=True)
-class Admission:
-    patient_id: str
-    stage: int  # as recorded at enrolment
-    enrolled_on: date
-    ref: str
-
-
-@dataclass(frozen=True)
 class Cohort:
     cohort_id: str
     version: int = 0
@@ -251,7 +192,7 @@ class Cohort:
     expansion_size: int | None = None
     evidence_ref: str | None = None
     closed: Dated[str] | None = None
-    admissions: Grown[Admission] = field(default_factory=Grown)  # one per enrolment: see Grown
+    admissions: Admissions = field(default_factory=Admissions)  # one per enrolment (grown.py)
     exemptions: tuple[Exemption, ...] = ()
     permanent: tuple[Dated[Decision], ...] = ()
 
@@ -565,8 +506,8 @@ def _amended(s: Agreement, e: ev.AgreementAmended, r: str) -> Agreement:
 
 def _slot_used(s: Agreement, e: ev.PatientSlotUsed, r: str) -> Agreement:
     used = {**s.used, e.drug_id: s.used.get(e.drug_id, 0) + 1}
-    dates = s.enrolled.get(e.drug_id, Grown[date]()).plus(e.enrolled_on)
-    ids = s.slot_patients.get(e.drug_id, Grown[str]()).plus(e.patient_id)
+    dates = s.enrolled.get(e.drug_id, GrownDays()).plus(e.enrolled_on)
+    ids = s.slot_patients.get(e.drug_id, GrownTexts()).plus(e.patient_id)
     return replace(s, used=used, patients=s.patients.plus(e.patient_id),
                    enrolled={**s.enrolled, e.drug_id: dates},
                    slot_patients={**s.slot_patients, e.drug_id: ids})
@@ -590,7 +531,7 @@ def _cohort_opened(s: Cohort, e: ev.CohortOpened, r: str) -> Cohort:
 
 
 def _admitted(s: Cohort, e: ev.PatientAdmitted, r: str) -> Cohort:
-    admission = Admission(e.patient_id, e.stage, e.enrolled_on, r)
+    admission = Admission(e.patient_id, e.stage, e.enrolled_on)
     return replace(s, admissions=s.admissions.plus(admission))
 
 

@@ -59,9 +59,7 @@ def agreement_out(a: st.Agreement) -> AgreementOut:
 
 
 def cohort_out(c: st.Cohort) -> CohortOut:
-    by_stage: dict[str, int] = {}
-    for _, stage in c.admitted:
-        by_stage[str(stage)] = by_stage.get(str(stage), 0) + 1
+    by_stage = {str(stage): n for stage, n in c.admissions.by_stage().items()}
     return CohortOut(
         cohort_id=c.cohort_id, drug_id=c.drug_id, agreement_id=c.agreement_id,
         indication=c.indication, molecular_profile=c.molecular_profile, opened_on=c.opened_on,
