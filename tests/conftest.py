@@ -123,3 +123,21 @@ def log(database_url: str) -> Iterator[EventLog]:
         yield event_log
     finally:
         event_log.close()
+
+
+@pytest.fixture(autouse=True)
+def no_runner_left_behind(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test stops every read-model runner it started: one left running follows a database
+    that is emptied and handed to the next test, takes its leader lock and projects into it
+    (the next test's runners then wait for a lock nobody gives up)."""
+    import threading
+
+    def runners() -> set[threading.Thread]:
+        return {t for t in threading.enumerate()
+                if t.name == "read-model-runner" and t.is_alive()}
+
+    before = runners()
+    yield
+    if request.node.get_closest_marker("postgres") is not None:  # SQLite: a file per test
+        left = runners() - before
+        assert not left, f"{len(left)} read-model runner(s) left running by this test"

@@ -154,8 +154,12 @@ def test_the_runtime_role_keeps_its_read_models_and_rebuilds_them(roles: Roles,
         assert rebuild(ledger, roles.runtime) == ledger.log.head()  # drops and renames tables
         view.close()
         api = Api(settings_for(tmp_path, roles.runtime), ledger)
-        api.seed()  # the idempotency index: made by the runtime role on its first use
-        assert api.get("/ready", None).status_code == 200
+        try:
+            api.seed()  # the idempotency index: made by the runtime role on its first use
+            assert api.get("/ready", None).status_code == 200
+        finally:
+            api.app.state.service.close()  # its read-model runner: not left following the
+            api.client.close()  # database once it is emptied for the next test
         with psycopg.connect(roles.runtime, autocommit=True) as conn:
             conn.execute(f"DROP TABLE {IDEMPOTENCY_KEYS}")  # derived: the runtime role's own
         IdempotencyIndex(ledger.log).catch_up()  # and rebuilt from the log by it
