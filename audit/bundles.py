@@ -33,6 +33,7 @@ from eventstore import StoredFact
 from proofs.bundle import Bundle, BundleLine, Entry
 from reports import bookkeeping
 from reports.books import Books as LedgerBooks
+from reports.readmodels import ReadModelSources
 
 
 class NoSignedHead(ValueError):
@@ -113,6 +114,8 @@ def make(ledger: Ledger, view: View, spec: Spec, sources: PatientSources, books:
     _whole(view, built)
     rows = {p.patient_id: p for p in sources.at(spec.position).patients(sorted(built.patients))}
     facts = _facts(ledger, spec, support(built, rows), issued_at)
+    if isinstance(sources, ReadModelSources):  # judged in SQL, not by folding each patient
+        view.judged(sources.visible(view.actor, _patients_named(facts)))
     shown = [f for f in facts if proofs.visible(view, f)]
     salts, nodes = proofs.multiproof(ledger.log, [f.position for f in shown], signed.size)
     canonical = built.canonical()
@@ -129,6 +132,19 @@ def make(ledger: Ledger, view: View, spec: Spec, sources: PatientSources, books:
         consistency=tuple(proofs.consistency(ledger.log, m, signed.size) for m in archived
                           if m != signed.size),
         moments=_moments(ledger, spec, built, books, {f.position for f in shown}))
+
+
+def _patients_named(facts: Sequence[StoredFact]) -> set[str]:
+    """The patients whose sight a fact's tenancy check asks for: its stream's and the one it
+    names."""
+    out = set()
+    for f in facts:
+        kind, _, identifier = f.stream.partition("/")
+        if kind == "patient":
+            out.add(identifier)
+        if isinstance(named := f.data.get("patient_id"), str):
+            out.add(named)
+    return out
 
 
 def _whole(view: View, built: Built) -> None:

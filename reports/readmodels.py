@@ -12,12 +12,15 @@ type and recorded moment are then read from the log, by position.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from copy import copy
 from datetime import date, datetime
 from typing import Any
 
 from eventstore import EventLog, StoredFact
+from domain.values import Actor
+from projections import rows as r
+from projections.payers import Tenancy
 from projections.source import ReadSource, Window
 from projections.view import WAIT, ReadModels
 from domain.statements.source import Rows
@@ -68,6 +71,18 @@ class ReadModelSources:
         if window is None or (before.position, after.position) != (window.first, window.last):
             return None
         return window.changed()
+
+    def visible(self, actor: Actor, patient_ids: Collection[str]) -> list[str]:
+        """Those of the patients the actor may see, as the read models' SQL judges it now
+        (projections.payers.Tenancy, tested to agree with application.access.View): a View
+        told so (`View.judged`) reads no stream to judge them again."""
+        if not patient_ids:
+            return []
+        where, params = Tenancy.of(actor).where(self.models, "p")
+        among, ids = self.models.among("p.patient_id", sorted(patient_ids))
+        rows = self.models.rows(r.PATIENTS, None, " AND ".join([among, *where]), [*ids, *params],
+                                alias="p")
+        return [x.patient_id for x in rows]
 
     def first_enrolment(self) -> Any:
         return self.at(None).first_enrolment()
