@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any
 
 from domain.money import Totals
@@ -92,9 +93,12 @@ def about(source: Source) -> dict[str, Any]:
 # --- dispensations, costed -----------------------------------------------------------------
 
 
+_BY_PATIENT_AND_SEQ = attrgetter("patient_id", "seq")
+
+
 def in_order(lines: Iterable[CostLine]) -> list[CostLine]:
     """Per patient, in the order the dispensations were recorded."""
-    return sorted(lines, key=lambda x: (x.patient_id, x.seq))
+    return sorted(lines, key=_BY_PATIENT_AND_SEQ)
 
 
 def value_of(items: Iterable[CostLine]) -> Totals:

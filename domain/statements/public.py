@@ -170,11 +170,13 @@ def public_cost(source: Source, period: Period, scope: Scope, by: By = By.QUARTE
                 key = (i, interval.party or "", interval.hf_id or "", interval.patient_id)
                 days[key] += days_in(shared)
     dispensed: dict[tuple[int, str, str, str], list[CostLine]] = defaultdict(list)
-    for d in in_order(source.cost_lines(span=span, kinds=public, **who)):
-        if (d.payer_kind is PayerKind.PUBLIC and d.on in period and scope.sees(d)
+    first_day, last_day, sees, paid = period.start, period.end, scope.sees, PayerKind.PUBLIC
+    for d in in_order(source.cost_lines(span=span, kinds=public, **who)):  # tens of thousands
+        on = d.on
+        if (d.payer_kind is paid and first_day <= on <= last_day and sees(d)
                 and patient in (None, d.patient_id)):
-            i = month_of[(d.on.year, d.on.month)]
-            dispensed[(i, d.party or "", d.hf_id or "", d.patient_id)].append(d)
+            dispensed[(month_of[(on.year, on.month)], d.party or "", d.hf_id or "",
+                       d.patient_id)].append(d)
     rows: dict[tuple[int, str, str], list[Contribution]] = defaultdict(list)
     for key in sorted(set(days) | set(dispensed)):
         i, rhf, hf, pid = key
