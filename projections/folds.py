@@ -9,7 +9,7 @@ folds it forward like the others. Either way no stream is reloaded per event.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import fields
 from operator import attrgetter
 from typing import Any
@@ -168,15 +168,18 @@ def _decode(fact: StoredFact) -> ev.Event:
 
 
 class PatientIndex:
-    """Which patients a cohort, an agreement or the registry reaches. Loaded once from the
-    read model's patients table (when not complete), then kept up to date from enrolments."""
+    """Which patients a cohort, an agreement or the registry reaches. `loaded`: it holds every
+    enrolment (a rebuild's projector, from position 0, whose tables are not indexed yet);
+    otherwise it holds only the enrolments not yet written, and the patients table answers
+    for the others (`Models._reached`), so that a long-lived projector holds nothing per
+    patient it has written."""
 
     def __init__(self, *, loaded: bool) -> None:
         self.loaded = loaded
         self.by_cohort: dict[str, set[str]] = {}
         self.by_agreement: dict[str, set[str]] = {}
         self.all: set[str] = set()
-        self.enrolled_at: dict[str, int] = {}  # the log position of each enrolment
+        self.enrolled_at: dict[str, int] = {}  # the log position of each enrolment held
 
     def add(self, patient_id: str, cohort_id: str, agreement_id: str, at: int) -> None:
         self.all.add(patient_id)
@@ -184,17 +187,27 @@ class PatientIndex:
         self.by_agreement.setdefault(agreement_id, set()).add(patient_id)
         self.enrolled_at.setdefault(patient_id, at)
 
-    def load(self, rows: Iterable[tuple[str, str, str, int]]) -> None:
-        for row in rows:
-            self.add(*row)
-        self.loaded = True
+    def of(self, kind: str, identifier: str) -> set[str]:
+        """The patients held that a fact of a cohort, an agreement or the registry reaches."""
+        if kind == "registry":
+            return set(self.all)
+        source = self.by_cohort if kind == "cohort" else self.by_agreement
+        return set(source.get(identifier, ()))
+
+    def written(self) -> None:
+        """The enrolments held are in the patients table now: forget them (their enrolment
+        positions stay until their patients are let go: every recomputation reads them)."""
+        self.by_cohort.clear()
+        self.by_agreement.clear()
+        self.all.clear()
+        self.loaded = False
 
 
 def reaches(kind: str, identifier: str, before: Any, after: Any, index: PatientIndex
             ) -> set[str] | None:
     """The patients whose answer a fact may change: a patient fact, its own patient; a cohort
     or agreement fact, their patients; a registry fact, every patient. None when the index
-    must be loaded first."""
+    does not hold every enrolment: the patients table must be asked too."""
     if kind == "registry":
         changed = before.trusts != after.trusts
     elif kind in _BOOKKEEPING:
@@ -207,10 +220,7 @@ def reaches(kind: str, identifier: str, before: Any, after: Any, index: PatientI
         return {identifier}
     if not index.loaded:
         return None
-    if kind == "registry":
-        return set(index.all)
-    source = index.by_cohort if kind == "cohort" else index.by_agreement
-    return set(source.get(identifier, ()))
+    return index.of(kind, identifier)
 
 
 def case_changed(kind: str, before: Any, after: Any) -> bool:

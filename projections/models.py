@@ -32,9 +32,11 @@ from projections.held import Held
 class Models:
     def __init__(self, folds: Folds, index: PatientIndex, held: Held) -> None:
         self.folds, self.index, self.held = folds, index, held
-        # drug -> patient -> the latest dispensing date of its cost lines of the drug
+        # drug -> patient -> the latest dispensing date of its cost lines of the drug: of every
+        # line while `drugs_held` (a rebuild), else of the lines not yet written (the cost
+        # lines table answers for the others)
         self.drugs: dict[str, dict[str, date]] = {}
-        self.drugs_loaded = held.complete
+        self.drugs_held = held.complete
         # patient -> the derived facts that follow from its case (domain.derive.follows): only
         # a change of the case changes them, so a derived fact recorded needs no timeline
         self.wanted: dict[str, list[ev.Event]] = {}
@@ -70,9 +72,7 @@ class Models:
     def _reached(self, kind: str, identifier: str, before: Any, after: Any) -> set[str]:
         patients = reaches(kind, identifier, before, after, self.index)
         if patients is None:
-            self._load_index()
-            patients = reaches(kind, identifier, before, after, self.index)
-            assert patients is not None
+            patients = self.index.of(kind, identifier) | self._enrolled(kind, identifier)
         return patients
 
     def _patient_fact(self, patient_id: str, before: Any, after: Any, event: ev.Event,
@@ -163,12 +163,20 @@ class Models:
         if not added:
             return
         first = min(p.since for p in added)
-        if not self.drugs_loaded:
-            self._load_drugs()
-        for patient_id, latest in sorted(self.drugs.get(drug_id, {}).items()):
-            if latest >= first:
-                self._lines(patient_id, at, batch,
-                            lambda d: d.drug_id == drug_id and d.dispensed_on >= first)
+        reached = {p for p, latest in self.drugs.get(drug_id, {}).items() if latest >= first}
+        if not self.drugs_held:
+            reached |= self._dispensed(drug_id, first)
+        for patient_id in sorted(reached):
+            self._lines(patient_id, at, batch,
+                        lambda d: d.drug_id == drug_id and d.dispensed_on >= first)
+
+    def written(self) -> None:
+        """The batch is in the tables: the enrolments and cost lines noted for it are read
+        from there when a later fact needs them, so that a long-lived projector's memory does
+        not grow with every patient it has ever seen."""
+        self.index.written()
+        self.drugs.clear()
+        self.drugs_held = False
 
     def let_go(self, keep: int, *, rows: bool = True) -> int:
         """Hold the folded states (and, with `rows`, the rows and enrolment positions) of at
@@ -183,22 +191,23 @@ class Models:
                 self.index.enrolled_at.pop(patient_id, None)  # in its row, read when needed
         return len(gone)
 
-    # --- what the tables hold, loaded when first needed -------------------------------------
+    # --- what the tables hold, asked when a rare fact needs it -------------------------------
 
-    def _load_index(self) -> None:
-        sql = (f"SELECT patient_id, cohort_id, agreement_id, enrolled_at "
-               f"FROM {self.held.ts.of(r.PATIENTS)} WHERE known_to IS NULL")
+    def _enrolled(self, kind: str, identifier: str) -> set[str]:
+        """The patients in the patients table that a cohort's, an agreement's or the
+        registry's fact reaches."""
+        sql = (f"SELECT patient_id FROM {self.held.ts.of(r.PATIENTS)} WHERE known_to IS NULL")
+        args: tuple[str, ...] = ()
+        if kind != "registry":
+            sql += f" AND {kind}_id = ?"
+            args = (identifier,)
         with self.held.db.reading() as cur:
-            self.index.load((a, b, c, int(d)) for a, b, c, d in cur.rows(sql))
+            return {patient_id for (patient_id,) in cur.rows(sql, args)}
 
-    def _load_drugs(self) -> None:
-        db, table = self.held.db, self.held.ts.of(r.COST_LINES)
-        sql = (f"SELECT drug_id, patient_id, MAX(dispensed_on) FROM {table} "
-               "WHERE known_to IS NULL GROUP BY drug_id, patient_id")
+    def _dispensed(self, drug_id: str, first: date) -> set[str]:
+        """The patients in the cost lines table with a line of the drug on or after `first`."""
+        db = self.held.db
+        sql = (f"SELECT DISTINCT patient_id FROM {self.held.ts.of(r.COST_LINES)} "
+               "WHERE known_to IS NULL AND drug_id = ? AND dispensed_on >= ?")
         with db.reading() as cur:
-            for drug_id, patient_id, latest in cur.rows(sql):
-                day = db.date_out(latest)
-                held = self.drugs.setdefault(drug_id, {})
-                if day is not None and (patient_id not in held or held[patient_id] < day):
-                    held[patient_id] = day
-        self.drugs_loaded = True
+            return {patient_id for (patient_id,) in cur.rows(sql, (drug_id, db.date_in(first)))}

@@ -77,6 +77,8 @@ class Projector:
                 except Conflict:
                     self.position = -1  # someone else moved the tracking row: start over
                     continue
+                if self.let_rows_go:  # the tables are indexed: they answer for what is written
+                    self.models.written()
                 self.models.let_go(self.patients, rows=self.let_rows_go)
                 if progress is not None:
                     if head < to:  # the log grew past what we knew

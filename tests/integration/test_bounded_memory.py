@@ -23,6 +23,8 @@ from bench.clients import setup_lines
 from bench.enrolments import held_per_enrolment
 from domain import commands as c
 from domain import events as ev
+from domain.financing import PayerKind
+from domain.money import Money
 from domain.values import LEDGER, Outcome
 from eventstore import EventLog
 from projections.projector import Projector
@@ -126,6 +128,49 @@ def test_a_projector_holds_the_rows_of_at_most_its_bound_of_patients_and_project
             for table in bounded.held.patient_tables:
                 assert len(bounded.held.rows(table)) <= 3, table.base
             assert len(bounded.models.index.enrolled_at) <= 3
+        finally:
+            models.close()
+        assert verify(ledger, database_url) == []  # every row, against a replay of the log
+    finally:
+        ledger.close()
+
+
+def test_a_projector_following_the_log_keeps_nothing_per_patient_it_has_written(
+        database_url: str) -> None:
+    """The soak's growth (docs/reliability.md): a server's projector kept every enrolment
+    (which cohort, agreement) and every patient's latest dispensing date per drug. Written
+    rows answer for them now; facts that reach patients written long ago (a revoked
+    exemption, a new price, a new trust) still reach every one of them."""
+    ledger = Ledger(EventLog(database_url))
+    try:
+        _world(ledger)
+        for n in range(1, 21):
+            _live(ledger, n)
+        models = WhoPaysView(database_url)
+        try:
+            follower = Projector(ledger.log, models.db, batch_size=7, patients=3)
+            follower.catch_up()
+            held = follower.models
+            assert (held.index.all, held.index.by_cohort, held.index.by_agreement) == (
+                set(), {}, {})
+            assert held.drugs == {}
+            ledger.record([c.RevokeGroupExemption(
+                cohort_id="soak-c1", exemption_ref="BF-SOAK-1",
+                effective_from=START + timedelta(weeks=20), reason="the soak's test")], LEDGER)
+            ledger.record([c.SetPrice(drug_id="soakinib", price_per_pack=Money.of("1200", "NOK"),
+                                      effective_from=START)], LEDGER)
+            ledger.record([c.RegisterHealthTrust(
+                hf_id="soak-hf", name="Soak HF", rhf_id="helse-vest", rhf_name="Helse Vest",
+                registered_on=START)], LEDGER)
+            _live(ledger, 21)  # enrolled and reached in the same batch
+            ledger.record([c.SetPrice(drug_id="soakinib", price_per_pack=Money.of("1300", "NOK"),
+                                      effective_from=START)], LEDGER)
+            follower.catch_up()
+            assert held.index.all == set() and held.drugs == {}
+            before = models.payer_on("IMP-00003", START + timedelta(weeks=18))
+            revoked = models.payer_on("IMP-00003", START + timedelta(weeks=30))
+            assert before is not None and before.kind is PayerKind.PUBLIC
+            assert revoked is not None and revoked.kind is PayerKind.TREATING_HF
         finally:
             models.close()
         assert verify(ledger, database_url) == []  # every row, against a replay of the log
