@@ -15,6 +15,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from operator import attrgetter
 from typing import Any
 
 from domain.financing import PayerKind
@@ -127,6 +128,41 @@ class PublicCostStatement:
     def sheets(self) -> list[Sheet]:
         return [_cost_sheet(self), _patient_sheet(self)]
 
+    def shares(self, patients: Collection[str]) -> dict[str, list[Contribution]]:
+        """The contributions of each of these patients, in the order of the rows."""
+        out: dict[str, list[Contribution]] = {}
+        for c in self.contributions:
+            if c.patient_id in patients:
+                out.setdefault(c.patient_id, []).append(c)
+        return out
+
+    def replacing(self, patients: Collection[str], theirs: PublicCostStatement
+                  ) -> PublicCostStatement:
+        """This statement with the shares of `patients` taken from `theirs` (the statement of
+        those patients only, as known at another position, which it is then as known at): the
+        same statement as one built whole at that position, since a row adds up its patients'
+        shares and a patient's share reads only its own rows."""
+        if (theirs.period, theirs.scope, theirs.by) != (self.period, self.scope, self.by):
+            raise ValueError("a share of another statement")
+        rows: dict[tuple[date, str, str], list[Contribution]] = {}
+        grid: dict[date, Bucket] = {}
+        for r in self.rows:
+            rows[(r.bucket.start, r.rhf_id, r.hf_id)] = [
+                c for c in r.contributions if c.patient_id not in patients]
+            grid[r.bucket.start] = r.bucket
+        touched = set()
+        for c in theirs.contributions:
+            if c.patient_id in patients:
+                key = (c.bucket.start, c.rhf_id, c.hf_id)
+                rows.setdefault(key, []).append(c)
+                grid[c.bucket.start] = c.bucket
+                touched.add(key)
+        for key in touched:
+            rows[key].sort(key=attrgetter("patient_id"))
+        return PublicCostStatement(self.period, self.scope, theirs.known, self.by, tuple(
+            CostRow(grid[start], rhf, hf, tuple(c))
+            for (start, rhf, hf), c in sorted(rows.items()) if c))
+
     def lines(self, only: Collection[str] | None = None) -> list[Line]:
         """Every line; with `only`, the lines of one patient only for those patients (the
         lines of many patients all the same)."""
@@ -149,8 +185,12 @@ class PublicCostStatement:
 
 
 def public_cost(source: Source, period: Period, scope: Scope, by: By = By.QUARTER,
-                patient: str | None = None) -> PublicCostStatement:
-    """The statement; with `patient`, only that patient's share of it."""
+                patient: str | None = None, *, patients: Collection[str] | None = None
+                ) -> PublicCostStatement:
+    """The statement; with `patient`, only that patient's share of it; with `patients`, only
+    theirs (what `PublicCostStatement.replacing` takes)."""
+    if patient is not None:
+        patients = {patient} if patients is None else set(patients) & {patient}
     check(source, scope)
     who = scope.who()
     grid = buckets(period, by)
@@ -160,7 +200,8 @@ def public_cost(source: Source, period: Period, scope: Scope, by: By = By.QUARTE
     days: dict[tuple[int, str, str, str], int] = defaultdict(int)
     for interval, part in clipped(source.intervals(kinds=public, span=span, **who),
                                   period, scope):
-        if interval.kind is not PayerKind.PUBLIC or patient not in (None, interval.patient_id):
+        if interval.kind is not PayerKind.PUBLIC or (patients is not None
+                                                     and interval.patient_id not in patients):
             continue
         first, last = month_of[(part[0].year, part[0].month)], month_of[(part[1].year,
                                                                           part[1].month)]
@@ -171,10 +212,12 @@ def public_cost(source: Source, period: Period, scope: Scope, by: By = By.QUARTE
                 days[key] += days_in(shared)
     dispensed: dict[tuple[int, str, str, str], list[CostLine]] = defaultdict(list)
     first_day, last_day, sees, paid = period.start, period.end, scope.sees, PayerKind.PUBLIC
-    for d in in_order(source.cost_lines(span=span, kinds=public, **who)):  # tens of thousands
+    lines = source.cost_lines(span=span, kinds=public, **who)  # tens of thousands
+    if patients is not None:
+        lines = [d for d in lines if d.patient_id in patients]
+    for d in in_order(lines):
         on = d.on
-        if (d.payer_kind is paid and first_day <= on <= last_day and sees(d)
-                and patient in (None, d.patient_id)):
+        if d.payer_kind is paid and first_day <= on <= last_day and sees(d):
             dispensed[(month_of[(on.year, on.month)], d.party or "", d.hf_id or "",
                        d.patient_id)].append(d)
     rows: dict[tuple[int, str, str], list[Contribution]] = defaultdict(list)

@@ -26,7 +26,7 @@ from domain.chain import Recordable
 from domain.events import DERIVED_TYPES
 from domain.statements.company import company_statement
 from domain.statements.period import Period, about
-from domain.statements.public import By, public_cost
+from domain.statements.public import By, PublicCostStatement, public_cost
 from domain.statements.scope import Scope
 from domain.statements.sheet import Column, Kind, Sheet
 from domain.statements.source import Source
@@ -66,8 +66,9 @@ class Sources(Protocol):
         ...
 
     def changed(self, before: Any, after: Any) -> set[str] | None:
-        """The patients whose facts may differ between the two (asked after both statements
-        were built from them); None: any patient may."""
+        """The patients whose facts may differ between the two (asked after a statement was
+        built from `after`: the same statement from `before` asks the same questions); None:
+        any patient may."""
         ...
 
 
@@ -202,9 +203,20 @@ def restate(found_in: Sources, kind: StatementKind, period: Period, scope: Scope
         return lines
 
     # A patient's own lines read only its own facts: those of a patient whose facts are the
-    # same at both ends are the same, and need not be written out to be compared.
-    issued_as, now_as = build(kind, before, period, scope, by), build(kind, after, period, scope, by)
+    # same at both ends are the same, and need not be written out to be compared. Of the
+    # public cost, whose rows add up their patients' shares, the statement as issued is the
+    # one as known now with those patients' shares as known then.
+    now_as = build(kind, after, period, scope, by)
     changed = found_in.changed(before, after)
+    if changed is not None and isinstance(now_as, PublicCostStatement):
+        theirs = public_cost(before, period, scope, by, patients=changed)
+        issued_as: Any = now_as.replacing(changed, theirs)
+        # of those, the patients whose shares differ (rows read at both ends are the same)
+        now_shares, then_shares = now_as.shares(changed), theirs.shares(changed)
+        changed = {p for p in changed if now_shares.get(p) != then_shares.get(p)}
+    else:
+        issued_as = build(kind, before, period, scope, by)
+        changed = found_in.changed(before, after)
     changes = diff(issued_as.lines(changed), now_as.lines(changed))
     patients = sorted({p for c in changes for p in c.patients})
     found = found_in.causes(patients, before, after, lines_of, (period.start, period.end))

@@ -172,6 +172,18 @@ def test_the_read_models_give_the_statements_and_restatements_of_a_replay_of_the
                     mine = restate(read, kind, period, scope, issued=middle, now=head)
                     theirs = restate(ledger, kind, period, scope, issued=middle, now=head)
                     assert mine.to_dict() == theirs.to_dict()
+            # The public cost as issued, from the one as known now with the shares of any
+            # patients among whom are all whose rows changed (a restatement's shortcut), is
+            # the one built whole.
+            window = read.between(middle, head)
+            then, now = window.at(middle), window.at(head)
+            now_as = public_cost(now, WHOLE, scope, By.MONTH)
+            changed = window.changed(then, now)
+            some = set(PATIENTS) if changed is None else changed | data.draw(
+                st.sets(st.sampled_from(PATIENTS)), label="shares replaced too")
+            assert now_as.replacing(some, public_cost(then, WHOLE, scope, By.MONTH,
+                                                      patients=some)) == public_cost(
+                read.at(middle), WHOLE, scope, By.MONTH)
             assert verify(ledger, url) == []
             today = BASE + timedelta(days=data.draw(st.integers(0, 1500), label="today"))
             assert set(due_patients(models, today)) == would_tick(ledger, today)
