@@ -99,10 +99,17 @@ class EventLog:
                             after_version=after_version)
 
     def read(self, *, after: int = 0, up_to: int | None = None, types: Sequence[str] = (),
-             batch: int = 1000) -> Iterator[StoredFact]:
+             batch: int = 1000, mentioning: str | None = None) -> Iterator[StoredFact]:
+        """Facts in position order. `mentioning`: at least those whose stored form holds this
+        text (a JSON key, say), the others left in the database unread (without a cipher or
+        compressor, whose stored form is the JSON itself; with one, every fact): a filter for
+        a reader that looks for a rare fact and checks each one it is given."""
         topics = [topic_of(t) for t in types]
+        containing = (mentioning.encode() if mentioning is not None and self._decoder.direct
+                      else None)
         while True:
-            facts = self._select(after=after, up_to=up_to, topics=topics, limit=batch)
+            facts = self._select(after=after, up_to=up_to, topics=topics, limit=batch,
+                                 containing=containing)
             yield from facts
             if len(facts) < batch:
                 return

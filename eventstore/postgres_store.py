@@ -68,7 +68,8 @@ class PostgresRecorder(PostgresSchema, PostgresAppend, PostgresApplicationRecord
     @reconnecting
     def select_facts(self, *, originator_id: UUID | None = None, after: int = 0,
                      up_to: int | None = None, topics: Sequence[str] = (),
-                     limit: int | None = None, after_version: int = 0) -> list[FactRow]:
+                     limit: int | None = None, after_version: int = 0,
+                     containing: bytes | None = None) -> list[FactRow]:
         sql: Composed = SQL(
             "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, e.state, "
             "r.recorded_at FROM {} e JOIN {} r ON r.position = e.notification_id "
@@ -89,6 +90,9 @@ class PostgresRecorder(PostgresSchema, PostgresAppend, PostgresApplicationRecord
         if topics:
             sql += SQL(" AND e.topic = ANY(%s)")
             params.append(list(topics))
+        if containing is not None:
+            sql += SQL(" AND position(%s::bytea IN e.state) > 0")
+            params.append(containing)
         sql += SQL(" ORDER BY e.originator_version" if originator_id is not None
                    else " ORDER BY e.notification_id")
         if limit is not None:

@@ -138,7 +138,8 @@ class SQLiteRecorder(SQLiteApplicationRecorder):
     # Reads
     def select_facts(self, *, originator_id: UUID | None = None, after: int = 0,
                      up_to: int | None = None, topics: Sequence[str] = (),
-                     limit: int | None = None, after_version: int = 0) -> list[FactRow]:
+                     limit: int | None = None, after_version: int = 0,
+                     containing: bytes | None = None) -> list[FactRow]:
         sql = (f"SELECT e.rowid AS position, e.originator_id, e.originator_version, e.topic, "
                f"e.state, r.recorded_at FROM {self.events_table_name} e "
                f"JOIN {RECORDED} r ON r.position = e.rowid WHERE e.rowid > ?")
@@ -155,6 +156,9 @@ class SQLiteRecorder(SQLiteApplicationRecorder):
         if topics:
             sql += f" AND e.topic IN ({','.join('?' * len(topics))})"
             params.extend(topics)
+        if containing is not None:
+            sql += " AND instr(e.state, ?) > 0"
+            params.append(containing)
         sql += " ORDER BY " + ("e.originator_version" if originator_id is not None else "e.rowid")
         if limit is not None:
             sql += " LIMIT ?"

@@ -193,3 +193,27 @@ def test_a_cipher_or_a_compressor_keeps_every_row_on_the_mapper() -> None:
     assert not FactDecoder(Mapper(transcoder, compressor=ZlibCompressor())).direct
     cipher = AESCipher(Environment(env={"CIPHER_KEY": AESCipher.create_key(16)}))
     assert not FactDecoder(Mapper(transcoder, cipher=cipher)).direct
+
+
+def test_a_read_for_facts_mentioning_a_text_gives_every_one_of_them_and_leaves_the_others(
+        log: EventLog) -> None:
+    keyed = {**ACTOR, "idempotency_key": "k-1"}
+    log.append([fact("patient/P1", 1), fact("patient/P2", 1)])
+    log.append([NewEvent(stream="patient/P1", version=2, type="Noted", schema=1, data={"n": 2},
+                         valid_on=None, actor=keyed)])
+    # a text quoting the key is stored escaped (\"idempotency_key\"): not the key itself
+    log.append([fact("patient/P3", 1, {"reason": 'a note that says "idempotency_key"'})])
+    log.append([NewEvent(stream="patient/P3", version=2, type="Noted", schema=1, data={},
+                         valid_on=None, actor={**keyed, "idempotency_key": "k-2"})])
+    found = list(log.read(mentioning='"idempotency_key"', batch=1))
+    assert [(f.stream, f.version, f.actor["idempotency_key"]) for f in found] == [
+        ("patient/P1", 2, "k-1"), ("patient/P3", 2, "k-2")]
+    assert list(log.read(after=3, mentioning='"idempotency_key"')) == found[1:]
+    assert list(log.read(mentioning='"nowhere"')) == []
+
+
+def test_a_read_for_a_text_gives_every_fact_when_the_stored_form_is_not_the_json(
+        log: EventLog) -> None:
+    log.append([fact("patient/P1", 1), fact("patient/P1", 2)])
+    log._decoder.direct = False  # a cipher or compressor configured: the bytes say nothing
+    assert [f.version for f in log.read(mentioning='"nowhere"')] == [1, 2]
