@@ -43,13 +43,23 @@ class CsvVariant(StrEnum):
 BOM = "\ufeff"
 
 
+# What a spreadsheet takes for the start of a formula in a cell it reads from CSV.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
 def csv_cell(value: Any, variant: CsvVariant = CsvVariant.RFC4180) -> str:
+    """A value as CSV text. For Excel (EXCEL_NB), text a person wrote that Excel would take for
+    a formula ("=HYPERLINK(...)" in a reason) is kept text by a leading apostrophe (OWASP's
+    CSV injection advice); RFC 4180 CSV, for machines, carries the text as it is."""
     if value is None:
         return ""
     if isinstance(value, date):
         return value.isoformat()
-    if variant is CsvVariant.EXCEL_NB and isinstance(value, Decimal):
-        return str(value).replace(".", ",")
+    if variant is CsvVariant.EXCEL_NB:
+        if isinstance(value, Decimal):
+            return str(value).replace(".", ",")
+        if isinstance(value, str) and value.startswith(FORMULA_START):
+            return "'" + value
     return str(value)
 
 
