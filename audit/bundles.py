@@ -30,6 +30,7 @@ from domain.statements.periods import Books, book_key
 from domain.statements.public import By
 from domain.statements.scope import Scope
 from eventstore import StoredFact
+from proofs import collector
 from proofs.bundle import Bundle, BundleLine, Entry
 from reports import bookkeeping
 from reports.books import Books as LedgerBooks
@@ -109,13 +110,19 @@ def asked_spec(ledger: Ledger, kind: StatementKind, scope: Scope, *, label: str 
 def make(ledger: Ledger, view: View, spec: Spec, sources: PatientSources, books: Books, *,
          issued_at: int | None = None, archived: Sequence[int] = ()) -> Bundle:
     """The bundle of the statement `spec` for the actor `view` judges for."""
+    with collector.paused():
+        return _make(ledger, view, spec, sources, books, issued_at, archived)
+
+
+def _make(ledger: Ledger, view: View, spec: Spec, sources: PatientSources, books: Books,
+          issued_at: int | None, archived: Sequence[int]) -> Bundle:
     signed = latest(ledger)
     built = build(spec, sources, books)
-    _whole(view, built)
     rows = {p.patient_id: p for p in sources.at(spec.position).patients(sorted(built.patients))}
     facts = _facts(ledger, spec, support(built, rows), issued_at)
     if isinstance(sources, ReadModelSources):  # judged in SQL, not by folding each patient
-        view.judged(sources.visible(view.actor, _patients_named(facts)))
+        view.judged(sources.visible(view.actor, _patients_named(facts) | built.patients))
+    _whole(view, built)
     shown = [f for f in facts if proofs.visible(view, f)]
     salts, nodes = proofs.multiproof(ledger.log, [f.position for f in shown], signed.size)
     canonical = built.canonical()

@@ -159,22 +159,33 @@ def root(size: int, fetch: Fetch) -> bytes:
 
 def subtree_hashes(subtrees: Sequence[tuple[int, int]], fetch: Fetch) -> list[bytes]:
     """The subtrees' hashes, with one fetch of every column they need (a multiproof needs tens
-    of thousands: each subtree's parts are worked out once)."""
-    parts_of = [perfect_parts(start, end) for start, end in subtrees]
-    columns = fetch(sorted({part.position for parts in parts_of for part in parts}))
+    of thousands: each subtree's parts are worked out once, as (level, position) pairs)."""
+    parts_of = [_parts(start, end) for start, end in subtrees]
+    columns = fetch(sorted({position for parts in parts_of for _, position in parts}))
     found = []
     for parts in parts_of:
         hashes = []
-        for part in parts:
-            column = columns.get(part.position)
+        for level, position in parts:
+            column = columns.get(position)
             if column is None:
-                raise ProofError(f"no tree column at position {part.position}")
-            hashes.append(part.of(column))
+                raise ProofError(f"no tree column at position {position}")
+            hashes.append(Node(level, (position >> level) - 1).of(column)
+                          if len(column) < HASH_SIZE * (level + 1)
+                          else column[HASH_SIZE * level:HASH_SIZE * (level + 1)])
         result = hashes[-1] if hashes else EMPTY_ROOT
         for h in reversed(hashes[:-1]):
             result = node_hash(h, result)
         found.append(result)
     return found
+
+
+def _parts(start: int, end: int) -> list[tuple[int, int]]:
+    """perfect_parts as (level, position): a multiproof's subtrees are nearly all perfect, one
+    part each, worked out without the general loop."""
+    size = end - start
+    if size and not size & (size - 1) and not start & (size - 1):
+        return [(size.bit_length() - 1, end)]
+    return [(part.level, part.position) for part in perfect_parts(start, end)]
 
 
 # --- verification (RFC 9162 2.1.3.2 and 2.1.4.2), step by step -------------------------------

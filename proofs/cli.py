@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from domain.tree import BadDocument, SignedHead
+from proofs import collector
 from proofs.bundle import Bundle
 from proofs.check import Failed, check_consistency, check_head, check_inclusion
 from proofs.check_bundle import check_bundle
@@ -52,10 +53,11 @@ def consistency_command(args: argparse.Namespace) -> list[str]:
 
 
 def bundle_command(args: argparse.Namespace) -> list[str]:
-    bundle = Bundle.from_dict(read_json(args.bundle))
-    archived = [SignedHead.from_dict(read_json(str(p))) for p in _files(args.head or [])]
-    proofs = [ConsistencyProof.from_dict(read_json(p)) for p in args.proof or []]
-    return check_bundle(bundle, trusted_keys(args.keys), archived, proofs)
+    with collector.paused():
+        bundle = Bundle.from_dict(read_json(args.bundle))
+        archived = [SignedHead.from_dict(read_json(str(p))) for p in _files(args.head or [])]
+        proofs = [ConsistencyProof.from_dict(read_json(p)) for p in args.proof or []]
+        return check_bundle(bundle, trusted_keys(args.keys), archived, proofs)
 
 
 def _files(paths: list[Path]) -> list[Path]:

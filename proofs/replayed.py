@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from operator import attrgetter
 from typing import Any
 
 from domain import codec
@@ -64,7 +65,7 @@ class BundleLog:
         self._moments = dict(moments)
         self._at = {f.position: f for f in facts}
         self._streams: dict[str, list[Stored]] = {}
-        for f in sorted(facts, key=lambda f: (f.stream, f.version)):
+        for f in sorted(facts, key=attrgetter("stream", "version")):
             self._streams.setdefault(f.stream, []).append(Stored(f, f.event()))
         self.missing: set[int] = set()  # positions whose recorded time was asked for, unknown
         self._known: dict[int, Known] = {}

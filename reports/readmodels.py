@@ -80,9 +80,9 @@ class ReadModelSources:
             return []
         where, params = Tenancy.of(actor).where(self.models, "p")
         among, ids = self.models.among("p.patient_id", sorted(patient_ids))
-        rows = self.models.rows(r.PATIENTS, None, " AND ".join([among, *where]), [*ids, *params],
-                                alias="p")
-        return [x.patient_id for x in rows]
+        return [x[0] for x in self.models.tuples(r.PATIENTS, ["patient_id"], None,
+                                                 " AND ".join([among, *where]), [*ids, *params],
+                                                 alias="p")]
 
     def first_enrolment(self) -> Any:
         return self.at(None).first_enrolment()
