@@ -82,6 +82,7 @@ class Call:
     started: float  # time.monotonic()
     seconds: float
     acknowledged: list[dict[str, Any]] = field(default_factory=list)  # the facts of a 201
+    position: int = 0  # a 201's log position
 
 
 Record = Callable[[Call], None]
@@ -99,6 +100,7 @@ class Client:
         self.rng = random.Random(seed * 1000 + number)
         self.patient, self.step_of_life = 0, 0
         self.known: list[str] = []  # patients with at least their enrolment acknowledged
+        self.position = 0  # of this client's last acknowledged write: its reads wait for it
 
     def patient_id(self, n: int) -> str:
         return f"IMP-{self.number}{n:05d}"
@@ -122,6 +124,7 @@ class Client:
             call = self._send("write", "POST", url, body, {"Idempotency-Key": key})
             record(call)
             if call.status == 201:
+                self.position = max(self.position, call.position)
                 self._advance(pid)
                 return True
             if call.status not in (0, 409, 503):
@@ -138,7 +141,10 @@ class Client:
             url = f"/v1/patients/{pid}/timeline"
         else:
             url = f"/v1/patients/{pid}/history"
-        record(self._send("read", "GET", url, None, {}))
+        # read your writes (README): a patient just enrolled is in the read models once they
+        # reach the enrolment's position
+        record(self._send("read", "GET", url, None,
+                          {"Impress-Min-Position": str(self.position)}))
 
     def _advance(self, pid: str) -> None:
         if self.step_of_life == 0:
@@ -153,5 +159,6 @@ class Client:
             answer = self.http.request(method, url, json=body, headers={**self.headers, **headers})
         except httpx.HTTPError:
             return Call(kind, 0, started, time.monotonic() - started)
-        facts = answer.json().get("facts", []) if answer.status_code == 201 else []
-        return Call(kind, answer.status_code, started, time.monotonic() - started, facts)
+        receipt = answer.json() if answer.status_code == 201 else {}
+        return Call(kind, answer.status_code, started, time.monotonic() - started,
+                    receipt.get("facts", []), int(receipt.get("position", 0)))

@@ -20,6 +20,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -77,6 +78,9 @@ def minute_of(calls: list[Call], minute: int) -> dict[str, Any]:
                      "p99_ms": round(percentile(ms, 0.99), 1),
                      "max_ms": round(max(ms, default=0.0), 1)}
     row["errors"] = sum(c.status not in (200, 201, 409) for c in calls)
+    # which: "read 404", "write 503", "write 0" (no answer)...
+    row["error_kinds"] = dict(Counter(f"{c.kind} {c.status}" for c in calls
+                                      if c.status not in (200, 201, 409)))
     row["conflicts"] = sum(c.status == 409 for c in calls)
     return row
 
@@ -151,6 +155,8 @@ def summary(run: Run) -> dict[str, Any]:
     return {
         "requests": sum(m["read"]["n"] + m["write"]["n"] for m in run.minutes),
         "errors": sum(m["errors"] for m in run.minutes),
+        "error_kinds": dict(sum((Counter(m.get("error_kinds", {})) for m in run.minutes),
+                                Counter())),
         "conflicts": sum(m["conflicts"] for m in run.minutes),
         "rss_first_mib": mib[0], "rss_max_mib": max(mib), "rss_last_mib": mib[-1],
         "rss_second_half_growth_mib": round(settled[-1] - settled[0], 1),
@@ -163,15 +169,15 @@ def summary(run: Run) -> dict[str, Any]:
 
 def markdown(run: Run) -> str:
     s = summary(run)
+    kinds = ", ".join(f"{k}: {n}" for k, n in sorted(s["error_kinds"].items()))
     lines = [
         f"Run {run.started} at {run.revision}, {run.database}, {run.clients} clients, "
         f"{run.seconds / 60:.0f} minutes, {run.pause * 1000:.0f} ms between a client's "
         f"requests, caches of {run.cache_streams} patients (IMPRESS_CACHE_STREAMS), on a "
         f"shared 2-core machine; {s['requests']} requests, log head {run.head} at the end.",
         "",
-        f"- errors (any answer but 200/201/409, or none): **{s['errors']}**; conflicts (409, "
-        "retried): "
-        f"{s['conflicts']}",
+        f"- errors (any answer but 200/201/409, or none): **{s['errors']}**"
+        + (f" ({kinds})" if kinds else "") + f"; conflicts (409, retried): {s['conflicts']}",
         f"- server memory (RSS): {s['rss_first_mib']} MiB after start, {s['rss_max_mib']} MiB "
         f"at most, {s['rss_last_mib']} MiB at the end; over the second half "
         f"{s['rss_second_half_growth_mib']:+} MiB",
