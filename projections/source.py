@@ -127,13 +127,18 @@ class ReadSource:
 
     def cost_lines(self, *, span: Span, kinds: Collection[PayerKind] | None = None,
                    gaps: bool = False, company: str | None = None,
-                   rhf: str | None = None) -> list[r.CostLine]:
+                   rhf: str | None = None,
+                   patients: Collection[str] | None = None) -> list[r.CostLine]:
         """Lines dispensed in the span, of payer `kinds` (or, with `gaps`, needing resolving
         whatever their payer: a second query, so each follows its own index)."""
         def query(condition: str, values: list[Any]) -> list[r.CostLine]:
             where = ["dispensed_on >= ? AND dispensed_on <= ?", condition]
             params = [self.db.date_in(span[0]), self.db.date_in(span[1]), *values]
             self._scope(where, params, company, rhf)
+            if patients is not None:
+                among, ids = self.models.among("patient_id", list(patients))
+                where.append(among)
+                params += ids
             return self._rows(r.COST_LINES, where, params, "patient_id, seq")
 
         if kinds is None:
@@ -143,6 +148,15 @@ class ReadSource:
             seen = {x.ref for x in found}
             found += [x for x in query("gap IS NOT NULL", []) if x.ref not in seen]
         return found
+
+    def work_items(self, *, span: Span, seen_by: Collection[str], company: str | None = None,
+                   rhf: str | None = None) -> list[r.WorkItemRow]:
+        """The work items (domain.statements.worklist) meeting the span, of those `seen_by`."""
+        where = [f"seen_by IN ({', '.join('?' * len(seen_by))})",
+                 "since_on <= ? AND (until_on IS NULL OR until_on >= ?)"]
+        params: list[Any] = [*seen_by, self.db.date_in(span[1]), self.db.date_in(span[0])]
+        self._scope(where, params, company, rhf)
+        return self._rows(r.WORK_ITEMS, where, params)
 
     def patients(self, ids: Collection[str] | None = None, *,
                  agreements: Collection[str] | None = None) -> list[r.PatientRow]:
