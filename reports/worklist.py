@@ -12,10 +12,11 @@ they are read and worked out then, as from a replay.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any, Protocol, runtime_checkable
 
 from domain.statements import worklist as wl
-from domain.statements.rows import CostLine, WorkItemRow
+from domain.statements.rows import CostLine
 from domain.statements.scope import ScopeKind
 from domain.statements.text import Line, dispensation_dict, text, totals_dict
 from domain.statements.worklist import GAP_KINDS, Gap, WorkItem, add_values, totals_of
@@ -77,7 +78,7 @@ class ItemSource(Protocol):
     """A source that keeps the work items (projections.source.ReadSource)."""
 
     def work_items(self, *, span: tuple[Any, Any], seen_by: Any, company: str | None = None,
-                   rhf: str | None = None) -> list[WorkItemRow]: ...
+                   rhf: str | None = None) -> tuple[list[WorkItem], set[str]]: ...
 
 
 def worklist(source: Source, period: Period, scope: Scope, *,
@@ -90,8 +91,11 @@ def worklist(source: Source, period: Period, scope: Scope, *,
     items = _kept(source, period, scope) if kept else _worked_out(source, period, scope)
     if not dispensations:
         items = [i if i.dispensations is None else _without(i) for i in items]
-    items.sort(key=WorkItem.sort_key)
+    items.sort(key=_ORDER)
     return Worklist(period, scope, about(source), tuple(items), dispensations)
+
+
+_ORDER = attrgetter("since", "patient_id", "gap", "order")  # as WorkItem.sort_key
 
 
 def _without(i: WorkItem) -> WorkItem:
@@ -103,14 +107,12 @@ def _kept(source: Any, period: Period, scope: Scope) -> list[WorkItem]:
     """The items from the read models' rows; those of a patient with an item the period clips
     worked out again."""
     regional = scope.kind is ScopeKind.RHF
-    rows = source.work_items(span=(period.start, period.end),
-                             seen_by=(wl.RHF, wl.BOTH) if regional else (wl.ALL, wl.BOTH),
-                             **scope.who())
-    again = {x.patient_id for x in rows if wl.clipped(x, period)}
-    items = [wl.item_of_row(x) for x in rows if x.patient_id not in again]
+    items, again = source.work_items(span=(period.start, period.end),
+                                     seen_by=(wl.RHF, wl.BOTH) if regional else (wl.ALL, wl.BOTH),
+                                     **scope.who())
     if again:
         items += _worked_out(source, period, scope, again)
-    return items
+    return list(items)
 
 
 def _worked_out(source: Source, period: Period, scope: Scope,

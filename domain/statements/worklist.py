@@ -22,6 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from typing import Any
 
 from domain.costing import DispensationGap
 from domain.financing import PayerKind
@@ -263,11 +264,19 @@ def item_of_row(row: WorkItemRow) -> WorkItem:
 
 
 def clipped(row: WorkItemRow, period: Period) -> bool:
-    """Whether the period sees less of the item than its whole span: an interval or a
-    dispensation at stake outside it (the item, seen in the period, is worked out again)."""
-    if row.first_end is not None and row.first_end < period.start:
+    """Whether the period sees less of the item than its whole span (clips)."""
+    return clips(period.start, period.end, row.first_on, row.last_on, row.first_end,
+                 row.last_start)
+
+
+def clips(first: Any, last: Any, first_on: Any, last_on: Any, first_end: Any,
+          last_start: Any) -> bool:
+    """Whether the period from `first` to `last` sees less of an item than its whole span: a
+    dispensation at stake outside it, or an interval of the item (it starts after the first
+    interval ends, or ends before the last starts): the item, seen in the period, is worked
+    out again. Dates, or their ISO text (as SQLite keeps them: they sort alike)."""
+    if first_end is not None and first_end < first:
         return True
-    if row.last_start > period.end:
+    if last_start > last:
         return True
-    return row.first_on is not None and row.last_on is not None and (
-        row.first_on < period.start or row.last_on > period.end)
+    return first_on is not None and (first_on < first or last_on > last)
