@@ -198,8 +198,8 @@ class ReadSource:
         params += [*seen_by, last, first]
         self._scope(where, params, company, rhf)
         sql = (f"SELECT {', '.join(map(t.column, _ITEM_FIELDS))} FROM {self.models.name(t)} "
-               f"WHERE {' AND '.join(where)}")
-        with db.reading() as cur:
+               f"WHERE {' AND '.join(where)} ORDER BY since_on, patient_id, gap, seq")
+        with db.reading() as cur:  # in the worklist's order, or nearly (a collation's)
             found = cur.rows(sql, params)
         items, again = [], set()
         day, basis, value = db.date_out, _json_list(db), _pairs(db)
