@@ -193,14 +193,21 @@ def work_item_rows(p: PatientRow, intervals: Sequence[IntervalRow], lines: Seque
                    at: int) -> list[WorkItemRow]:
     """Every item of the patient's whole history as everyone sees it, and as each RHF does;
     an item both see alike is one row (`seen_by` BOTH)."""
-    everyone = _whole(p, intervals, lines, Scope.everything())
+    gaps = [x for x in intervals if x.kind in GAP_KINDS]
+    stakes = [x for x in lines if at_stake(x)]
+    if not gaps and not stakes:  # most patients, most of the time: nothing to resolve
+        return []
+    everyone = _whole(p, gaps, stakes, Scope.everything())
+    rhfs = {x.rhf_id for x in gaps} | {x.rhf_id for x in stakes}
+    if len(rhfs) == 1 and None not in rhfs and Scope.rhf(str(*rhfs)).sees_patient(p):
+        # the region sees every row everyone does: the same items
+        return [_row(item, spans, BOTH, p.company_id, at) for item, spans in everyone]
     regional: dict[tuple[str, str], tuple[WorkItem, Spans]] = {}
-    rhfs = {x.rhf_id for x in intervals if x.rhf_id} | {x.rhf_id for x in lines if x.rhf_id}
-    for rhf in sorted(rhfs):
+    for rhf in sorted(r for r in rhfs if r):
         scope = Scope.rhf(rhf)
         if scope.sees_patient(p):
-            regional.update(((rhf, _id(i)), (i, spans)) for i, spans in _whole(p, intervals,
-                                                                              lines, scope))
+            regional.update(((rhf, _id(i)), (i, spans)) for i, spans in _whole(p, gaps, stakes,
+                                                                              scope))
     out = []
     for item, spans in everyone:
         mine = regional.get((item.rhf_id or "", _id(item)))
