@@ -46,15 +46,17 @@ def _json_list(db: Any) -> Any:
 
 
 def _pairs(db: Any) -> Any:
-    """A value column ([[currency, minor units], ...]) as a tuple of pairs; few distinct."""
+    """A value column ([[currency, minor units], ...]) as a tuple of pairs: psycopg decodes
+    it; SQLite's text is decoded once per distinct text (few: packs times a price)."""
+    if db.postgres:
+        return lambda v: tuple((c, int(m)) for c, m in v)
     decode = _json_list(db)
-    seen: dict[Any, tuple[tuple[str, int], ...]] = {}
+    seen: dict[str, tuple[tuple[str, int], ...]] = {}
 
-    def pairs(v: Any) -> tuple[tuple[str, int], ...]:
-        key = v if isinstance(v, str) else json.dumps(v)
-        found = seen.get(key)
+    def pairs(v: str) -> tuple[tuple[str, int], ...]:
+        found = seen.get(v)
         if found is None:
-            found = seen[key] = tuple((c, int(m)) for c, m in decode(v))
+            found = seen[v] = tuple((c, int(m)) for c, m in decode(v))
         return found
     return pairs
 
