@@ -193,16 +193,15 @@ class ReadSource:
         the caller works them out again). Only what an item shows is read and decoded: at
         national scale an RHF's worklist is tens of thousands of rows."""
         t, db = r.WORK_ITEMS, self.db
-        known, params = tb.known_at(t, self.at)
         first, last = db.date_in(span[0]), db.date_in(span[1])
-        where = [known, f"seen_by IN ({', '.join('?' * len(seen_by))})",
+        where = [f"seen_by IN ({', '.join('?' * len(seen_by))})",
                  "since_on <= ? AND (until_on IS NULL OR until_on >= ?)"]
-        params += [*seen_by, last, first]
+        params: list[Any] = [*seen_by, last, first]
         self._scope(where, params, company, rhf)
-        sql = (f"SELECT {', '.join(map(t.column, _ITEM_FIELDS))} FROM {self.models.name(t)} "
-               f"WHERE {' AND '.join(where)} ORDER BY since_on, patient_id, gap, seq")
-        with db.reading() as cur:  # in the worklist's order, or nearly (a collation's)
-            found = cur.rows(sql, params)
+        # in the worklist's order, or nearly (a collation's): its sort finds them in order
+        found = self.models.tuples(t, [t.column(f) for f in _ITEM_FIELDS], self.at,
+                                   " AND ".join(where), params,
+                                   order="since_on, patient_id, gap, seq")
         items, again = [], set()
         day, basis, value = db.date_out, _json_list(db), _pairs(db)
         for (patient, gap, cohort, since, until, hf, region, detail, resolve, refs, seq, packs,
