@@ -286,7 +286,10 @@ def worklist(start: Annotated[str | None, typer.Option("--from", help="First day
              company: CompanyOption = None, rhf: RhfOption = None,
              fmt: FormatOption = Format.TABLE, output: OutputOption = None,
              csv: CsvOption = None, database: DatabaseOption = None,
-             view: ViewOption = None, as_json: JsonOption = False) -> None:
+             view: ViewOption = None, as_json: JsonOption = False,
+             dispensations: Annotated[bool, typer.Option(
+                 "--dispensations", help="List each item's dispensations at stake (JSON).")
+             ] = False) -> None:
     """Financing gaps: who carries a cost nobody has decided on, since when, and what resolves it."""
     scope = scope_of(None, company, rhf)
     with statements(database, view) as (ledger, sources):
@@ -294,7 +297,8 @@ def worklist(start: Annotated[str | None, typer.Option("--from", help="First day
         last = day(end, "--to") if end else ledger.clock()
         first = day(start, "--from") if start else min(
             [d for d in (source.first_enrolment(),) if d is not None] + [last])
-        publish(worklist_statement(source, Period(first, last), scope), _fmt(fmt, as_json),
+        publish(worklist_statement(source, Period(first, last), scope,
+                                   dispensations=dispensations), _fmt(fmt, as_json),
                 output, variant=csv)
 
 

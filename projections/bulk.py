@@ -98,7 +98,7 @@ def _postgres(cur: Cursor, ts: tb.TableSet, t: tb.Table, closes: list[list[Any]]
         cur.run(f"DELETE FROM {name} WHERE {t.column(t.owner)} = ANY(?::text[])", (owners,))
     if inserts:
         columns = ", ".join(t.columns)
-        values = ", ".join(f"{c}::jsonb" if t.kind(f) in ("json", "periods") else c
+        values = ", ".join(f"{c}::jsonb" if t.kind(f) in ("json", "periods", "pairs") else c
                            for f, c in zip(t.fields, t.columns))
         types = [tb.array_type(t.kind(f)) for f in t.fields]
         cur.run(f"INSERT INTO {name} ({columns}) SELECT {values} "

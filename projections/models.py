@@ -23,6 +23,7 @@ from domain.financing import Case, timeline
 from domain.values import ref
 from eventstore import StoredFact
 from domain.statements import compute as cp
+from domain.statements import worklist as wl
 from projections import rows as r
 from projections.bulk import Batch
 from projections.folds import Folds, PatientIndex, case_changed, kind_of, reaches
@@ -82,7 +83,8 @@ class Models:
             return
         if before.dispensations != after.dispensations:
             changed = event.corrects if isinstance(event, ev.DispensationCorrected) else fact_ref
-            self._lines(patient_id, at, batch, lambda d: d.ref == changed, {(changed,)})
+            self._lines(patient_id, at, batch, lambda d: d.ref == changed, {(changed,)},
+                        fresh=changed == fact_ref)
         if before.grant != after.grant:
             case = self._case(patient_id)
             grants, moves = cp.grant_rows(case, at)
@@ -106,15 +108,18 @@ class Models:
             return
         p, sync = case.patient, self.held.sync
         intervals = timeline(case)
-        sync(r.INTERVALS, patient_id, cp.interval_rows(case, at, intervals), at, batch)
+        spans = cp.interval_rows(case, at, intervals)
+        sync(r.INTERVALS, patient_id, spans, at, batch)
         row = cp.patient_row(case, self._enrolled_at(patient_id, at), at)
         sync(r.PATIENTS, patient_id, [row], at, batch)
         if before is None or before.hf_periods is not p.hf_periods:
             sync(r.REGIONS, patient_id, cp.region_rows(case), at, batch)
+        lines: list[r.CostLine] = []  # none before or after the fact, if not worked out
         if before is None or p.dispensations or before.dispensations:
             lines = cp.cost_lines(case, self.folds.drug, at, intervals)
             sync(r.COST_LINES, patient_id, lines, at, batch)
             self._note(lines)
+        sync(r.WORK_ITEMS, patient_id, wl.work_item_rows(row, spans, lines, at), at, batch)
         if before is None or before.grant is not p.grant:
             grants, moves = cp.grant_rows(case, at)
             sync(r.GRANTS, patient_id, grants, at, batch)
@@ -140,15 +145,33 @@ class Models:
     # --- cost lines -------------------------------------------------------------------------
 
     def _lines(self, patient_id: str, at: int, batch: Batch, chosen: Any,
-               refs: set[tuple[str]] | None = None) -> None:
+               refs: set[tuple[str]] | None = None, fresh: bool = False) -> None:
         """Recompute the patient's cost lines of the dispensations `chosen` accepts (`refs`:
-        their keys, if known)."""
+        their keys, if known; `fresh`: a new dispensation's), and its work items if they
+        change."""
         case = self._case(patient_id)
         if refs is None:
             refs = {(d.ref,) for d in case.patient.dispensations if chosen(d)}
         lines = cp.cost_lines(case, self.folds.drug, at, only=chosen)
         self.held.sync(r.COST_LINES, patient_id, lines, at, batch, only=refs.__contains__)
         self._note(lines)
+        self._items(case, at, batch, lines, fresh)
+
+    def _items(self, case: Case, at: int, batch: Batch, lines: list[r.CostLine],
+               fresh: bool) -> None:
+        """The patient's work items after some of its cost lines (`lines`, new ones if
+        `fresh`) changed: a line that is not at stake in any item now, and was in none before
+        (a new dispensation was in none, and a patient without items had none at stake),
+        changes none."""
+        patient_id = case.patient.patient_id
+        if not any(wl.at_stake(x) for x in lines) and (
+                fresh or not self.held.of(r.WORK_ITEMS, patient_id)):
+            return
+        intervals = timeline(case)
+        row = cp.patient_row(case, 0, at)  # what an item reads of it: not the enrolment's place
+        every = cp.cost_lines(case, self.folds.drug, at, intervals)
+        self.held.sync(r.WORK_ITEMS, patient_id, wl.work_item_rows(
+            row, cp.interval_rows(case, at, intervals), every, at), at, batch)
 
     def _note(self, lines: list[r.CostLine]) -> None:
         for line in lines:

@@ -6,7 +6,9 @@
   its payer on that date (domain.costing), with its health trust, RHF, company and cohort;
 - grants and grant_movements: per-patient grants committed, invoiced and paid;
 - agreement_slots: the patient slots each agreement gives per drug;
-- parties: companies and health trusts (with their RHF) as registered.
+- parties: companies and health trusts (with their RHF) as registered;
+- work_items: the financing-gap worklist's items over each patient's whole history, with the
+  packs and value at stake (domain.statements.worklist, ADR 0026).
 Current (no history): patient_regions (every RHF that treated a patient: tenancy) and
 due_dates (the first day a tick must reconcile a patient: domain.derive.next_due).
 """
@@ -17,13 +19,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from domain.statements.rows import (CostLine, DueRow, GrantRow, IntervalRow, MovementRow,
-                                    PartyRow, PatientRow, RegionRow, SlotRow, minor, money)
+                                    PartyRow, PatientRow, RegionRow, SlotRow, WorkItemRow,
+                                    minor, money)
 from projections.tables import Table, TableSet
 
 __all__ = ["COST_LINES", "DUE", "GRANTS", "INTERVALS", "LIVE", "MOVEMENTS", "PARTIES",
-           "PATIENTS", "REGIONS", "SLOTS", "TABLES", "CostLine", "Difference", "DueRow",
+           "PATIENTS", "REGIONS", "SLOTS", "TABLES", "WORK_ITEMS", "CostLine", "Difference", "DueRow",
            "GrantRow", "IntervalRow", "MovementRow", "PartyRow", "PatientRow", "RegionRow",
-           "SlotRow", "minor", "money"]
+           "SlotRow", "WorkItemRow", "minor", "money"]
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,8 @@ class Difference:
 
 
 _DATES = ("on", "due_from", "start", "end", "enrolled_on", "started_on", "ended_on",
-          "assessed_on", "price_since", "due_on")
+          "assessed_on", "price_since", "due_on", "since", "until", "first_on", "last_on",
+          "first_end", "last_start")
 _INTS = ("seq", "packs", "price_minor", "value_minor", "amount_minor", "slots", "stage",
          "enrolled_at")
 
@@ -81,5 +85,13 @@ PARTIES = Table("parties", PartyRow, "party", ("party",), _kinds())
 DUE = Table("due_dates", DueRow, "patient_id", ("patient_id",), _kinds(), bitemporal=False,
             indexes=(("due_on",),), not_null=("due_on",))
 
-TABLES = (INTERVALS, PATIENTS, REGIONS, COST_LINES, GRANTS, MOVEMENTS, SLOTS, PARTIES, DUE)
+WORK_ITEMS = Table("work_items", WorkItemRow, "patient_id", ("patient_id", "seen_by", "item"),
+                   _kinds(basis="json", value="pairs"),
+                   indexes=(("rhf_id", "seen_by", "since_on"), ("company_id", "since_on")),
+                   not_null=("gap", "cohort_id", "company_id", "since", "detail", "resolve",
+                             "basis", "seq", "packs", "value", "last_start"),
+                   renames={"since": "since_on", "until": "until_on", "value": "value_minor"})
+
+TABLES = (INTERVALS, PATIENTS, REGIONS, COST_LINES, GRANTS, MOVEMENTS, SLOTS, PARTIES, DUE,
+          WORK_ITEMS)
 LIVE = TableSet("readmodels", "rm", TABLES)

@@ -10,18 +10,55 @@ every row they need.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection
+from json.scanner import make_scanner
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 from domain.financing import PayerKind
+from domain.statements import worklist as wl
 from domain.statements.rows import SlotUse
+from domain.statements.worklist import Gap, WorkItem
 from domain.statements.source import uses_of
 from projections import rows as r
 from projections import tables as tb
 from projections.view import ANY_POSITION, ReadModels
 
 Span = tuple[date, date]
+_ITEM_FIELDS = ("patient_id", "gap", "cohort_id", "since", "until", "hf_id", "rhf_id", "detail",
+                "resolve", "basis", "seq", "packs", "value", "first_on", "last_on",
+                "first_end", "last_start")
+_GAPS = {g.value: g for g in Gap}
+
+
+def _day(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(value)
+
+
+def _json_list(db: Any) -> Any:
+    """A JSON list column as a tuple: psycopg decodes it; SQLite's text goes to the C scanner
+    directly (json.loads' wrappers were half of its cost over tens of thousands of rows)."""
+    if db.postgres:
+        return tuple
+    scan = cast(Any, make_scanner)(json.JSONDecoder())
+    return lambda v: () if v == "[]" else tuple(scan(v, 0)[0])
+
+
+def _pairs(db: Any) -> Any:
+    """A value column ([[currency, minor units], ...]) as a tuple of pairs: psycopg decodes
+    it; SQLite's text is decoded once per distinct text (few: packs times a price)."""
+    if db.postgres:
+        return lambda v: tuple((c, int(m)) for c, m in v)
+    decode = _json_list(db)
+    seen: dict[str, tuple[tuple[str, int], ...]] = {}
+
+    def pairs(v: str) -> tuple[tuple[str, int], ...]:
+        found = seen.get(v)
+        if found is None:
+            found = seen[v] = tuple((c, int(m)) for c, m in decode(v))
+        return found
+    return pairs
 
 
 class Window:
@@ -127,13 +164,18 @@ class ReadSource:
 
     def cost_lines(self, *, span: Span, kinds: Collection[PayerKind] | None = None,
                    gaps: bool = False, company: str | None = None,
-                   rhf: str | None = None) -> list[r.CostLine]:
+                   rhf: str | None = None,
+                   patients: Collection[str] | None = None) -> list[r.CostLine]:
         """Lines dispensed in the span, of payer `kinds` (or, with `gaps`, needing resolving
         whatever their payer: a second query, so each follows its own index)."""
         def query(condition: str, values: list[Any]) -> list[r.CostLine]:
             where = ["dispensed_on >= ? AND dispensed_on <= ?", condition]
             params = [self.db.date_in(span[0]), self.db.date_in(span[1]), *values]
             self._scope(where, params, company, rhf)
+            if patients is not None:
+                among, ids = self.models.among("patient_id", list(patients))
+                where.append(among)
+                params += ids
             return self._rows(r.COST_LINES, where, params, "patient_id, seq")
 
         if kinds is None:
@@ -143,6 +185,34 @@ class ReadSource:
             seen = {x.ref for x in found}
             found += [x for x in query("gap IS NOT NULL", []) if x.ref not in seen]
         return found
+
+    def work_items(self, *, span: Span, seen_by: Collection[str], company: str | None = None,
+                   rhf: str | None = None) -> tuple[list[WorkItem], set[str]]:
+        """The kept work items (domain.statements.worklist) meeting the span, of those
+        `seen_by`, and the patients with an item the span clips (their items are left out:
+        the caller works them out again). Only what an item shows is read and decoded: at
+        national scale an RHF's worklist is tens of thousands of rows."""
+        t, db = r.WORK_ITEMS, self.db
+        first, last = db.date_in(span[0]), db.date_in(span[1])
+        where = [f"seen_by IN ({', '.join('?' * len(seen_by))})",
+                 "since_on <= ? AND (until_on IS NULL OR until_on >= ?)"]
+        params: list[Any] = [*seen_by, last, first]
+        self._scope(where, params, company, rhf)
+        # in the worklist's order, or nearly (a collation's): its sort finds them in order
+        found = self.models.tuples(t, [t.column(f) for f in _ITEM_FIELDS], self.at,
+                                   " AND ".join(where), params,
+                                   order="since_on, patient_id, gap, seq")
+        items, again = [], set()
+        day, basis, value = db.date_out, _json_list(db), _pairs(db)
+        for (patient, gap, cohort, since, until, hf, region, detail, resolve, refs, seq, packs,
+             worth, first_on, last_on, first_end, last_start) in found:
+            if wl.clips(first, last, first_on, last_on, first_end, last_start):
+                again.add(patient)
+            else:
+                items.append(WorkItem(_GAPS[gap], patient, cohort, _day(since), day(until), hf,
+                                      region, detail, resolve, basis(refs), int(packs),
+                                      value(worth), int(seq)))
+        return [i for i in items if i.patient_id not in again], again
 
     def patients(self, ids: Collection[str] | None = None, *,
                  agreements: Collection[str] | None = None) -> list[r.PatientRow]:

@@ -28,9 +28,9 @@ from projections.store import Database, check_name
 KNOWN = ("known_from", "known_to")
 to_json = json.JSONEncoder(ensure_ascii=False).encode
 _SQL_TYPES = {"text": "TEXT", "int": "BIGINT", "kind": "TEXT", "json": "json", "periods": "json",
-              "date": "date"}
+              "pairs": "json", "date": "date"}
 _ARRAY_TYPES = {"text": "text", "int": "bigint", "kind": "text", "json": "text", "periods": "text",
-                "date": "date"}
+                "pairs": "text", "date": "date"}
 
 
 @dataclass(frozen=True)
@@ -170,7 +170,7 @@ def _to_db(db: Database, kind: str) -> Callable[[Any], Any] | None:
         return None if db.postgres else date.isoformat
     if kind == "kind":
         return attrgetter("value")
-    if kind == "json":  # as text on both: PostgreSQL's bulk writes cast it (projections.bulk)
+    if kind in ("json", "pairs"):  # as text on both: PostgreSQL's bulk writes cast it
         return lambda v: to_json(list(v))
     if kind == "periods":
         return lambda v: to_json([[s.isoformat(), hf, rhf] for s, hf, rhf in v])
@@ -196,6 +196,8 @@ def _from_db(db: Database, kind: str) -> Callable[[Any], Any] | None:
         return lambda v: _NONE if v == "[]" else tuple(json.loads(v))
     if kind == "periods":
         return lambda v: tuple((date.fromisoformat(s), hf, rhf) for s, hf, rhf in db.json_out(v))
+    if kind == "pairs":  # a tuple of pairs, such as (currency, minor units)
+        return lambda v: tuple((a, b) for a, b in db.json_out(v))
     return None
 
 

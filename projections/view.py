@@ -97,7 +97,8 @@ class ReadModels:
             return [codec.from_db(x) for x in cur.rows(sql, [*known_params, *params])]
 
     def tuples(self, table: tb.Table, columns: Sequence[str], at: int | None, where: str = "",
-               params: Sequence[Any] = (), alias: str = "t") -> list[tuple[Any, ...]]:
+               params: Sequence[Any] = (), alias: str = "t", order: str = ""
+               ) -> list[tuple[Any, ...]]:
         """Some columns of the rows `rows` would read, as stored: what a question that needs a
         few columns asks (a bundle's tenancy check, an agreement's slot uses: tens of thousands
         of patients, whose rows `rows` would decode whole)."""
@@ -107,6 +108,8 @@ class ReadModels:
                f"FROM {self.tables.of(table)} {alias} WHERE {known}")
         if where:
             sql += f" AND ({where})"
+        if order:
+            sql += f" ORDER BY {order}"
         with self.db.reading() as cur:
             return [tuple(x) for x in cur.rows(sql, [*known_params, *params])]
 

@@ -20,7 +20,8 @@ from domain.values import Actor
 from domain.money import Totals
 from domain.statements.scope import check
 from domain.statements.source import Source
-from reports.statements import Period, Scope, value_of
+from domain.statements.worklist import add_values, totals_of
+from reports.statements import Period, Scope
 from domain.statements.company import CompanyStatement, company_statement
 from domain.statements.public import By, PublicCostStatement, public_cost
 from reports.statements_restate import Restatement, Sources, StatementKind, restate
@@ -102,13 +103,14 @@ def restatement(sources: Sources, actor: Actor, kind: StatementKind, start: date
 def financing_gaps(sources: Sources, actor: Actor, today: date, start: date | None = None,
                    end: date | None = None, *, company: str | None = None,
                    rhf: str | None = None, hf: str | None = None,
-                   at: int | None = None) -> Worklist:
+                   at: int | None = None, dispensations: bool = False) -> Worklist:
     """The worklist from `start` (default: the first enrolment) to `end` (default: today);
-    with `hf`, only the items at that health trust."""
+    with `hf`, only the items at that health trust; with `dispensations`, each item's
+    dispensations at stake."""
     source, scope = _scoped(sources, actor, company, rhf, at)
     last = end or today
     first = start or min(last, source.first_enrolment() or last)
-    found = worklist(source, period(first, last), scope)
+    found = worklist(source, period(first, last), scope, dispensations=dispensations)
     return replace(found, items=tuple(i for i in found.items if i.hf_id == hf)) if hf else found
 
 
@@ -143,4 +145,4 @@ def gap_summary(worklist: Worklist, today: date) -> GapSummary:
     return GapSummary(gaps, tuple(i for i in worklist.items if i.gap is Gap.ASSESSMENT_MISSING),
                       tuple(i for i in worklist.items
                             if i.gap not in GAP_KINDS and i.gap is not Gap.ASSESSMENT_MISSING),
-                      days, value_of(d for i in gaps for d in i.dispensations))
+                      days, totals_of(add_values(i.value for i in gaps)))

@@ -203,10 +203,15 @@ def worklist(request: Request, actor: Worklists, service: ServiceDep,
              min_position: MinPosition, start: Annotated[Day | None, Query(alias="from")] = None,
              end: Annotated[Day | None, Query(alias="to")] = None, company: Company = None,
              rhf: Rhf = None, known_at: KnownAt = None, position: Position = None,
-             fmt: Format = None, variant: Variant = None) -> Response:
+             fmt: Format = None, variant: Variant = None,
+             dispensations: Annotated[bool, Query(description=(
+                 "List each item's dispensations at stake, costed (slower: at national scale "
+                 "tens of thousands); narrow the period or scope to read them."))] = False,
+             ) -> Response:
     statement = queries.financing_gaps(service.sources(min_position), actor,
                                        service.ledger.clock(), start, end, company=company,
-                                       rhf=rhf, at=at(service, known_at, position))
+                                       rhf=rhf, at=at(service, known_at, position),
+                                       dispensations=dispensations)
     return answer(statement, fmt, request, "worklist", out.WorklistOut, variant=variant)
 
 

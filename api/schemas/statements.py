@@ -295,9 +295,11 @@ class WorkItemOut(Out):
     resolve: str
     basis: list[str]
     basis_withheld: WithheldOut | None = WITHHELD
-    packs: int
+    packs: int = Field(description="Packs dispensed in the period that the gap puts at stake.")
     value: Totals = TOTALS
-    dispensations: list[DispensationOut]
+    dispensations: list[DispensationOut] | None = Field(
+        default=None, description="Those dispensations, each costed: only with "
+                                  "dispensations=true (ADR 0026).")
 
 
 class WorklistTotalsOut(Out):

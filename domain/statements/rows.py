@@ -195,3 +195,32 @@ def minor(m: Money) -> int:
 
 def money(amount_minor: int, currency: str) -> Money:
     return Money.from_minor(amount_minor, currency)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkItemRow:
+    """One financing-gap worklist item over the patient's whole history (ADR 0026,
+    domain.statements.worklist), as known from `known_from` to `known_to`."""
+
+    patient_id: str
+    seen_by: str  # "all": everyone's item; "rhf": its RHF's (a transfer split it); "both"
+    item: str  # "<gap>/<since>" for a gap interval, the dispensation's ref for a dispensation
+    gap: str
+    cohort_id: str
+    company_id: str
+    since: date
+    until: date | None
+    hf_id: str | None
+    rhf_id: str | None
+    detail: str
+    resolve: str
+    basis: tuple[str, ...]
+    seq: int  # a dispensation's order among the patient's (0: an interval)
+    packs: int  # at stake over the item's span
+    value: tuple[tuple[str, int], ...]  # theirs, (currency, minor units) by currency
+    first_on: date | None  # the first and last dispensation at stake
+    last_on: date | None
+    first_end: date | None  # the end of the item's first interval (None: open)
+    last_start: date  # the start of its last
+    known_from: int
+    known_to: int | None

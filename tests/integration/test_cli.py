@@ -278,6 +278,15 @@ def test_worklist_before_and_after_the_late_assessment(story: Story) -> None:
     assert ok_json(story, "worklist", "--to", "2023-12-31")["items"] == []
 
 
+def test_the_worklist_lists_an_items_dispensations_only_when_asked_for(story: Story) -> None:
+    asked = ["worklist", "--to", "2023-12-31", "--position", str(story.issued)]
+    [item] = ok_json(story, *asked)["items"]
+    assert "dispensations" not in item
+    [listed] = ok_json(story, *asked, "--dispensations")["items"]
+    assert sum(x["packs"] for x in listed["dispensations"]) == listed["packs"] == item["packs"]
+    assert {x["payer"] for x in listed["dispensations"]} == {"pending"}
+
+
 def test_upcoming_coverage_ends_per_rhf(story: Story) -> None:
     u = ok_json(story, "upcoming", "--days", "30", "--on", "2023-09-20")
     assert u["by_rhf"] == {"helse-vest": [{

@@ -13,6 +13,7 @@ from domain import events as ev
 from domain.financing import PayerKind
 from domain.values import EndReason, Outcome
 from reports.statements import Known, Period, Scope
+from domain.statements.worklist import clipped, work_item_rows
 from reports.worklist import Gap, upcoming, worklist
 from tests.support import (
     Book,
@@ -219,3 +220,29 @@ def test_upcoming_says_what_comes_next() -> None:
     steps = {e.patient_id: e.next_step for e in endings}
     assert steps == {"IMP-0001": "helse-vest takes over",
                      "IMP-0002": "record the 16-week assessment (company covers through 2023-10-15)"}
+
+
+def test_the_kept_rows_hold_a_gap_split_by_a_transfer_whole_for_everyone_and_per_region() -> None:
+    book = story()
+    book.run(c.TransferPatient(patient_id=PID, to_hf="unn", effective_from=d("2023-11-01")))
+    known = known_of(book)
+    [p] = known.patients([PID])
+    rows = work_item_rows(p, known.intervals(), known.cost_lines(), known.position)
+    assert sorted((x.seen_by, x.rhf_id, x.since, x.until, x.packs) for x in rows) == [
+        ("all", "helse-nord", TAKEOVER, None, 4),
+        ("rhf", "helse-nord", d("2023-11-01"), None, 2),
+        ("rhf", "helse-vest", TAKEOVER, d("2023-10-31"), 2)]
+    # a period from December sees only the second interval of everyone's item: worked out again
+    [whole] = [x for x in rows if x.seen_by == "all"]
+    assert clipped(whole, Period(d("2023-12-01"), d("2023-12-31")))
+    assert not clipped(whole, Period(d("2023-01-01"), d("2024-12-31")))
+
+
+def test_an_item_no_transfer_split_is_one_row_for_everyone_and_its_region() -> None:
+    known = known_of(story())
+    [p] = known.patients([PID])
+    [row] = work_item_rows(p, known.intervals(), known.cost_lines(), known.position)
+    assert (row.seen_by, row.rhf_id, row.packs, row.value) == ("both", "helse-vest", 4,
+                                                                (("NOK", 4 * 1234500),))
+    # a period that leaves out a dispensation at stake sees fewer packs: worked out again
+    assert clipped(row, Period(d("2023-01-01"), d("2023-10-31")))
