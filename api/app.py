@@ -22,6 +22,7 @@ from api.routes import ROUTERS
 from api.served import Served
 from api.settings import Settings
 from application.ledger import Ledger
+from application.runtime import tune_collector
 
 DESCRIPTION = """\
 Who pays for each IMPRESS-Norway patient's drug, on any date, as known now or at any earlier
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None, *
                authenticator: Authenticator | None = None, configure_logging: bool = True) -> FastAPI:
     """The application: a ledger (opened from settings unless given), authentication, routes."""
     settings = settings or Settings()
+    tune_collector()
     if configure_logging:
         request_logging.configure()
     auth = authenticator or Authenticator(settings)

@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from application.ledger import Ledger
+from application.runtime import tune_collector
 from bench import bundles as bundle_bench
 from bench import http_load, imports, latency, readside
 from bench import proofs as tree_bench
@@ -354,6 +355,7 @@ def goals(r: dict[str, Any]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    tune_collector()  # as the server and the CLI run: the figures are theirs
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", choices=list(SIZES), default="smoke")
     parser.add_argument("--db", default="sqlite,postgres", help="sqlite, postgres or both")

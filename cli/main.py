@@ -15,6 +15,8 @@ import typer
 from typer._click.exceptions import ClickException  # typer vendors click (0.29)
 from typer.core import TyperGroup
 
+from application.runtime import tune_collector
+
 
 class OneLineErrors(TyperGroup):
     """Usage errors (a mistyped option, a value not among an option's choices) end in one line
@@ -55,6 +57,7 @@ COMMAND_MODULES = ("cli.core", "cli.ledger", "cli.books", "cli.readmodels", "cli
 
 
 def main() -> None:
+    tune_collector()
     for name in COMMAND_MODULES:
         importlib.import_module(name)
     try:
