@@ -211,12 +211,12 @@ def restate(found_in: Sources, kind: StatementKind, period: Period, scope: Scope
     if changed is not None and isinstance(now_as, PublicCostStatement):
         theirs = public_cost(before, period, scope, by, patients=changed)
         issued_as: Any = now_as.replacing(changed, theirs)
-        # of those, the patients whose shares differ (rows read at both ends are the same)
+        # of those, only the patients whose shares differ can have lines that differ
         now_shares, then_shares = now_as.shares(changed), theirs.shares(changed)
         changed = {p for p in changed if now_shares.get(p) != then_shares.get(p)}
     else:
         issued_as = build(kind, before, period, scope, by)
-        changed = found_in.changed(before, after)
+        changed = found_in.changed(before, after)  # again: `before` may have asked more
     changes = diff(issued_as.lines(changed), now_as.lines(changed))
     patients = sorted({p for c in changes for p in c.patients})
     found = found_in.causes(patients, before, after, lines_of, (period.start, period.end))
