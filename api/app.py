@@ -15,7 +15,7 @@ from fastapi.openapi.utils import get_openapi
 from api import logging as request_logging
 from api import problems
 from api.auth import Authenticator
-from api.deps import known_query_only
+from api.deps import BEARER, known_query_only
 from api.guard import InputGuard
 from api.problems import PROBLEM_JSON
 from api.routes import ROUTERS
@@ -94,6 +94,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         return app.openapi_schema
     schema = get_openapi(title=app.title, version=app.version, description=app.description,
                          routes=app.routes)
+    _declare_bearer(schema)
     for path in schema.get("paths", {}).values():
         for operation in path.values():
             for status, answer in operation.get("responses", {}).items():
@@ -102,3 +103,12 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
                     content[PROBLEM_JSON] = content.pop("application/json")
     app.openapi_schema = schema
     return schema
+
+
+def _declare_bearer(schema: dict[str, Any]) -> None:
+    """The bearer scheme on every operation that needs a token: those that may answer 401."""
+    schema.setdefault("components", {}).setdefault("securitySchemes", {}).update(BEARER)
+    for path in schema.get("paths", {}).values():
+        for operation in path.values():
+            if "401" in operation.get("responses", {}):
+                operation["security"] = [{name: []} for name in BEARER]

@@ -88,6 +88,9 @@ _AMOUNT = re.compile(r"\d{1,3}(?:([ .,'\u00a0\u202f])\d{3})+(?!\1)[.,]\d{1,2}"
                      r"|\d+[.,]\d{1,2}")
 
 
+_ASCII_DIGITS = "0123456789"  # (`\d` also matches other scripts' digits: those take the regex)
+
+
 def _checks_pass(digits: str) -> bool:
     values = [int(ch) for ch in digits]
     k1_sum = sum(w * d for w, d in zip(_K1_WEIGHTS, values[:10]))
@@ -100,6 +103,8 @@ def looks_like_national_id(s: str) -> bool:
     synthetic test number: 11 digits with valid check digits, written in one
     run or in groups joined by separators (see the module docstring). Digits
     that are part of a longer run do not count."""
+    if s.isascii() and sum(map(s.count, _ASCII_DIGITS)) < 11:
+        return False  # most text, every URL of a read: fewer digits than one number has
     return any(_chain_holds_number(m) for m in _CHAIN.finditer(s))
 
 

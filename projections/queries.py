@@ -64,18 +64,32 @@ def _not_known(models: ReadModels, actor: Actor, patient_id: str, at: int | None
 def who_pays(models: ReadModels, actor: Actor, patient_id: str, on: date, *,
              at: int | None = None, min_position: int | None = None,
              wait: float = WAIT) -> Answer:
-    """Who pays for the patient's drug on `on`: the interval covering it (one query), or
-    nobody before the treatment starts."""
-    known = position(models, at, min_position, wait)
-    day = models.db.date_in(on)
-    scope, params = Tenancy.of(actor).where(models, "i")
-    found = models.rows(r.INTERVALS, known, " AND ".join(
-        ["i.patient_id = ? AND i.start_on <= ? AND (i.end_on IS NULL OR i.end_on >= ?)",
-         *scope]), [patient_id, day, day, *params], alias="i")
-    if found:
-        return Answer(patient_id, on, found[0].payer, known)
-    patient = visible_patient(models, actor, patient_id, known)  # unknown, or not yet treated
+    """Who pays for the patient's drug on `on`: the interval covering it, or nobody before the
+    treatment starts. One statement reads both and the position they are as known at (one
+    round trip on PostgreSQL); it is asked again only if the read models must be waited for."""
+    needed = max(p for p in (at, min_position, -1) if p is not None)
+    reached, (interval, patient) = _payer_rows(models, actor, patient_id, on, at)
+    if reached < needed:
+        models.reached(needed, wait)  # waits, bounded; ViewBehind if not in time
+        reached, (interval, patient) = _payer_rows(models, actor, patient_id, on, at)
+    known = reached if at is None else at
+    if interval is not None:
+        return Answer(patient_id, on, interval.payer, known)
+    if patient is None:  # unknown, not visible, or not enrolled as known then
+        scope, params = Tenancy.of(actor).where(models, "p")
+        raise _not_known(models, actor, patient_id, known, scope, params)
     return Answer(patient_id, on, patient.before_start, known)
+
+
+def _payer_rows(models: ReadModels, actor: Actor, patient_id: str, on: date, at: int | None
+                ) -> tuple[int, list[Any]]:
+    day = models.db.date_in(on)
+    tenancy = Tenancy.of(actor)
+    (in_i, with_i), (in_p, with_p) = tenancy.where(models, "i"), tenancy.where(models, "p")
+    return models.first(at, (r.INTERVALS, " AND ".join([
+        "i.patient_id = ? AND i.start_on <= ? AND (i.end_on IS NULL OR i.end_on >= ?)", *in_i]),
+        [patient_id, day, day, *with_i], "i"), (r.PATIENTS, " AND ".join(
+            ["p.patient_id = ?", *in_p]), [patient_id, *with_p], "p"))
 
 
 def timeline(models: ReadModels, actor: Actor, patient_id: str, *, at: int | None = None,

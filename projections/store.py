@@ -178,6 +178,21 @@ class Database:
         """A read-only transaction: one consistent snapshot for every query in it."""
         return self._transaction("BEGIN", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
 
+    @contextmanager
+    def statement(self) -> Iterator[Cursor]:
+        """A cursor for one read statement, without a transaction around it: a single statement
+        reads one consistent snapshot on both databases, and on PostgreSQL this saves the
+        BEGIN's and the COMMIT's round trips (a who-pays read is one statement)."""
+        if self._pool is None:
+            yield Cursor(self._sqlite().cursor(), postgres=False)
+            return
+        pconn = self._pool.getconn()
+        try:
+            with pconn.cursor() as raw:
+                yield Cursor(raw, postgres=True)
+        finally:
+            self._pool.putconn(pconn)
+
     def writing(self) -> Any:
         """A write transaction. On SQLite it takes the database's write lock at once, so two
         writers never deadlock upgrading from a read."""

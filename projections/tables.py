@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from dataclasses import fields as dataclass_fields
 from datetime import date
+from functools import cached_property
 from operator import attrgetter
 from typing import Any
 
@@ -45,11 +46,12 @@ class Table:
     not_null: tuple[str, ...] = ()
     renames: Mapping[str, str] = field(default_factory=dict)  # field -> column, if they differ
 
-    @property
+    # Worked out once (every query names them; dataclasses.fields is not cheap).
+    @cached_property
     def fields(self) -> tuple[str, ...]:
         return tuple(f.name for f in dataclass_fields(self.row))
 
-    @property
+    @cached_property
     def columns(self) -> tuple[str, ...]:
         return tuple(self.renames.get(f, f) for f in self.fields)
 

@@ -15,7 +15,7 @@ from typing import Any
 from projections import rows as r
 from projections import tables as tb
 from projections.projector import create_tables
-from projections.store import Database, read_tracking
+from projections.store import TRACKING, Database, read_tracking
 
 WAIT = 5.0  # seconds a query waits for its minimum position by default
 ANY_POSITION = -1  # `ReadModels.rows(at=ANY_POSITION)`: rows as known at any position
@@ -95,6 +95,31 @@ class ReadModels:
         codec = self._codecs[table.base]
         with self.db.reading() as cur:
             return [codec.from_db(x) for x in cur.rows(sql, [*known_params, *params])]
+
+    def first(self, at: int | None, *asks: tuple[tb.Table, str, Sequence[Any], str]
+              ) -> tuple[int, list[Any]]:
+        """In one statement (one snapshot, one round trip): the position the read models have
+        reached, and for each ask (table, condition on its columns under its alias, params,
+        alias) the first row meeting it as known at `at` (None: now, which in the same snapshot
+        is as known at that position), or None."""
+        columns, joins, params = [], [], []
+        for table, where, values, alias in asks:
+            known, known_params = tb.known_at(table, at, alias)
+            columns += [f"{alias}.{c}" for c in table.columns]
+            joins.append(f"LEFT JOIN {self.tables.of(table)} {alias} ON {known} AND ({where})")
+            params += [*known_params, *values]
+        sql = (f"SELECT (SELECT position FROM {TRACKING} WHERE name = ?), {', '.join(columns)} "
+               f"FROM (SELECT 1 AS one) base {' '.join(joins)} LIMIT 1")
+        with self.db.statement() as cur:
+            row = cur.one(sql, [self.tables.name, *params])
+        assert row is not None
+        found, start = [], 1
+        for table, *_ in asks:
+            values = row[start:start + len(table.columns)]
+            start += len(table.columns)
+            found.append(None if values[table.columns.index(table.key[0])] is None
+                         else self._codecs[table.base].from_db(values))
+        return int(row[0] or 0), found
 
     def tuples(self, table: tb.Table, columns: Sequence[str], at: int | None, where: str = "",
                params: Sequence[Any] = (), alias: str = "t", order: str = ""

@@ -12,7 +12,7 @@ from tests.web.conftest import Pages
 from web.security import policy
 
 WEB = Path(__file__).resolve().parents[2] / "web"
-REQUEST_ID = re.compile(r"[0-9a-f]{32}")
+REQUEST_ID = re.compile(r"[a-p]{32}")  # api.logging.new_request_id
 
 
 def without_tokens(html: str) -> str:
