@@ -183,6 +183,12 @@ def test_nothing_but_health_and_the_openapi_document_is_readable_without_a_token
     try:
         for path in ("/health", "/ready", "/openapi.json"):
             assert api.client.get(path).status_code == 200
+        document = api.app.openapi()
+        assert document["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+        for path, operations in document["paths"].items():
+            for operation in operations.values():  # the document says which need a token
+                needs = path not in ("/health", "/ready")
+                assert (operation.get("security") == [{"HTTPBearer": []}]) == needs, path
         for path in api.app.openapi()["paths"]:
             if path not in ("/health", "/ready"):
                 concrete = path.replace("{patient_id}", "IMP-0042").replace("{", "").replace("}", "")

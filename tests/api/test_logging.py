@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 
 from structlog.testing import capture_logs
 
-from api.logging import configure
+from api.logging import configure, new_request_id
 from tests.api.support import Api
 
 SECRET = "reason-only-the-body-holds"
@@ -101,3 +102,9 @@ def test_a_logged_exception_is_rendered_without_its_message() -> None:
     except ValueError as e:
         event = without_text(None, "error", {"event": "x", "exc_info": (type(e), e, e.__traceback__)})
     assert event["error"] == "ValueError" and SECRET not in json.dumps(event)
+
+
+def test_a_request_id_the_server_makes_holds_no_digit_so_never_an_identity_number() -> None:
+    made = {new_request_id() for _ in range(2000)}
+    assert len(made) == 2000
+    assert all(re.fullmatch(r"[a-p]{32}", m) for m in made)
