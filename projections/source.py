@@ -37,19 +37,16 @@ def _day(value: Any) -> date:
 
 
 def _json_list(db: Any) -> Any:
-    """A JSON list column as a tuple: psycopg decodes it; SQLite's text goes to the C scanner
-    directly (json.loads' wrappers were half of its cost over tens of thousands of rows)."""
-    if db.postgres:
-        return tuple
+    """A JSON list column (text on both databases: projections.store._json_as_text) as a
+    tuple: the text goes to the C scanner directly (json.loads' wrappers were half of its cost
+    over tens of thousands of rows)."""
     scan = cast(Any, make_scanner)(json.JSONDecoder())
     return lambda v: () if v == "[]" else tuple(scan(v, 0)[0])
 
 
 def _pairs(db: Any) -> Any:
-    """A value column ([[currency, minor units], ...]) as a tuple of pairs: psycopg decodes
-    it; SQLite's text is decoded once per distinct text (few: packs times a price)."""
-    if db.postgres:
-        return lambda v: tuple((c, int(m)) for c, m in v)
+    """A value column ([[currency, minor units], ...]) as a tuple of pairs: its text is
+    decoded once per distinct text (few: packs times a price)."""
     decode = _json_list(db)
     seen: dict[str, tuple[tuple[str, int], ...]] = {}
 

@@ -22,6 +22,7 @@ from urllib.parse import unquote, urlsplit
 
 import psycopg
 from psycopg.types.json import Jsonb
+from psycopg.types.string import TextLoader
 from psycopg_pool import ConnectionPool
 
 from eventstore.postgres_store import RECONNECT_SECONDS
@@ -84,6 +85,14 @@ def _postgres_conninfo(url: str) -> tuple[str, str, int]:
     return target.conninfo(), target.schema, target.connect_timeout
 
 
+def _json_as_text(conn: psycopg.Connection[Any]) -> None:
+    """JSON columns arrive as their text, decoded by the read models' codecs as SQLite's are.
+    psycopg's own JSON loader costs ten times as much per value (0.53 s against 0.04 s for
+    100 000 rows of two short lists), and a worklist or a statement reads tens of thousands."""
+    for name in ("json", "jsonb"):
+        conn.adapters.register_loader(name, TextLoader)
+
+
 class _Own:
     """A thread's own SQLite connection. Only the thread's local storage holds it strongly, so
     it is closed when its thread ends: a server's worker threads come and go, and each used to
@@ -115,7 +124,7 @@ class Database:
             self.conninfo = conninfo
             self._pool = ConnectionPool(
                 conninfo, min_size=1, max_size=pool_size, open=True, timeout=wait,
-                reconnect_timeout=RECONNECT_SECONDS,
+                reconnect_timeout=RECONNECT_SECONDS, configure=_json_as_text,
                 kwargs={"options": f"-c search_path={self.schema}", "autocommit": True})
         else:
             self.path = _sqlite_path(url)

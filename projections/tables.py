@@ -192,9 +192,7 @@ def _from_db(db: Database, kind: str) -> Callable[[Any], Any] | None:
         return int
     if kind == "kind":
         return _KINDS.__getitem__
-    if kind == "json":
-        if db.postgres:
-            return tuple
+    if kind == "json":  # text on both (projections.store._json_as_text)
         return lambda v: _NONE if v == "[]" else tuple(json.loads(v))
     if kind == "periods":
         return lambda v: tuple((date.fromisoformat(s), hf, rhf) for s, hf, rhf in db.json_out(v))
