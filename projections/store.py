@@ -187,20 +187,25 @@ class Database:
         """A read-only transaction: one consistent snapshot for every query in it."""
         return self._transaction("BEGIN", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
 
-    @contextmanager
-    def statement(self) -> Iterator[Cursor]:
-        """A cursor for one read statement, without a transaction around it: a single statement
-        reads one consistent snapshot on both databases, and on PostgreSQL this saves the
-        BEGIN's and the COMMIT's round trips (a who-pays read is one statement)."""
+    def one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        """The first row of one read statement, without a transaction around it: a single
+        statement reads one consistent snapshot on both databases, and on PostgreSQL this saves
+        the BEGIN's and the COMMIT's round trips (a who-pays read is one statement). A pooled
+        connection the server closed meanwhile (a restart, a failover) is replaced and the
+        statement asked again: it only reads."""
         if self._pool is None:
-            yield Cursor(self._sqlite().cursor(), postgres=False)
-            return
-        pconn = self._pool.getconn()
-        try:
-            with pconn.cursor() as raw:
-                yield Cursor(raw, postgres=True)
-        finally:
-            self._pool.putconn(pconn)
+            return Cursor(self._sqlite().cursor(), postgres=False).one(sql, params)
+        for attempt in range(3):
+            pconn = self._pool.getconn()
+            try:
+                with pconn.cursor() as raw:
+                    return Cursor(raw, postgres=True).one(sql, params)
+            except psycopg.OperationalError:
+                if not pconn.broken or attempt == 2:
+                    raise
+            finally:
+                self._pool.putconn(pconn)  # a broken one is discarded by the pool
+        raise AssertionError("unreachable")
 
     def writing(self) -> Any:
         """A write transaction. On SQLite it takes the database's write lock at once, so two

@@ -110,8 +110,7 @@ class ReadModels:
             params += [*known_params, *values]
         sql = (f"SELECT (SELECT position FROM {TRACKING} WHERE name = ?), {', '.join(columns)} "
                f"FROM (SELECT 1 AS one) base {' '.join(joins)} LIMIT 1")
-        with self.db.statement() as cur:
-            row = cur.one(sql, [self.tables.name, *params])
+        row = self.db.one(sql, [self.tables.name, *params])
         assert row is not None
         found, start = [], 1
         for table, *_ in asks:

@@ -90,6 +90,21 @@ def test_a_stopped_database_answers_503_everywhere_and_the_same_server_writes_wh
 
 
 @pytest.mark.postgres
+def test_the_first_who_pays_read_after_a_restart_answers(server: Server, pg_api: Api) -> None:
+    # Who pays is one statement without a transaction (Database.one): its pooled connection,
+    # closed by the restart, must be replaced as a transaction's is, not answer 503.
+    asked = "/v1/patients/IMP-0042/payer?on=2024-03-01"
+    before = pg_api.get(asked, "trial_office")
+    assert before.status_code == 200
+    server.stop()
+    server.start()
+    wait_ready(pg_api)
+    after = pg_api.get(asked, "trial_office")
+    assert after.status_code == 200, after.text
+    assert after.json()["payer"] == before.json()["payer"]
+
+
+@pytest.mark.postgres
 def test_ready_answers_while_the_database_is_frozen_and_again_when_it_thaws(
         server: Server, pg_api: Api) -> None:
     server.freeze()  # accepts connections, answers nothing
