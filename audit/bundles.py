@@ -123,7 +123,7 @@ def _make(ledger: Ledger, view: View, spec: Spec, sources: PatientSources, books
     if isinstance(sources, ReadModelSources):  # judged in SQL, not by folding each patient
         view.judged(sources.visible(view.actor, _patients_named(facts) | built.patients))
     _whole(view, built)
-    shown = [f for f in facts if proofs.visible(view, f)]
+    shown = proofs.visible_facts(view, facts)
     salts, nodes = proofs.multiproof(ledger.log, [f.position for f in shown], signed.size)
     canonical = built.canonical()
     return Bundle(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -163,7 +165,7 @@ class SQLiteRecorder(SQLiteApplicationRecorder):
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
-        with self.datastore.transaction(commit=False) as c:
+        with self._tuples() as c:
             c.execute(sql, params)
             rows = c.fetchall()
         times: dict[str, datetime] = {}  # a batch shares one time: parse it once
@@ -218,10 +220,19 @@ class SQLiteRecorder(SQLiteApplicationRecorder):
         """(salt, tree column) of each position held."""
         if not positions:
             return {}
-        with self.datastore.transaction(commit=False) as c:
+        with self._tuples() as c:
             c.execute(f"SELECT position, {SALT_COLUMN}, {TREE_COLUMN} FROM {RECORDED} "
                       f"WHERE position IN ({','.join('?' * len(positions))})", list(positions))
-            return {row[0]: (_bytes(row[1]), _bytes(row[2])) for row in c.fetchall()}
+            return {p: (_bytes(salt), _bytes(column)) for p, salt, column in c.fetchall()}
+
+    @contextmanager
+    def _tuples(self) -> Iterator[sqlite3.Cursor]:
+        """A read's cursor with rows as plain tuples, not the library's sqlite3.Row: a bundle
+        reads 170 000 rows of the tree, and a Row costs twice a tuple (as on PostgreSQL)."""
+        with self.datastore.transaction(commit=False) as c:
+            raw = c.sqlite_cursor
+            raw.row_factory = None
+            yield raw
 
     def select_link(self, position: int | None) -> LogRow | None:
         sql = f"SELECT position, recorded_at, {CHAIN_COLUMN} FROM {RECORDED} "
