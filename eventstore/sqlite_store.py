@@ -141,7 +141,8 @@ class SQLiteRecorder(SQLiteApplicationRecorder):
     def select_facts(self, *, originator_id: UUID | None = None, after: int = 0,
                      up_to: int | None = None, topics: Sequence[str] = (),
                      limit: int | None = None, after_version: int = 0,
-                     containing: bytes | None = None) -> list[FactRow]:
+                     containing: bytes | None = None,
+                     originator_ids: Sequence[UUID] = ()) -> list[FactRow]:
         sql = (f"SELECT e.rowid AS position, e.originator_id, e.originator_version, e.topic, "
                f"e.state, r.recorded_at FROM {self.events_table_name} e "
                f"JOIN {RECORDED} r ON r.position = e.rowid WHERE e.rowid > ?")
@@ -152,6 +153,9 @@ class SQLiteRecorder(SQLiteApplicationRecorder):
             if after_version:
                 sql += " AND e.originator_version > ?"
                 params.append(after_version)
+        if originator_ids:  # several streams' facts, in log order (at most 500 streams)
+            sql += f" AND e.originator_id IN ({','.join('?' * len(originator_ids))})"
+            params.extend(i.hex for i in originator_ids)
         if up_to is not None:
             sql += " AND e.rowid <= ?"
             params.append(up_to)
@@ -161,7 +165,11 @@ class SQLiteRecorder(SQLiteApplicationRecorder):
         if containing is not None:
             sql += " AND instr(e.state, ?) > 0"
             params.append(containing)
-        sql += " ORDER BY " + ("e.originator_version" if originator_id is not None else "e.rowid")
+        # several streams come in the index's order, not sorted here (SQLite would copy every
+        # row into a temporary tree to sort it): the log puts them in log order
+        sql += " ORDER BY " + ("e.originator_version" if originator_id is not None else
+                               "e.originator_id, e.originator_version" if originator_ids else
+                               "e.rowid")
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)

@@ -176,8 +176,8 @@ def company_statement(source: Source, period: Period, scope: Scope) -> CompanySt
     moves: dict[str, list[MovementRow]] = {}
     for m in source.movements(sorted(grants)):
         moves.setdefault(m.patient_id, []).append(m)
-    granted = {pid: line for pid, g in grants.items()
-               if (line := _grant_line(g, moves.get(pid, []), period)) is not None}
+    granted = {pid: found for pid, g in grants.items()
+               if (found := _grant_line(g, moves.get(pid, []), period)) is not None}
     # a patient with nothing in the period has no line: its row is not read (at M, 8 700
     # patients have grants, 900 a line)
     ids = sorted(coverage.keys() | at_cost.keys() | granted.keys())
