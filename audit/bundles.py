@@ -123,7 +123,7 @@ def _make(ledger: Ledger, view: View, spec: Spec, sources: PatientSources, books
     if isinstance(sources, ReadModelSources):  # judged in SQL, not by folding each patient
         view.judged(sources.visible(view.actor, _patients_named(facts) | built.patients))
     _whole(view, built)
-    shown = [f for f in facts if proofs.visible(view, f)]
+    shown = proofs.visible_facts(view, facts)
     salts, nodes = proofs.multiproof(ledger.log, [f.position for f in shown], signed.size)
     canonical = built.canonical()
     return Bundle(
@@ -166,12 +166,13 @@ def _whole(view: View, built: Built) -> None:
 def _facts(ledger: Ledger, spec: Spec, rests: Sequence[Sequence[str]],
            issued_at: int | None) -> list[StoredFact]:
     """Every fact of the streams the statement rests on, up to its position (its book up to
-    the fact that issued it)."""
-    found: dict[int, StoredFact] = {}
-    for stream in sorted({x for r in rests for x in r}):
-        limit = issued_at if stream == spec.book and issued_at is not None else spec.position
-        found.update((f.position, f) for f in ledger.log.stream(stream, up_to=limit))
-    return [found[p] for p in sorted(found)]
+    the fact that issued it): one query for all of them, the book apart if it is read further."""
+    streams = {x for r in rests for x in r}
+    if issued_at is None or spec.book not in streams:
+        return ledger.log.facts_of(streams, up_to=spec.position)
+    found = [*ledger.log.facts_of(streams - {spec.book}, up_to=spec.position),
+             *ledger.log.stream(spec.book, up_to=issued_at)]
+    return sorted(found, key=lambda f: f.position)
 
 
 def _canonical(fact: StoredFact) -> dict[str, Any]:

@@ -12,7 +12,6 @@ bundle, on the full ledger.
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import tempfile
@@ -73,7 +72,7 @@ def bundle_figures(url: str, last_day: date, repeat: int = 3) -> dict[str, Any]:
             spec = bundles.asked_spec(ledger, StatementKind.COMPANY, Scope.company(company),
                                       label=quarter.label)
             made = bundles.make(ledger, View(reader, ledger.workspace()), spec, sources, books)
-            text = json.dumps(made.to_dict(), ensure_ascii=False)
+            text = made.to_json()
             builds.append(time.perf_counter() - started)
     out: dict[str, Any] = {"company": company, "period": quarter.label,
                            "lines": len(made.lines), "facts": len(made.facts),

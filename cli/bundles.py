@@ -12,7 +12,6 @@ bundle`.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -81,7 +80,7 @@ def bundle(number: NumberArgument = None,
                                       by=By.MONTH if period else by, at=position)
         found = bundles.make(ledger, View(reader(spec.scope), ledger.workspace()), spec, sources,
                              books, issued_at=issued_at, archived=archived or ())
-    text = json.dumps(found.to_dict(), ensure_ascii=False) + "\n"
+    text = found.to_json() + "\n"
     if output is None:
         sys.stdout.write(text)
         return

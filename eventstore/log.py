@@ -3,8 +3,9 @@ read the chain and the tables as they are."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import UTC, datetime
+from operator import attrgetter
 from typing import Any
 
 from eventsourcing.persistence import IntegrityError, PersistenceError, StoredEvent
@@ -31,6 +32,8 @@ from eventstore.probe import Probe, postgres_check, sqlite_check
 from eventstore.sqlite_store import SQLiteRecorder
 from eventstore.urls import parse_postgres_url
 from eventstore.writer import Append, Span
+
+_STREAMS_PER_QUERY = 500  # parameters of one query, under every SQLite build's limit
 
 
 class EventLog:
@@ -97,6 +100,16 @@ class EventLog:
         `up_to` (the index on stream and version finds them: no read of the earlier ones)."""
         return self._select(originator_id=stream_id(stream), up_to=up_to,
                             after_version=after_version)
+
+    def facts_of(self, streams: Collection[str], *, up_to: int | None = None
+                ) -> list[StoredFact]:
+        """The facts of these streams up to position `up_to`, in log order: one query per 500
+        streams where `stream` makes one each (a statement's bundle reads some 300, which
+        on PostgreSQL were 300 round trips)."""
+        ids = sorted({stream_id(s) for s in streams})
+        chunks = [ids[i:i + _STREAMS_PER_QUERY] for i in range(0, len(ids), _STREAMS_PER_QUERY)]
+        found = [f for chunk in chunks for f in self._select(originator_ids=chunk, up_to=up_to)]
+        return sorted(found, key=attrgetter("position"))  # the stores give them by stream
 
     def read(self, *, after: int = 0, up_to: int | None = None, types: Sequence[str] = (),
              batch: int = 1000, mentioning: str | None = None) -> Iterator[StoredFact]:

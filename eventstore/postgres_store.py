@@ -69,7 +69,8 @@ class PostgresRecorder(PostgresSchema, PostgresAppend, PostgresApplicationRecord
     def select_facts(self, *, originator_id: UUID | None = None, after: int = 0,
                      up_to: int | None = None, topics: Sequence[str] = (),
                      limit: int | None = None, after_version: int = 0,
-                     containing: bytes | None = None) -> list[FactRow]:
+                     containing: bytes | None = None,
+                     originator_ids: Sequence[UUID] = ()) -> list[FactRow]:
         sql: Composed = SQL(
             "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, e.state, "
             "r.recorded_at FROM {} e JOIN {} r ON r.position = e.notification_id "
@@ -84,6 +85,9 @@ class PostgresRecorder(PostgresSchema, PostgresAppend, PostgresApplicationRecord
             if after_version:
                 sql += SQL(" AND e.originator_version > %s")
                 params.append(after_version)
+        if originator_ids:  # several streams' facts, in log order
+            sql += SQL(" AND e.originator_id = ANY(%s)")
+            params.append(list(originator_ids))
         if up_to is not None:
             sql += SQL(" AND e.notification_id <= %s")
             params.append(up_to)
@@ -94,6 +98,7 @@ class PostgresRecorder(PostgresSchema, PostgresAppend, PostgresApplicationRecord
             sql += SQL(" AND position(%s::bytea IN e.state) > 0")
             params.append(containing)
         sql += SQL(" ORDER BY e.originator_version" if originator_id is not None
+                   else " ORDER BY e.originator_id, e.originator_version" if originator_ids
                    else " ORDER BY e.notification_id")
         if limit is not None:
             sql += SQL(" LIMIT %s")

@@ -10,7 +10,6 @@ supporting facts the caller may not see are named as withheld, not given.
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
@@ -179,5 +178,5 @@ def _answer(service: ServiceDep, actor: Actor, build: Any) -> Response:
         raise Problem(403, "forbidden", str(e)) from None
     except proofs.OutOfRange as e:
         raise Problem(422, "tree-size-out-of-range", str(e)) from None
-    return Response(json.dumps(found.to_dict(), ensure_ascii=False),
+    return Response(found.to_json(),
                     media_type="application/json")

@@ -24,6 +24,7 @@ from application.ledger import Ledger
 from eventstore import EventLog, NewEvent, StoredFact, stream_id
 from eventstore.decode import FactDecoder
 from eventstore.postgres_schema import APPEND_SETTING
+from eventstore import log as log_module
 from eventstore.sqlite_store import APPENDING
 
 ACTOR = {"subject": "u1", "role": "trial_office", "organisation": "ous", "request_id": "r-1"}
@@ -47,7 +48,7 @@ def both_paths(log: EventLog, row: Any) -> tuple[StoredFact | None, StoredFact]:
 
 
 def test_every_fact_of_the_demo_reads_the_same_directly_and_through_the_mapper(
-        database_url: str) -> None:
+        database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     ledger = Ledger.open(database_url)
     appended: list[StoredFact] = []
     append = ledger.log.append
@@ -70,6 +71,16 @@ def test_every_fact_of_the_demo_reads_the_same_directly_and_through_the_mapper(
         assert list(log.read(batch=97)) == appended
         for stream in {f.stream for f in appended}:
             assert log.stream(stream) == [f for f in appended if f.stream == stream]
+        # Several streams at once (a bundle's), in log order, up to a position; past 500
+        # streams in more than one query.
+        streams = sorted({f.stream for f in appended})
+        for some, up_to in [(streams[::3], None), (streams[1::2], len(appended) // 2),
+                            (streams, len(appended) - 7), ([], None)]:
+            assert log.facts_of(some, up_to=up_to) == [
+                f for f in appended
+                if f.stream in some and (up_to is None or f.position <= up_to)]
+        monkeypatch.setattr(log_module, "_STREAMS_PER_QUERY", 7)
+        assert log.facts_of(streams) == appended
     finally:
         ledger.close()
 

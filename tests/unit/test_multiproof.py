@@ -101,6 +101,16 @@ def test_one_node_or_leaf_changed_dropped_added_or_moved_fails(
     assert found != root
 
 
+@given(st.integers(1, 5000).flatmap(lambda size: st.tuples(
+    st.just(size), st.lists(st.integers(0, size - 1), min_size=1, max_size=300, unique=True))))
+@settings(max_examples=400, deadline=None)
+def test_the_nodes_worked_out_gap_by_gap_are_those_the_walk_of_section_8_4_meets(
+        case: tuple[int, list[int]]) -> None:
+    size, chosen = case
+    assert merkle.multiproof_subtrees(sorted(chosen), size) == merkle._walked_subtrees(
+        sorted(chosen), size)
+
+
 def test_leaf_indices_out_of_order_repeated_or_outside_the_tree_are_refused() -> None:
     leaf = mth([b"a leaf"])
     for indices in ([3, 2], [2, 2], [9], [-1], []):
