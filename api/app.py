@@ -60,7 +60,9 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None, *
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await service.open_async()
         yield
+        await service.close_async()
         service.close()
         if owned:
             ledger.close()

@@ -10,16 +10,18 @@ projects while this process holds the leader lock (projections.leader, ADR 0021)
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import date
 from typing import Any, TypeVar
 
 from fastapi.concurrency import run_in_threadpool
 
 from api.settings import Settings
 from application import access
-from application.ledger import Ledger, Progress, Receipt
+from application.ledger import Answer, Ledger, Progress, Receipt
 from application.writer import Writer
 from domain import commands as c
 from domain.values import Actor
+from projections import queries
 from projections.runner import ViewRunner
 from projections.whopays import WhoPaysView
 from reports.readmodels import ReadModelSources
@@ -67,6 +69,23 @@ class Served(Writer):
                                        and self.models.position() < min_position):
             return await run_in_threadpool(query, *args, min_position=min_position, **kwargs)
         return query(*args, min_position=min_position, **kwargs)
+
+    async def who_pays(self, actor: Actor, patient_id: str, on: date, *, at: int | None,
+                       min_position: int | None) -> Answer:
+        """Who pays, from an `async def` endpoint: on PostgreSQL awaited on the async pool when
+        the server's lifespan opened it (no thread per read, ADR 0029), else as `read` runs it."""
+        if self.models.db.reads_async:
+            return await queries.who_pays_async(self.models, actor, patient_id, on, at=at,
+                                                min_position=min_position, wait=self.wait)
+        return await self.read(queries.who_pays, self.models, actor, patient_id, on, at=at,
+                               min_position=min_position, wait=self.wait)
+
+    async def open_async(self) -> None:
+        """In the server's event loop, at its start: PostgreSQL reads awaited without threads."""
+        await self.models.db.open_async()
+
+    async def close_async(self) -> None:
+        await self.models.db.close_async()
 
     def sources(self, min_position: int | None = None) -> ReadModelSources:
         """Statement rows from the read models, once they reach `min_position`."""

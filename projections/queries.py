@@ -11,6 +11,7 @@ moment), else the position the read models have reached; after waiting (bounded)
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 from typing import Any
 
@@ -67,29 +68,63 @@ def who_pays(models: ReadModels, actor: Actor, patient_id: str, on: date, *,
     """Who pays for the patient's drug on `on`: the interval covering it, or nobody before the
     treatment starts. One statement reads both and the position they are as known at (one
     round trip on PostgreSQL); it is asked again only if the read models must be waited for."""
-    needed = max(p for p in (at, min_position, -1) if p is not None)
-    reached, (interval, patient) = _payer_rows(models, actor, patient_id, on, at)
+    asks, needed = _payer_asks(models, actor, patient_id, on), _needed(at, min_position)
+    reached, found = models.first(at, *asks)
     if reached < needed:
         models.reached(needed, wait)  # waits, bounded; ViewBehind if not in time
-        reached, (interval, patient) = _payer_rows(models, actor, patient_id, on, at)
+        reached, found = models.first(at, *asks)
     known = reached if at is None else at
-    if interval is not None:
-        return Answer(patient_id, on, interval.payer, known)
-    if patient is None:  # unknown, not visible, or not enrolled as known then
-        scope, params = Tenancy.of(actor).where(models, "p")
-        raise _not_known(models, actor, patient_id, known, scope, params)
-    return Answer(patient_id, on, patient.before_start, known)
+    answer = _answer(patient_id, on, known, found)
+    if answer is None:
+        raise _unknown(models, actor, patient_id, known)
+    return answer
 
 
-def _payer_rows(models: ReadModels, actor: Actor, patient_id: str, on: date, at: int | None
-                ) -> tuple[int, list[Any]]:
+async def who_pays_async(models: ReadModels, actor: Actor, patient_id: str, on: date, *,
+                         at: int | None = None, min_position: int | None = None,
+                         wait: float = WAIT) -> Answer:
+    """`who_pays` awaited in a server's event loop (Database.open_async): the statement without
+    a thread; waiting for the read models and explaining a refusal (both rare) in one."""
+    asks, needed = _payer_asks(models, actor, patient_id, on), _needed(at, min_position)
+    reached, found = await models.first_async(at, *asks)
+    if reached < needed:
+        await asyncio.to_thread(models.reached, needed, wait)
+        reached, found = await models.first_async(at, *asks)
+    known = reached if at is None else at
+    answer = _answer(patient_id, on, known, found)
+    if answer is None:
+        raise await asyncio.to_thread(_unknown, models, actor, patient_id, known)
+    return answer
+
+
+def _needed(at: int | None, min_position: int | None) -> int:
+    return max(p for p in (at, min_position, -1) if p is not None)
+
+
+def _payer_asks(models: ReadModels, actor: Actor, patient_id: str, on: date) -> list[Any]:
     day = models.db.date_in(on)
     tenancy = Tenancy.of(actor)
     (in_i, with_i), (in_p, with_p) = tenancy.where(models, "i"), tenancy.where(models, "p")
-    return models.first(at, (r.INTERVALS, " AND ".join([
+    return [(r.INTERVALS, " AND ".join([
         "i.patient_id = ? AND i.start_on <= ? AND (i.end_on IS NULL OR i.end_on >= ?)", *in_i]),
-        [patient_id, day, day, *with_i], "i"), (r.PATIENTS, " AND ".join(
-            ["p.patient_id = ?", *in_p]), [patient_id, *with_p], "p"))
+        [patient_id, day, day, *with_i], "i"),
+        (r.PATIENTS, " AND ".join(["p.patient_id = ?", *in_p]), [patient_id, *with_p], "p")]
+
+
+def _answer(patient_id: str, on: date, known: int, found: list[Any]) -> Answer | None:
+    """The interval's payer; else, for a patient enrolled, nobody yet; else None."""
+    interval, patient = found
+    if interval is not None:
+        return Answer(patient_id, on, interval.payer, known)
+    if patient is not None:
+        return Answer(patient_id, on, patient.before_start, known)
+    return None
+
+
+def _unknown(models: ReadModels, actor: Actor, patient_id: str, known: int) -> err.Refused:
+    """Not visible, unknown, or not enrolled as known then."""
+    scope, params = Tenancy.of(actor).where(models, "p")
+    return _not_known(models, actor, patient_id, known, scope, params)
 
 
 def timeline(models: ReadModels, actor: Actor, patient_id: str, *, at: int | None = None,

@@ -102,6 +102,17 @@ class ReadModels:
         reached, and for each ask (table, condition on its columns under its alias, params,
         alias) the first row meeting it as known at `at` (None: now, which in the same snapshot
         is as known at that position), or None."""
+        sql, params = self._first_sql(at, asks)
+        return self._first_found(self.db.one(sql, params), asks)
+
+    async def first_async(self, at: int | None, *asks: tuple[tb.Table, str, Sequence[Any], str]
+                          ) -> tuple[int, list[Any]]:
+        """`first`, awaited in the event loop (Database.open_async first)."""
+        sql, params = self._first_sql(at, asks)
+        return self._first_found(await self.db.one_async(sql, params), asks)
+
+    def _first_sql(self, at: int | None, asks: Sequence[tuple[tb.Table, str, Sequence[Any], str]]
+                   ) -> tuple[str, list[Any]]:
         columns, joins, params = [], [], []
         for table, where, values, alias in asks:
             known, known_params = tb.known_at(table, at, alias)
@@ -110,7 +121,11 @@ class ReadModels:
             params += [*known_params, *values]
         sql = (f"SELECT (SELECT position FROM {TRACKING} WHERE name = ?), {', '.join(columns)} "
                f"FROM (SELECT 1 AS one) base {' '.join(joins)} LIMIT 1")
-        row = self.db.one(sql, [self.tables.name, *params])
+        return sql, [self.tables.name, *params]
+
+    def _first_found(self, row: tuple[Any, ...] | None,
+                     asks: Sequence[tuple[tb.Table, str, Sequence[Any], str]]
+                     ) -> tuple[int, list[Any]]:
         assert row is not None
         found, start = [], 1
         for table, *_ in asks:

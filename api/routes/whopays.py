@@ -46,9 +46,8 @@ Position = Annotated[int | None, Query(ge=0, le=2**53, description="Answer as of
 async def who_pays(patient_id: PatientId, on: On, actor: PatientReader, service: ServiceDep,
                    min_position: MinPosition, known_at: KnownAt = None,
                    position: Position = None) -> WhoPaysOut:
-    answer = await service.read(queries.who_pays, service.models, actor, patient_id, on,
-                                min_position=min_position, wait=service.wait,
-                                at=await asked_position(service, known_at, position))
+    answer = await service.who_pays(actor, patient_id, on, min_position=min_position,
+                                    at=await asked_position(service, known_at, position))
     view = service.view(actor).judged([patient_id])
     return WhoPaysOut(patient_id=patient_id, on=answer.on,
                       known_at_position=answer.known_at_position,

@@ -40,7 +40,9 @@ class Api:
     def __init__(self, settings: Settings, ledger: Ledger | None = None) -> None:
         self.settings = settings
         self.app = create_app(settings, ledger, configure_logging=False)
-        self.client = TestClient(self.app, raise_server_exceptions=False)
+        # entered: the app's lifespan runs, as under uvicorn (on PostgreSQL it opens the async
+        # pool who pays is read on, api.served.Served.who_pays)
+        self.client = TestClient(self.app, raise_server_exceptions=False).__enter__()
         self.ledger: Ledger = self.app.state.service.ledger
         self._tokens: dict[tuple[str, str], str] = {}
 
@@ -91,6 +93,6 @@ class Api:
         return str(r.json()["issued"]["number"])
 
     def close(self) -> None:
-        self.client.close()
+        self.client.__exit__(None, None, None)
         self.app.state.service.close()
         self.ledger.close()
