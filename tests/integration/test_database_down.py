@@ -23,6 +23,7 @@ from bench.pgserver import Server, scratch_dir
 
 BODY = {"company_id": "nordlys", "name": "Nordlys Pharma AS", "registered_on": "2021-01-04"}
 READ = "/v1/patients/IMP-0042/timeline"
+WHO_PAYS = "/v1/patients/IMP-0042/payer?on=2024-03-01"
 
 
 def unavailable(answer: object) -> bool:
@@ -76,6 +77,7 @@ def test_a_stopped_database_answers_503_everywhere_and_the_same_server_writes_wh
 
     assert unavailable(pg_api.get("/ready", None))
     assert unavailable(pg_api.get(READ, "trial_office"))
+    assert unavailable(pg_api.get(WHO_PAYS, "trial_office"))  # awaited on the async pool
     assert unavailable(write(pg_api, key="k-1"))  # was a 500
     assert unavailable(write(pg_api, key=None, company="vestlys"))
 
@@ -93,13 +95,12 @@ def test_a_stopped_database_answers_503_everywhere_and_the_same_server_writes_wh
 def test_the_first_who_pays_read_after_a_restart_answers(server: Server, pg_api: Api) -> None:
     # Who pays is one statement without a transaction (Database.one): its pooled connection,
     # closed by the restart, must be replaced as a transaction's is, not answer 503.
-    asked = "/v1/patients/IMP-0042/payer?on=2024-03-01"
-    before = pg_api.get(asked, "trial_office")
+    before = pg_api.get(WHO_PAYS, "trial_office")
     assert before.status_code == 200
     server.stop()
     server.start()
     wait_ready(pg_api)
-    after = pg_api.get(asked, "trial_office")
+    after = pg_api.get(WHO_PAYS, "trial_office")
     assert after.status_code == 200, after.text
     assert after.json()["payer"] == before.json()["payer"]
 
