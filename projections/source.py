@@ -36,7 +36,7 @@ def _day(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(value)
 
 
-def _json_list(db: Any) -> Any:
+def _json_list() -> Any:
     """A JSON list column (text on both databases: projections.store._json_as_text) as a
     tuple: the text goes to the C scanner directly (json.loads' wrappers were half of its cost
     over tens of thousands of rows)."""
@@ -44,10 +44,10 @@ def _json_list(db: Any) -> Any:
     return lambda v: () if v == "[]" else tuple(scan(v, 0)[0])
 
 
-def _pairs(db: Any) -> Any:
+def _pairs() -> Any:
     """A value column ([[currency, minor units], ...]) as a tuple of pairs: its text is
     decoded once per distinct text (few: packs times a price)."""
-    decode = _json_list(db)
+    decode = _json_list()
     seen: dict[str, tuple[tuple[str, int], ...]] = {}
 
     def pairs(v: str) -> tuple[tuple[str, int], ...]:
@@ -200,7 +200,7 @@ class ReadSource:
                                    " AND ".join(where), params,
                                    order="since_on, patient_id, gap, seq")
         items, again = [], set()
-        day, basis, value = db.date_out, _json_list(db), _pairs(db)
+        day, basis, value = db.date_out, _json_list(), _pairs()
         for (patient, gap, cohort, since, until, hf, region, detail, resolve, refs, seq, packs,
              worth, first_on, last_on, first_end, last_start) in found:
             if wl.clips(first, last, first_on, last_on, first_end, last_start):
