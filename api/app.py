@@ -13,7 +13,7 @@ from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from api import logging as request_logging
-from api import problems
+from api import problems, solver
 from api.auth import Authenticator
 from api.deps import BEARER, known_query_only
 from api.guard import InputGuard
@@ -50,6 +50,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None, *
     """The application: a ledger (opened from settings unless given), authentication, routes."""
     settings = settings or Settings()
     tune_collector()
+    solver.install()
     if configure_logging:
         request_logging.configure()
     auth = authenticator or Authenticator(settings)
