@@ -103,9 +103,15 @@ def looks_like_national_id(s: str) -> bool:
     synthetic test number: 11 digits with valid check digits, written in one
     run or in groups joined by separators (see the module docstring). Digits
     that are part of a longer run do not count."""
-    if s.isascii() and sum(map(s.count, _ASCII_DIGITS)) < 11:
+    if not may_hold_national_id(s):
         return False  # most text, every URL of a read: fewer digits than one number has
     return any(_chain_holds_number(m) for m in _CHAIN.finditer(s))
+
+
+def may_hold_national_id(s: str) -> bool:
+    """False if no part of `s` can hold a number: ASCII text with fewer than 11 digits. Nor can
+    any piece cut from it, which spares a caller splitting it (a query string) the work."""
+    return not (s.isascii() and sum(map(s.count, _ASCII_DIGITS)) < 11)
 
 
 def _chain_holds_number(chain: re.Match[str]) -> bool:
