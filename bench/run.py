@@ -164,11 +164,14 @@ def run_again(kind: str, args: argparse.Namespace, workdir: Path) -> dict[str, A
         out["rebuild"] = rebuild_phases(url)
         load["rebuild"] = os.getloadavg()[0]
     last_day = datetime.fromisoformat(earlier["ingest"]["last_day"]).date()
-    if "read_side" in phases:
-        read = read_phases(url, args, workdir, last_day, http="who_pays" in phases)
+    if "read_side" in phases or "who_pays" in phases:
+        read = read_phases(url, args, workdir, last_day, read_side="read_side" in phases,
+                           who_pays="who_pays" in phases)
         load |= read.pop("load")
         out |= read
-        out["read_side"]["tick"]["some_due"] = _get(earlier, "read_side", "tick", "some_due")
+        if "read_side" in phases:
+            out["read_side"]["tick"]["some_due"] = _get(earlier, "read_side", "tick",
+                                                        "some_due")
     if "bundles" in phases:
         out["bundles"] = bundle_phase(url, last_day, args.repeat)
         load["bundles"] = os.getloadavg()[0]
@@ -196,24 +199,24 @@ def bundle_phase(url: str, last_day: Any, repeat: int) -> dict[str, Any]:
 
 
 def read_phases(url: str, args: argparse.Namespace, workdir: Path, last_day: Any,
-                http: bool = True) -> dict[str, Any]:
-    """The read side and who pays (in process and, with `http`, over HTTP), with the load
-    after each."""
+                read_side: bool = True, who_pays: bool = True) -> dict[str, Any]:
+    """The read side, and who pays (in process and over HTTP), with the load after each."""
     out: dict[str, Any] = {}
     load: dict[str, Any] = {}
     with closing(Ledger.open(url, create_tables=False)) as ledger:
         s = latency.sample(ledger, START, last_day, args.queries, args.seed)
-    log("the read side")
-    out["read_side"] = readside.read_side(url, Clock(last_day), START, repeat=args.repeat,
-                                          pages=args.pages, seed=args.seed)
-    load["read_side"] = os.getloadavg()[0]
-    log("who pays")
-    out["who_pays"] = {"queries": args.queries, "known_at_k": s.known_at.isoformat(),
-                       "k_position": s.position}
-    out["who_pays"] |= latency.in_process(url, s)
-    if http:
+    if read_side:
+        log("the read side")
+        out["read_side"] = readside.read_side(url, Clock(last_day), START, repeat=args.repeat,
+                                              pages=args.pages, seed=args.seed)
+        load["read_side"] = os.getloadavg()[0]
+    if who_pays:
+        log("who pays")
+        out["who_pays"] = {"queries": args.queries, "known_at_k": s.known_at.isoformat(),
+                           "k_position": s.position}
+        out["who_pays"] |= latency.in_process(url, s)
         out["who_pays"] |= over_http(url, args, workdir, last_day, s)
-    load["who_pays"] = os.getloadavg()[0]
+        load["who_pays"] = os.getloadavg()[0]
     out["load"] = load
     return out
 
