@@ -1,4 +1,4 @@
-"""FastAPI's dependency solving, worked out once per route instead of on every request (ADR 0031).
+"""FastAPI's dependency solving, worked out once per route instead of on every request (ADR 0032).
 
 FastAPI (0.165) solves a route's dependencies and parameters anew on each request: for every
 dependency it works out its cache key, whether it is a generator, a coroutine, whether it uses
