@@ -31,7 +31,7 @@ from domain.statements.public import By
 from domain.statements.scope import Scope
 from eventstore import StoredFact
 from proofs import collector
-from proofs.bundle import Bundle, BundleLine, Entry
+from proofs.bundle import Bundle, BundleLine, Earlier, Entry
 from reports import bookkeeping
 from reports.books import Books as LedgerBooks
 from reports.readmodels import ReadModelSources
@@ -43,6 +43,10 @@ class NoSignedHead(ValueError):
 
 class NotYetSigned(ValueError):
     """The statement rests on facts recorded after the latest signed head."""
+
+
+class UnknownEarlier(ValueError):
+    """`earlier` names no head the ledger signed, or one after the statement's position."""
 
 
 class NotWhole(ValueError):
@@ -108,15 +112,33 @@ def asked_spec(ledger: Ledger, kind: StatementKind, scope: Scope, *, label: str 
 
 
 def make(ledger: Ledger, view: View, spec: Spec, sources: PatientSources, books: Books, *,
-         issued_at: int | None = None, archived: Sequence[int] = ()) -> Bundle:
-    """The bundle of the statement `spec` for the actor `view` judges for."""
+         issued_at: int | None = None, archived: Sequence[int] = (),
+         earlier: int | None = None) -> Bundle:
+    """The bundle of the statement `spec` for the actor `view` judges for; with `earlier`, one
+    that rests on the bundle the reader verified as known at that head's size
+    (impress-bundle-v3, ADR 0031)."""
     with collector.paused():
-        return _make(ledger, view, spec, sources, books, issued_at, archived)
+        signed = latest(ledger)
+        before = None if earlier is None else _earlier_head(ledger, spec, earlier)
+        return _make(ledger, view, spec, sources, books, issued_at, archived, signed, before)
+
+
+def _earlier_head(ledger: Ledger, spec: Spec, earlier: int) -> signed_heads.RecordedHead:
+    if earlier > spec.position:
+        raise UnknownEarlier(f"earlier={earlier} lies after the position the statement is "
+                             f"known at ({spec.position}): a bundle rests only on one known "
+                             "before it")
+    found = signed_heads.of_size(signed_heads.recorded_heads(ledger.log), earlier)
+    if found is None:
+        raise UnknownEarlier(f"the ledger signed no head of {earlier} facts: earlier= is the "
+                             "known_at of a bundle you verified, made as known at a signed "
+                             "head (GET /v1/proofs/heads lists them)")
+    return found
 
 
 def _make(ledger: Ledger, view: View, spec: Spec, sources: PatientSources, books: Books,
-          issued_at: int | None, archived: Sequence[int]) -> Bundle:
-    signed = latest(ledger)
+          issued_at: int | None, archived: Sequence[int], signed: Signed,
+          before: signed_heads.RecordedHead | None) -> Bundle:
     built = build(spec, sources, books)
     rows = {p.patient_id: p for p in sources.at(spec.position).patients(sorted(built.patients))}
     facts = _facts(ledger, spec, support(built, rows), issued_at)
@@ -124,11 +146,14 @@ def _make(ledger: Ledger, view: View, spec: Spec, sources: PatientSources, books
         view.judged(sources.visible(view.actor, _patients_named(facts) | built.patients))
     _whole(view, built)
     shown = proofs.visible_facts(view, facts)
-    salts, nodes = proofs.multiproof(ledger.log, [f.position for f in shown], signed.size)
+    given, earlier = shown, None
+    if before is not None:
+        given, earlier = _resting(ledger, shown, before, signed.size)
+    salts, nodes = proofs.multiproof(ledger.log, [f.position for f in given], signed.size)
     canonical = built.canonical()
     return Bundle(
         head=signed.head.signed,
-        facts=tuple(Entry(f.position - 1, _canonical(f), salts[f.position]) for f in shown),
+        facts=tuple(Entry(f.position - 1, _canonical(f), salts[f.position]) for f in given),
         multiproof=nodes,
         statement=spec.to_dict(), rests_on=spec.streams(),
         lines=tuple(BundleLine(line, rests_on(x, rows))
@@ -138,7 +163,24 @@ def _make(ledger: Ledger, view: View, spec: Spec, sources: PatientSources, books
         withheld=_withheld(facts, shown),
         consistency=tuple(proofs.consistency(ledger.log, m, signed.size) for m in archived
                           if m != signed.size),
-        moments=_moments(ledger, spec, built, books, {f.position for f in shown}))
+        moments=_moments(ledger, spec, built, books, {f.position for f in shown}),
+        earlier=earlier)
+
+
+def _resting(ledger: Ledger, shown: list[StoredFact], before: signed_heads.RecordedHead,
+             size: int) -> tuple[list[StoredFact], Earlier]:
+    """The facts without those, up to the earlier head, of the agreement streams the statement
+    rests on (nine in ten at M: each slot used since the agreement began), and what names them:
+    the reader's store holds them from the earlier bundle, which held them whole (every
+    agreement line rests on its agreement's stream)."""
+    first = before.signed.head.tree_size
+
+    def left_out(f: StoredFact) -> bool:
+        return f.position <= first and f.stream.startswith("agreement/")
+
+    streams = tuple(sorted({f.stream for f in shown if left_out(f)}))
+    return ([f for f in shown if not left_out(f)],
+            Earlier(first, before.signed, streams, proofs.consistency(ledger.log, first, size)))
 
 
 def _patients_named(facts: Sequence[StoredFact]) -> set[str]:

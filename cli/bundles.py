@@ -1,7 +1,7 @@
 """`impress-ledger statement bundle`: a statement as the bundle its party would download (ADR 0023,
 docs/proofs.md section 8), for an operator to send or an auditor to check.
 
-    statement bundle NUMBER [--restatement] [--archived N ...] [--output FILE]
+    statement bundle NUMBER [--restatement] [--archived N ...] [--earlier K] [--output FILE]
     statement bundle --statement company --company C (--period P | --from D --to D) [...]
 
 The bundle is made for the party whose statement it is (the partner of a company's obligations,
@@ -39,6 +39,10 @@ KindOption = Annotated[StatementKind | None, typer.Option(
 ArchivedOption = Annotated[list[int] | None, typer.Option(
     "--archived", help="The size of a head the party archived (repeatable): the bundle carries "
     "a consistency proof from it.")]
+EarlierOption = Annotated[int | None, typer.Option(
+    "--earlier", min=1, help="The known_at of a bundle the party verified and kept (a signed "
+    "head's size): the bundle (impress-bundle-v3) leaves out the agreement streams' facts up to "
+    "it, which the party's verifier has in its store (impress-verify bundle --store).")]
 
 
 def reader(scope: Scope) -> Actor:
@@ -60,7 +64,8 @@ def bundle(number: NumberArgument = None,
            kind: KindOption = None, period: PeriodOption = None, start: FromOption = None,
            end: ToOption = None, by: ByOption = By.QUARTER, company: CompanyOption = None,
            rhf: RhfOption = None, hf: HfOption = None, position: PositionOption = None,
-           archived: ArchivedOption = None, output: OutputOption = None,
+           archived: ArchivedOption = None, earlier: EarlierOption = None,
+           output: OutputOption = None,
            database: DatabaseOption = None, view: ViewOption = None) -> None:
     """A statement as a bundle its party verifies offline: the lines, the facts they rest on,
     one multiproof of them all to the latest signed head (impress-verify bundle)."""
@@ -79,7 +84,8 @@ def bundle(number: NumberArgument = None,
                                       label=period, period=dates,
                                       by=By.MONTH if period else by, at=position)
         found = bundles.make(ledger, View(reader(spec.scope), ledger.workspace()), spec, sources,
-                             books, issued_at=issued_at, archived=archived or ())
+                             books, issued_at=issued_at, archived=archived or (),
+                             earlier=earlier)
     text = found.to_json() + "\n"
     if output is None:
         sys.stdout.write(text)

@@ -3,6 +3,10 @@ lines, the facts they rest on with one multiproof of all of them to one signed t
 consistency proofs from the heads the partner archived. The server makes it (audit.bundles),
 `impress-verify bundle` reads it (proofs.check_bundle).
 
+"impress-bundle-v3" (section 8.5, ADR 0031) is the same document resting on a bundle the
+partner verified earlier: `earlier` names that bundle's head and the streams whose facts up to
+it are left out (the verifier's store holds them), with a consistency proof to the new head.
+
 Parsing checks only the shape (BadDocument, exit 2); whether the document proves what it says is
 the verifier's (Failed, exit 1).
 """
@@ -20,6 +24,7 @@ from domain.tree import SALT_SIZE, BadDocument, SignedHead, canonical_fact, hex_
 from proofs.documents import ConsistencyProof, check_format, hash_field, size_field
 
 BUNDLE_FORMAT = "impress-bundle-v2"
+RESTING_FORMAT = "impress-bundle-v3"
 OLDER_FORMATS = {"impress-bundle-v1": "an inclusion proof per fact"}
 """Formats of bundles earlier ledgers made, refused by name (section 8.1 says what changed)."""
 
@@ -42,10 +47,14 @@ class Entry:
         return self.leaf_index + 1
 
     @cached_property
+    def canonical(self) -> bytes:
+        """The fact's canonical bytes (domain.chain); BadDocument if it is not a canonical
+        object (worked out once: a bundle holds tens of thousands)."""
+        return canonical_fact(self.fact)
+
+    @cached_property
     def leaf_hash(self) -> bytes:
-        """BadDocument if the fact is not a canonical object (worked out once: a bundle holds
-        tens of thousands)."""
-        return leaf_hash(bytes.fromhex(self.salt), canonical_fact(self.fact))
+        return leaf_hash(bytes.fromhex(self.salt), self.canonical)
 
     def to_dict(self) -> dict[str, Any]:
         return {"leaf_index": self.leaf_index, "fact": self.fact, "salt": self.salt}
@@ -90,6 +99,33 @@ class BundleLine:
 
 
 @dataclass(frozen=True)
+class Earlier:
+    """What a v3 bundle rests on: the bundle the partner verified as known at `known_at`, under
+    the head of that size (`head`); the facts at positions up to it of `streams` are not in this
+    bundle but in the verifier's store. `consistency` proves the new head extends `head`."""
+
+    known_at: int
+    head: SignedHead
+    streams: tuple[str, ...]
+    consistency: ConsistencyProof
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"known_at": self.known_at, "head": self.head.to_dict(),
+                "streams": list(self.streams), "consistency": self.consistency.to_dict()}
+
+    @classmethod
+    def from_dict(cls, value: Any) -> Earlier:
+        if not isinstance(value, dict):
+            raise BadDocument(f"a bundle of format {RESTING_FORMAT} names the bundle it rests "
+                              "on: earlier is a JSON object")
+        streams = _texts(value.get("streams"), "earlier's streams")
+        if list(streams) != sorted(set(streams)):
+            raise BadDocument("earlier's streams are sorted, each once")
+        return cls(size_field(value, "known_at", 1), SignedHead.from_dict(value.get("head")),
+                   streams, ConsistencyProof.from_dict(value.get("consistency")))
+
+
+@dataclass(frozen=True)
 class Bundle:
     head: SignedHead
     facts: tuple[Entry, ...]
@@ -102,10 +138,13 @@ class Bundle:
     withheld: tuple[tuple[str, tuple[int, ...]], ...] = ()  # (stream, versions)
     consistency: tuple[ConsistencyProof, ...] = ()
     moments: tuple[tuple[int, str], ...] = ()  # (position, recorded_at): not in `facts`
+    earlier: Earlier | None = None  # v3: the bundle this one rests on
 
     def to_dict(self) -> dict[str, Any]:
+        earlier = {} if self.earlier is None else {"earlier": self.earlier.to_dict()}
         return {
-            "format": BUNDLE_FORMAT, "head": self.head.to_dict(),
+            "format": RESTING_FORMAT if self.earlier else BUNDLE_FORMAT,
+            "head": self.head.to_dict(), **earlier,
             "statement": {**self.statement, "rests_on": list(self.rests_on),
                           "lines_format": sl.FORMAT,
                           "lines": [x.to_dict() for x in self.lines],
@@ -126,10 +165,15 @@ class Bundle:
         older = value.get("format") if isinstance(value, dict) else None
         if isinstance(older, str) and older in OLDER_FORMATS:
             raise BadDocument(f"this bundle is {older} ({OLDER_FORMATS[older]}); this verifier "
-                              f"reads {BUNDLE_FORMAT} (one multiproof for all facts): ask the "
+                              f"reads {BUNDLE_FORMAT} (one multiproof for all facts) and "
+                              f"{RESTING_FORMAT}: ask the "
                               "ledger for the bundle again, or check it with the verifier of "
                               "the ledger's version that made it")
-        check_format(value, BUNDLE_FORMAT)
+        if isinstance(value, dict) and value.get("format") == RESTING_FORMAT:
+            earlier: Earlier | None = Earlier.from_dict(value.get("earlier"))
+        else:
+            check_format(value, BUNDLE_FORMAT)
+            earlier = None
         part = value.get("statement")
         if not isinstance(part, dict) or part.get("lines_format") != sl.FORMAT:
             raise BadDocument(f"a bundle's statement has lines_format {sl.FORMAT!r}")
@@ -145,7 +189,7 @@ class Bundle:
             hash_field(part.get("lines_hash"), "the statement's lines_hash"), restatement,
             _list(value, "withheld", _withheld), _list(value, "consistency",
                                                        ConsistencyProof.from_dict),
-            _list(value, "moments", _moment))
+            _list(value, "moments", _moment), earlier)
 
 
 def _list(value: dict[str, Any], name: str, parse: Any) -> tuple[Any, ...]:

@@ -19,14 +19,20 @@ from domain.statements.replay import Replay
 from domain.statements.scope import ScopeKind
 from proofs.bundle import Bundle, Entry
 from proofs.check import Failed, check_consistency, check_head
+from proofs.check_earlier import earlier_facts, union
 from proofs.check_statement import check_issued, check_lines, check_support
 from proofs.documents import ConsistencyProof
 from proofs.replayed import BundleBooks, BundleFact, BundleLog
+from proofs.store import Store
 from domain.tree import BadDocument, SignedHead
 
 
 def check_bundle(bundle: Bundle, keys: Mapping[str, bytes], archived: Sequence[SignedHead] = (),
-                 proofs: Sequence[ConsistencyProof] = ()) -> list[str]:
+                 proofs: Sequence[ConsistencyProof] = (), store: Store | None = None
+                 ) -> list[str]:
+    """What the bundle proves, line by line; Failed or BadDocument if it does not. With a
+    `store`, the facts a v3 bundle leaves out are taken from it, and an accepted bundle's facts
+    and head are recorded in it (proofs.store)."""
     head = bundle.head.head
     lines = [check_head(bundle.head, keys, "the bundle's head")]
     check_multiproof(bundle.facts, bundle.multiproof, head.tree_size,
@@ -36,8 +42,13 @@ def check_bundle(bundle: Bundle, keys: Mapping[str, bytes], archived: Sequence[S
     if archived:
         lines += check_consistency(bundle.head, archived, [*bundle.consistency, *proofs],
                                    keys)[1:]
+    entries = list(bundle.facts)
+    if bundle.earlier is not None:
+        taken, checked = earlier_facts(bundle, bundle.earlier, keys, store)
+        entries = union(taken, bundle.facts)
+        lines += checked
     spec = _spec(bundle)
-    log = _log(bundle, date.fromisoformat(head.timestamp[:10]))
+    log = _log(entries, bundle.moments, date.fromisoformat(head.timestamp[:10]))
     check_streams(log, bundle.withheld)
     _check_region(spec, log)
     built = _built(spec, log)
@@ -53,6 +64,10 @@ def check_bundle(bundle: Bundle, keys: Mapping[str, bytes], archived: Sequence[S
     if spec.number is not None:
         lines.append(check_issued(bundle, spec, log))
     lines += _notes(bundle, log)
+    if store is not None:
+        added = store.record(bundle.head, entries, log.streams, spec.position)
+        lines.append(f"recorded in the store {store.path}: the head and {len(entries)} facts "
+                     f"({added} new to it)")
     return lines
 
 
@@ -110,10 +125,11 @@ def _spec(bundle: Bundle) -> Spec:
             from None
 
 
-def _log(bundle: Bundle, today: date) -> BundleLog:
+def _log(entries: Sequence[Entry], moments: Sequence[tuple[int, str]], today: date
+         ) -> BundleLog:
     try:
-        facts = [BundleFact.of(e.fact) for e in bundle.facts]
-        return BundleLog(facts, {p: datetime.fromisoformat(t) for p, t in bundle.moments}, today)
+        facts = [BundleFact.of(e.fact) for e in entries]
+        return BundleLog(facts, {p: datetime.fromisoformat(t) for p, t in moments}, today)
     except ValueError as e:
         raise Failed(f"a fact of the bundle cannot be read: {e}") from None
 

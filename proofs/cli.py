@@ -4,7 +4,7 @@ standard library, `cryptography` and the pure `domain` package (docs/proofs.md).
     impress-verify head HEAD.json... --keys KEYS
     impress-verify inclusion PROOF.json [--head HEAD.json] --keys KEYS
     impress-verify consistency --head NEW.json --archived OLD.json|DIR... --proof P.json... --keys KEYS
-    impress-verify bundle BUNDLE.json [--head OLD.json|DIR...] [--proof P.json...] --keys KEYS
+    impress-verify bundle BUNDLE.json [--head OLD.json|DIR...] [--proof P.json...] [--store PATH] --keys KEYS
 
 KEYS: the ledger's public keys you trust, as PEM files or the keys document of GET
 /v1/proofs/keys (get them from the ledger's operator by a channel you trust, not only from the
@@ -28,6 +28,7 @@ from proofs.check import Failed, check_consistency, check_head, check_inclusion
 from proofs.check_bundle import check_bundle
 from proofs.documents import ConsistencyProof, InclusionProof, read_json
 from proofs.keys import trusted_keys
+from proofs.store import Store
 
 VERIFIED, FAILED, BAD_INPUT = 0, 1, 2
 
@@ -57,7 +58,14 @@ def bundle_command(args: argparse.Namespace) -> list[str]:
         bundle = Bundle.from_dict(read_json(args.bundle))
         archived = [SignedHead.from_dict(read_json(str(p))) for p in _files(args.head or [])]
         proofs = [ConsistencyProof.from_dict(read_json(p)) for p in args.proof or []]
-        return check_bundle(bundle, trusted_keys(args.keys), archived, proofs)
+        keys = trusted_keys(args.keys)
+        if args.store is None:
+            return check_bundle(bundle, keys, archived, proofs)
+        store = Store.open(args.store, create=bundle.earlier is None)
+        try:
+            return check_bundle(bundle, keys, archived, proofs, store)
+        finally:
+            store.close()
 
 
 def _files(paths: list[Path]) -> list[Path]:
@@ -114,6 +122,10 @@ def _arguments(name: str, p: argparse.ArgumentParser) -> None:
         p.add_argument("--proof", action="append",
                        help="a consistency proof from an archived head's size to the bundle's "
                             "head, if the bundle does not carry it (repeatable)")
+        p.add_argument("--store", type=Path,
+                       help="your verifier's store (a SQLite file, made if missing): an accepted "
+                            "bundle is recorded there, and a bundle resting on an earlier one "
+                            "(impress-bundle-v3) takes the facts it leaves out from it")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,7 +1,9 @@
 """Statement bundles a partner verifies alone (ADR 0023, docs/proofs.md section 8): a statement's
 lines, the facts they rest on with one multiproof of them all to the latest signed tree head, and
 consistency proofs from the heads the caller archived (`archived`). `impress-verify bundle`
-checks it offline and builds the statement again from the facts.
+checks it offline and builds the statement again from the facts. With `earlier`, a bundle that
+rests on one the caller verified and kept (impress-bundle-v3, ADR 0031): the agreement streams'
+facts up to that head are left out, the caller's verifier has them in its store.
 
 The usual tenancy: a partner gets its own company's bundles, an RHF officer its region's; a
 statement that names patients or companies the caller may not see cannot be given whole (403);
@@ -28,7 +30,7 @@ from domain.books import StatementKind
 from domain.statements.scope import check
 from domain.statements.public import By
 from domain.values import Actor
-from proofs.bundle import BUNDLE_FORMAT, Bundle
+from proofs.bundle import BUNDLE_FORMAT, RESTING_FORMAT, Bundle
 from reports import books_queries, queries
 from reports.books import Books
 
@@ -38,6 +40,10 @@ Size = Annotated[int, Field(ge=1, le=2**53)]
 Archived = Annotated[list[Size] | None, Query(description=(
     "The size of a head you archived (repeatable): the bundle carries a consistency proof from "
     "it to the bundle's head."))]
+EarlierAt = Annotated[Size | None, Query(description=(
+    "The known_at of a bundle you verified and kept (impress-verify bundle --store): a signed "
+    "head's size. The bundle (impress-bundle-v3) then leaves out the facts up to it of the "
+    "agreement streams it rests on, and carries a consistency proof from that head."))]
 
 
 class BundleFactOut(Out):
@@ -87,9 +93,19 @@ class MomentOut(Out):
     recorded_at: str
 
 
+class EarlierOut(Out):
+    known_at: int = Field(description="The known_at of the bundle this one rests on.")
+    head: HeadIn = Field(description="The signed head of that size.")
+    streams: list[str] = Field(description="The streams whose facts up to known_at are left "
+                               "out (the verifier's store holds them).")
+    consistency: ConsistencyOut = Field(description="From that head to this bundle's head.")
+
+
 class BundleOut(Out):
-    format: str = Field(examples=[BUNDLE_FORMAT])
+    format: str = Field(examples=[BUNDLE_FORMAT, RESTING_FORMAT])
     head: HeadIn
+    earlier: EarlierOut | None = Field(None, description="impress-bundle-v3 only: the bundle "
+                                       "this one rests on (docs/proofs.md section 8.5).")
     statement: BundleStatementOut
     facts: list[BundleFactOut]
     multiproof: list[str] = Field(description="The tree nodes that, with the facts' leaves, "
@@ -106,20 +122,22 @@ OUTPUT: dict[int | str, Any] = {200: {"model": BundleOut, "description": "The bu
 @router.get("/v1/statements/issued/{number}/bundle", response_class=Response, responses=OUTPUT,
             summary="An issued statement as a bundle you verify offline (impress-verify bundle)")
 def issued_bundle(number: Number, actor: Statements, service: ServiceDep,
-                  min_position: MinPosition, archived: Archived = None) -> Response:
+                  min_position: MinPosition, archived: Archived = None,
+                  earlier: EarlierAt = None) -> Response:
     return _answer(service, actor, lambda: _issued(service, actor, number, archived,
-                                                   min_position=min_position))
+                                                   min_position=min_position, earlier=earlier))
 
 
 @router.get("/v1/statements/issued/{number}/restatement/bundle", response_class=Response,
             responses=OUTPUT, summary="What changed since an issued statement, as a bundle")
 def restatement_bundle(number: Number, actor: Statements, service: ServiceDep,
                        min_position: MinPosition, known_at: KnownAt = None,
-                       position: Position = None, archived: Archived = None) -> Response:
+                       position: Position = None, archived: Archived = None,
+                       earlier: EarlierAt = None) -> Response:
     at = _at(service, known_at, position)
     return _answer(service, actor, lambda: _issued(service, actor, number, archived,
                                                    restated=True, at=at,
-                                                   min_position=min_position))
+                                                   min_position=min_position, earlier=earlier))
 
 
 @router.get("/v1/statements/{kind}/bundle", response_class=Response, responses=OUTPUT,
@@ -132,7 +150,8 @@ def statement_bundle(kind: Literal["company", "public-cost"], actor: Statements,
                      end: To = None,
                      period: PeriodLabel = None, by: Grain = "quarter", company: Company = None,
                      rhf: Rhf = None, hf: Hf = None, known_at: KnownAt = None,
-                     position: Position = None, archived: Archived = None) -> Response:
+                     position: Position = None, archived: Archived = None,
+                     earlier: EarlierAt = None) -> Response:
     span(start, end, period)
     at = _at(service, known_at, position)
 
@@ -145,7 +164,7 @@ def statement_bundle(kind: Literal["company", "public-cost"], actor: Statements,
                                   period=dates,
                                   by=By.MONTH if period else By(by), at=at)
         return bundles.make(ledger, service.view(actor), spec, sources, Books(ledger),
-                            archived=archived or ())
+                            archived=archived or (), earlier=earlier)
 
     return _answer(service, actor, build)
 
@@ -158,13 +177,13 @@ def _at(service: ServiceDep, known_at: Any, position: int | None) -> int | None:
 
 def _issued(service: ServiceDep, actor: Actor, number: str, archived: list[int] | None, *,
             restated: bool = False, at: int | None = None,
-            min_position: int | None = None) -> Bundle:
+            min_position: int | None = None, earlier: int | None = None) -> Bundle:
     ledger = service.ledger
     books = Books(ledger)
     books_queries.readable(ledger, actor, number)
     spec, issued_at = bundles.issued_spec(ledger, books, number, restated=restated, at=at)
     return bundles.make(ledger, service.view(actor), spec, service.sources(min_position), books,
-                        issued_at=issued_at, archived=archived or ())
+                        issued_at=issued_at, archived=archived or (), earlier=earlier)
 
 
 def _answer(service: ServiceDep, actor: Actor, build: Any) -> Response:
@@ -174,6 +193,8 @@ def _answer(service: ServiceDep, actor: Actor, build: Any) -> Response:
         raise Problem(404, "no-signed-head", str(e)) from None
     except bundles.NotYetSigned as e:
         raise Problem(409, "not-yet-signed", str(e)) from None
+    except bundles.UnknownEarlier as e:
+        raise Problem(422, "unknown-earlier-head", str(e)) from None
     except bundles.NotWhole as e:
         raise Problem(403, "forbidden", str(e)) from None
     except proofs.OutOfRange as e:
