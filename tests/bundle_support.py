@@ -70,10 +70,11 @@ class Signed:
         return bk.close(Writer(self.ledger), actor, key, StatementPeriod.parse(period)).position
 
     def bundle(self, actor: Actor, spec: Spec, *, issued_at: int | None = None,
-               archived: Sequence[int] = (), sources: Any = None) -> Bundle:
+               archived: Sequence[int] = (), sources: Any = None,
+               earlier: int | None = None) -> Bundle:
         made = bundles.make(self.ledger, View(actor, self.ledger.workspace()), spec,
                             sources or ReplaySources(self.ledger), Books(self.ledger),
-                            issued_at=issued_at, archived=archived)
+                            issued_at=issued_at, archived=archived, earlier=earlier)
         return Bundle.from_dict(json.loads(json.dumps(made.to_dict())))  # as a partner reads it
 
     def issued(self, actor: Actor, number: str, *, restated: bool = False,
@@ -83,10 +84,11 @@ class Signed:
         return self.bundle(actor, spec, issued_at=issued_at, archived=archived, sources=sources)
 
     def company(self, company: str, *, label: str | None = None,
-                period: Period | None = None, sources: Any = None) -> Bundle:
+                period: Period | None = None, sources: Any = None,
+                earlier: int | None = None) -> Bundle:
         spec = bundles.asked_spec(self.ledger, StatementKind.COMPANY, Scope.company(company),
                                   label=label, period=period, by=By.QUARTER)
-        return self.bundle(partner(company), spec, sources=sources)
+        return self.bundle(partner(company), spec, sources=sources, earlier=earlier)
 
 
 def company_book(company: str) -> BookKey:
