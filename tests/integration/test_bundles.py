@@ -73,6 +73,8 @@ def test_every_partners_company_statement_bundle_verifies_from_its_own_facts(dem
 
 
 def test_a_partners_bundle_holds_only_its_own_facts(demo: Signed) -> None:
+    earlier = demo.sign().signed.head.tree_size
+    late_enrolment(demo, "roche-norge", Period(date(2024, 4, 1), date(2024, 6, 30)))
     demo.sign()
     ws = demo.ledger.workspace()
     owner: dict[str, str] = {}  # stream -> company, from the ledger's own states
@@ -90,14 +92,18 @@ def test_a_partners_bundle_holds_only_its_own_facts(demo: Signed) -> None:
             owner[stream] = name
     foreign_patients = {co: {s.partition("/")[2] for s, o in owner.items()
                              if s.startswith("patient/") and o != co} for co in COMPANIES}
-    for company in COMPANIES:
-        bundle = demo.company(company, period=WHOLE)
-        streams = {e.fact["stream"] for e in bundle.facts}
-        assert {owner.get(s, company) for s in streams} == {company}
-        assert streams - set(owner) <= {"registry/health-trusts"}
-        text = str(bundle.to_dict())
-        assert not [p for p in foreign_patients[company] if p in text]
-        assert not [co for co in COMPANIES if co != company and co in text]
+    for company in COMPANIES:  # whole, and resting on the partner's bundle at the first head
+        for bundle in (demo.company(company, period=WHOLE),
+                       demo.company(company, period=WHOLE, earlier=earlier)):
+            streams = {e.fact["stream"] for e in bundle.facts}
+            if bundle.earlier is not None:
+                assert bundle.earlier.streams
+                streams |= set(bundle.earlier.streams)
+            assert {owner.get(s, company) for s in streams} == {company}
+            assert streams - set(owner) <= {"registry/health-trusts"}
+            text = str(bundle.to_dict())
+            assert not [p for p in foreign_patients[company] if p in text]
+            assert not [co for co in COMPANIES if co != company and co in text]
 
 
 def test_an_issued_statement_with_adjustments_and_its_restatement_verify(demo: Signed) -> None:
