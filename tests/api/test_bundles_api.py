@@ -4,7 +4,8 @@ partner, asking for it, is told "not found, or not yours" exactly as for a numbe
 exist; an RHF officer's bundle withholds other regions' facts; nothing is provable before a head
 is signed (404) or beyond the latest head (409); a statement naming patients the caller may not
 see is not given as a bundle (403); a partner's archived heads are carried as consistency
-proofs."""
+proofs; `earlier=` gives a bundle resting on one the partner kept (impress-bundle-v3), and 422
+`unknown-earlier-head` for a size no head has or one after the statement."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from domain.values import Actor
 from proofs.bundle import Bundle
 from proofs.check_bundle import check_bundle
 from proofs.keys import SigningKey
+from proofs.store import Store
 from tests.api.support import Api, settings_for
 
 OPERATOR = Actor(subject="cli:operator", role="auditor", organisation="local")
@@ -119,3 +121,28 @@ def test_a_bundle_carries_consistency_from_the_heads_the_partner_archived(demo: 
         "partner", org="astrazeneca"))
     assert restated.restatement is not None
     check_bundle(restated, TRUSTED, [archived])
+
+
+def test_a_partner_downloads_a_quarter_resting_on_the_one_it_verified_and_kept(
+        demo: Api, tmp_path: Path) -> None:
+    earlier = sign(demo).head.tree_size
+    store = Store.open(tmp_path / "store.db", create=True)
+    kept = bundle(demo.get("/v1/statements/company/bundle?period=2024Q1", "partner",
+                           org="roche-norge"))
+    check_bundle(kept, TRUSTED, store=store)
+    demo.issue("procurement", "company", "2024H1", company="roche-norge")
+    sign(demo)
+    url = "/v1/statements/company/bundle?period=2024Q2"
+    whole = bundle(demo.get(url, "partner", org="roche-norge"))
+    answer = demo.get(f"{url}&earlier={earlier}", "partner", org="roche-norge")
+    assert answer.json()["format"] == "impress-bundle-v3"
+    resting = bundle(answer)
+    assert resting.earlier is not None and resting.earlier.known_at == earlier
+    assert len(resting.facts) < len(whole.facts) and resting.lines == whole.lines
+    assert check_bundle(resting, TRUSTED, store=store)[-2] == check_bundle(whole, TRUSTED)[-1]
+    for wrong, why in ((earlier - 1, "signed no head of"), (10**6, "lies after the position")):
+        answer = demo.get(f"{url}&earlier={wrong}", "partner", org="roche-norge")
+        assert answer.status_code == 422 and problem(answer) == "unknown-earlier-head"
+        assert why in answer.json()["detail"]
+    answer = demo.get(f"{url}&earlier=0", "partner", org="roche-norge")
+    assert answer.status_code == 422

@@ -3,7 +3,7 @@ company statement, as issued and as asked for, verifies offline from its own fac
 from the read models or from a replay; an issued statement that carries a closed quarter's
 adjustments, and its restatement, verify too; an RHF's bundle withholds other regions' facts and
 still verifies; a partner that archived a head catches a log rewritten after it; and a partner's
-bundle holds no fact of anyone else."""
+bundle, whole or resting on an earlier one, holds no fact of anyone else."""
 
 from __future__ import annotations
 

@@ -2,7 +2,9 @@
 and PostgreSQL: `impress-ledger statement bundle` writes every partner's issued company
 statement as a bundle, `impress-verify bundle` (the installed command, in a process of its own)
 accepts it with exit 0 and says what it proved; an edited bundle exits 1, a rewritten log is
-caught against a head archived before it, and input it cannot use exits 2, each with one line."""
+caught against a head archived before it, and input it cannot use exits 2, each with one line;
+a quarter asked `--earlier` the previous one's head verifies against the store that bundle
+filled (`--store`), and without it exits 2."""
 
 from __future__ import annotations
 
@@ -103,3 +105,31 @@ def test_the_bundle_command_refuses_in_one_line(demo: str, args: list[str]) -> N
 
     result = ledger_cli(demo, "statement", "bundle", *args)
     assert result.exit_code != 0 and len(result.stderr.splitlines()) == 1, result.stderr
+
+
+def test_a_quarter_resting_on_the_previous_one_from_the_command_line(
+        demo: str, tmp_path: Path) -> None:  # noqa: F811
+    key, pub = tmp_path / "head-key.pem", tmp_path / "public.pem"
+    pub.write_text(ok(None, "audit", "keygen", "--output", str(key)))
+    first = tmp_path / "first.json"
+    ok(demo, "audit", "head", "--key", str(key), "--output", str(first))
+    size = json.loads(first.read_text())["tree_size"]
+    q1, q2, store = tmp_path / "q1.json", tmp_path / "q2.json", tmp_path / "store.db"
+    company = ["--statement", "company", "--company", "roche-norge"]
+    ok(demo, "statement", "bundle", *company, "--period", "2024Q1", "--output", str(q1))
+    assert verify(str(q1), "--keys", str(pub), "--store", str(store)).returncode == 0
+    ok(demo, "statement", "issue", "company", "--company", "roche-norge", "--period", "2024H1")
+    ok(demo, "audit", "head", "--key", str(key))
+    ok(demo, "statement", "bundle", *company, "--period", "2024Q2", "--earlier", str(size),
+       "--output", str(q2))
+    assert json.loads(q2.read_text())["format"] == "impress-bundle-v3"
+    done = verify(str(q2), "--keys", str(pub), "--store", str(store))
+    assert done.returncode == 0 and "taken from the store" in done.stdout, done.stderr
+    done = verify(str(q2), "--keys", str(pub))
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "--store" in done.stderr
+    from tests.integration.test_proofs_cli import ledger_cli
+
+    for wrong in (str(size - 1), "0"):
+        result = ledger_cli(demo, "statement", "bundle", *company, "--period", "2024Q2",
+                            "--earlier", wrong)
+        assert result.exit_code != 0 and len(result.stderr.splitlines()) == 1, result.stderr
