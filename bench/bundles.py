@@ -8,10 +8,20 @@ bundle, on the full ledger.
 - Verify: `impress-verify bundle FILE --keys KEY` in a process of its own, as a partner runs
   it: Python starting, imports, reading the JSON, every proof, the statement built again from
   the facts; wall clock of the whole command. It must say OK (exit 0).
+- Resting (ADR 0031, `resting`): the same quarter as a bundle resting on the previous quarter's
+  (impress-bundle-v3, `earlier=K`). The previous quarter's bundle, as known at the head K, is
+  verified into a store (`impress-verify bundle --store`, timed once: `store_fill_ms`); the
+  resting bundle is built as the full one is, and verified with a fresh copy of that store
+  each time (`impress-verify bundle FILE --store COPY`, whole command). The history is already
+  loaded, so K is signed now and every slot used lies before it: a partner a quarter later also
+  receives that quarter's slot uses, counted in `slot_uses_after_previous_quarter` (facts left
+  out here whose valid date lies after the previous quarter: a real quarter's bundle would
+  hold them, a few per cent more facts).
 """
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -32,6 +42,7 @@ from domain.periods import StatementPeriod
 from domain.statements.scope import Scope
 from domain.values import Actor
 from projections.whopays import WhoPaysView, catch_up
+from proofs.bundle import Bundle
 from proofs.keys import SigningKey
 from reports.books import Books
 from reports.readmodels import ReadModelSources
@@ -80,7 +91,80 @@ def bundle_figures(url: str, last_day: date, repeat: int = 3) -> dict[str, Any]:
                            "withheld": sum(len(v) for _, v in made.withheld),
                            "bytes": len(text.encode()), "build_ms": percentiles(builds)}
     out["verify_ms"] = verified(text, key, repeat)
+    out["resting"] = resting_figures(url, key, company, quarter, repeat)
     return out
+
+
+def resting_figures(url: str, key: SigningKey, company: str, quarter: StatementPeriod,
+                    repeat: int) -> dict[str, Any]:
+    """The quarter resting on the previous one's bundle, kept in the partner's store."""
+    previous = last_quarter(quarter.start)
+    reader = Actor(subject="bench:partner", role=PARTNER, organisation=company)
+    with closing(Ledger.open(url, create_tables=False)) as ledger, \
+            closing(WhoPaysView(url, create=False)) as models, \
+            tempfile.TemporaryDirectory() as work:
+        sources, books = ReadModelSources(models, ledger.log), Books(ledger)
+        earlier = bundles.latest(ledger).size  # signed by bundle_figures
+        kept = Path(work) / "previous.json"
+        kept.write_text(_made(ledger, sources, books, reader, company, previous, None).to_json(),
+                        encoding="utf-8")
+        store, pub = Path(work) / "store.db", _public(key, work)
+        started = time.perf_counter()
+        _verify(kept, pub, store)
+        fill = time.perf_counter() - started
+        heads.sign(ledger, key, MIGRATION)
+        catch_up(ledger, models)
+        builds: list[float] = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            made = _made(ledger, sources, books, reader, company, quarter, earlier)
+            text = made.to_json()
+            builds.append(time.perf_counter() - started)
+        path = Path(work) / "resting.json"
+        path.write_text(text, encoding="utf-8")
+        walls = []
+        for i in range(repeat):
+            copy = shutil.copyfile(store, Path(work) / f"store-{i}.db")
+            started = time.perf_counter()
+            _verify(path, pub, copy)
+            walls.append(time.perf_counter() - started)
+        left_out = _after(ledger, made, previous)
+    return {"previous": previous.label, "earlier": earlier, "facts": len(made.facts),
+            "multiproof_nodes": len(made.multiproof), "bytes": len(text.encode()),
+            "store_bytes": store.stat().st_size if store.exists() else None,
+            "slot_uses_after_previous_quarter": left_out,
+            "store_fill_ms": round(fill * 1000, 3), "build_ms": percentiles(builds),
+            "verify_ms": percentiles(walls)}
+
+
+def _made(ledger: Ledger, sources: ReadModelSources, books: Books, reader: Actor, company: str,
+          quarter: StatementPeriod, earlier: int | None) -> Bundle:
+    spec = bundles.asked_spec(ledger, StatementKind.COMPANY, Scope.company(company),
+                              label=quarter.label)
+    return bundles.make(ledger, View(reader, ledger.workspace()), spec, sources, books,
+                        earlier=earlier)
+
+
+def _after(ledger: Ledger, made: Bundle, previous: StatementPeriod) -> int:
+    """Slots used dated after the previous quarter among the facts the bundle left out."""
+    if made.earlier is None:
+        return 0
+    return sum(1 for f in ledger.log.facts_of(set(made.earlier.streams),
+                                              up_to=made.earlier.known_at)
+               if f.valid_on is not None and f.valid_on > previous.end)
+
+
+def _public(key: SigningKey, work: str) -> Path:
+    pub = Path(work) / "key.pem"
+    pub.write_text(key.public_pem(), encoding="utf-8")
+    return pub
+
+
+def _verify(path: Path, pub: Path, store: Path) -> None:
+    done = subprocess.run([str(VERIFY), "bundle", str(path), "--keys", str(pub), "--store",
+                           str(store)], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"impress-verify refused the bundle: {done.stderr.strip()}")
 
 
 def verified(text: str, key: SigningKey, repeat: int) -> dict[str, Any]:

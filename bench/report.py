@@ -209,6 +209,14 @@ def bundle_table(runs: list[dict[str, Any]]) -> str:
                      f"{fmt(get(b, 'build_ms', 'p50'), 0)} / {fmt(get(b, 'build_ms', 'max'), 0)}",
                      f"{fmt(get(b, 'verify_ms', 'p50'), 0)} / "
                      f"{fmt(get(b, 'verify_ms', 'max'), 0)}"])
+        v3 = b.get("resting") or {}
+        if v3:  # the same quarter resting on the previous one's bundle (ADR 0031)
+            rows.append([name(r), f"… resting on {v3.get('previous', '')} (v3, store)", "",
+                         fmt(v3.get("facts")), fmt((v3.get("bytes") or 0) / 1e6, 1),
+                         f"{fmt(get(v3, 'build_ms', 'p50'), 0)} / "
+                         f"{fmt(get(v3, 'build_ms', 'max'), 0)}",
+                         f"{fmt(get(v3, 'verify_ms', 'p50'), 0)} / "
+                         f"{fmt(get(v3, 'verify_ms', 'max'), 0)}"])
     return table(["run", "partner, quarter", "lines", "facts", "MB",
                   "build: ms p50 / max", "impress-verify (whole command): ms p50 / max"], rows)
 

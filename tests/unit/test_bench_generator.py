@@ -89,8 +89,12 @@ def test_the_runner_goes_through_every_phase_at_a_tiny_size(tmp_path: Path) -> N
     bundle = result["bundles"]
     assert "error" not in bundle, bundle
     assert bundle["facts"] > 0 and bundle["build_ms"]["n"] == bundle["verify_ms"]["n"] == 2
+    resting = bundle["resting"]  # the same quarter resting on the previous one's (ADR 0031)
+    assert resting["build_ms"]["n"] == resting["verify_ms"]["n"] == 2
+    assert 0 < resting["facts"] <= bundle["facts"] and resting["store_fill_ms"] > 0
     assert set(result["goals"]) >= {"rebuild_ge_0.3_raw_read", "who_pays_http_p99_le_15ms",
                                     "bundle_build_quarter_le_2000ms", "bundle_verify_le_2000ms",
+                                    "bundle_resting_build_le_2000ms",
                                     "public_cost_rhf_year_le_1000ms", "payers_page_p99_le_50ms",
                                     "tick_nothing_due_le_1s", "tick_1pct_due_le_5s"}
 
