@@ -60,6 +60,15 @@ class Entry:
         return {"leaf_index": self.leaf_index, "fact": self.fact, "salt": self.salt}
 
     @classmethod
+    def stored(cls, leaf_index: int, fact: dict[str, Any], salt: str,
+               canonical: bytes) -> Entry:
+        """A fact as the verifier's store keeps it (proofs.store), with the canonical bytes it
+        was read from (not serialised again)."""
+        entry = cls(leaf_index, fact, salt)
+        entry.__dict__["canonical"] = canonical  # the cached_property's value
+        return entry
+
+    @classmethod
     def from_dict(cls, value: Any) -> Entry:
         if not isinstance(value, dict):
             raise BadDocument("every entry of facts is a JSON object")

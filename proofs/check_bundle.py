@@ -65,7 +65,7 @@ def check_bundle(bundle: Bundle, keys: Mapping[str, bytes], archived: Sequence[S
         lines.append(check_issued(bundle, spec, log))
     lines += _notes(bundle, log)
     if store is not None:
-        added = store.record(bundle.head, entries, log.streams, spec.position)
+        added = store.record(bundle.head, entries, bundle.facts, log.streams, spec.position)
         lines.append(f"recorded in the store {store.path}: the head and {len(entries)} facts "
                      f"({added} new to it)")
     return lines
