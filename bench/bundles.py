@@ -128,11 +128,10 @@ def resting_figures(url: str, key: SigningKey, company: str, quarter: StatementP
             started = time.perf_counter()
             _verify(path, pub, copy)
             walls.append(time.perf_counter() - started)
-        left_out = _after(ledger, made, previous)
+        left_out, stored = _after(ledger, made, previous), store.stat().st_size
     return {"previous": previous.label, "earlier": earlier, "facts": len(made.facts),
             "multiproof_nodes": len(made.multiproof), "bytes": len(text.encode()),
-            "store_bytes": store.stat().st_size if store.exists() else None,
-            "slot_uses_after_previous_quarter": left_out,
+            "store_bytes": stored, "slot_uses_after_previous_quarter": left_out,
             "store_fill_ms": round(fill * 1000, 3), "build_ms": percentiles(builds),
             "verify_ms": percentiles(walls)}
 
