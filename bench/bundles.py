@@ -106,8 +106,8 @@ def resting_figures(url: str, key: SigningKey, company: str, quarter: StatementP
         sources, books = ReadModelSources(models, ledger.log), Books(ledger)
         earlier = bundles.latest(ledger).size  # signed by bundle_figures
         kept = Path(work) / "previous.json"
-        kept.write_text(_made(ledger, sources, books, reader, company, previous, None).to_json(),
-                        encoding="utf-8")
+        before = _made(ledger, sources, books, reader, company, previous, None)
+        kept.write_text(before.to_json(), encoding="utf-8")
         store, pub = Path(work) / "store.db", _public(key, work)
         started = time.perf_counter()
         _verify(kept, pub, store)
@@ -129,7 +129,8 @@ def resting_figures(url: str, key: SigningKey, company: str, quarter: StatementP
             _verify(path, pub, copy)
             walls.append(time.perf_counter() - started)
         left_out, stored = _after(ledger, made, previous), store.stat().st_size
-    return {"previous": previous.label, "earlier": earlier, "facts": len(made.facts),
+    return {"previous": previous.label, "previous_facts": len(before.facts), "earlier": earlier,
+            "facts": len(made.facts),
             "multiproof_nodes": len(made.multiproof), "bytes": len(text.encode()),
             "store_bytes": stored, "slot_uses_after_previous_quarter": left_out,
             "store_fill_ms": round(fill * 1000, 3), "build_ms": percentiles(builds),
