@@ -8,14 +8,11 @@ verifier refuses a v3 bundle without the store that holds what it leaves out."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
 
-from application.demo import load_demo
-from application.ledger import Ledger
 from audit import bundles
 from domain import commands as c
 from domain.books import StatementKind
@@ -25,16 +22,9 @@ from domain.tree import BadDocument
 from proofs.check_bundle import check_bundle
 from proofs.store import Store
 from tests.bundle_support import COMPANIES, Signed, late_enrolment, partner
+from tests.integration.test_bundles import demo  # noqa: F401  (the demo fixture)
 
 Q2 = Period(date(2024, 4, 1), date(2024, 6, 30))
-
-
-@pytest.fixture
-def demo(database_url: str) -> Iterator[Signed]:
-    ledger = Ledger.open(database_url)
-    load_demo(ledger)
-    yield Signed(ledger)
-    ledger.close()
 
 
 def stored(path: Path) -> Store:
@@ -47,7 +37,7 @@ def count(path: Path, table: str) -> int:
 
 
 def test_a_quarter_resting_on_the_previous_one_gives_the_whole_bundles_figures(
-        demo: Signed, tmp_path: Path) -> None:
+        demo: Signed, tmp_path: Path) -> None:  # noqa: F811
     k = demo.sign().signed.head.tree_size
     stores = {co: stored(tmp_path / f"{co}.db") for co in COMPANIES}
     for company in COMPANIES:  # each partner verifies its first quarter and keeps it
@@ -73,7 +63,7 @@ def test_a_quarter_resting_on_the_previous_one_gives_the_whole_bundles_figures(
 
 
 def test_a_bundle_resting_on_the_head_it_is_made_under_leaves_out_every_agreement_fact(
-        demo: Signed, tmp_path: Path) -> None:
+        demo: Signed, tmp_path: Path) -> None:  # noqa: F811
     k = demo.sign().signed.head.tree_size
     store = stored(tmp_path / "store.db")
     check_bundle(demo.company("astrazeneca", label="2024Q1"), demo.keys, store=store)
@@ -84,7 +74,7 @@ def test_a_bundle_resting_on_the_head_it_is_made_under_leaves_out_every_agreemen
 
 
 def test_the_ledger_refuses_an_earlier_that_names_no_signed_head_or_one_after_the_statement(
-        demo: Signed) -> None:
+        demo: Signed) -> None:  # noqa: F811
     k = demo.sign().signed.head.tree_size
     with pytest.raises(bundles.UnknownEarlier, match=f"signed no head of {k - 1} facts"):
         demo.company("roche-norge", label="2024Q1", earlier=k - 1)
@@ -97,7 +87,7 @@ def test_the_ledger_refuses_an_earlier_that_names_no_signed_head_or_one_after_th
 
 
 def test_a_resting_bundle_is_refused_without_the_store_that_holds_what_it_leaves_out(
-        demo: Signed, tmp_path: Path) -> None:
+        demo: Signed, tmp_path: Path) -> None:  # noqa: F811
     k = demo.sign().signed.head.tree_size
     earlier = demo.company("novartis-norge", label="2024Q1")
     shorter = demo.bundle(partner("novartis-norge"), bundles.asked_spec(
@@ -126,8 +116,8 @@ def test_a_resting_bundle_is_refused_without_the_store_that_holds_what_it_leaves
         check_bundle(resting, demo.keys, store=short)
 
 
-def test_the_whole_bundle_still_verifies_and_fills_the_store(demo: Signed, tmp_path: Path
-                                                              ) -> None:
+def test_the_whole_bundle_still_verifies_and_fills_the_store(
+        demo: Signed, tmp_path: Path) -> None:  # noqa: F811
     demo.sign()
     whole = demo.company("eli-lilly-norge", label="2024Q1")
     out = check_bundle(whole, demo.keys, store=stored(tmp_path / "s.db"))

@@ -24,6 +24,14 @@ from tests.integration.test_tamper import rechain, tampering
 VERIFY = Path(sys.executable).parent / "impress-verify"
 
 
+def signed(url: str, tmp_path: Path) -> tuple[Path, Path, Path, int]:
+    """A key made, and a head signed with it: the key, its public half, the head, its size."""
+    key, pub, head = tmp_path / "head-key.pem", tmp_path / "public.pem", tmp_path / "head0.json"
+    pub.write_text(ok(None, "audit", "keygen", "--output", str(key)))
+    ok(url, "audit", "head", "--key", str(key), "--output", str(head))
+    return key, pub, head, json.loads(head.read_text())["tree_size"]
+
+
 def verify(*argv: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(VERIFY), "bundle", *argv], capture_output=True, text=True,
                           check=False)
@@ -68,11 +76,7 @@ def test_every_partners_bundle_verifies_with_the_installed_command_and_a_tampere
 
 def test_a_rewritten_log_is_caught_against_a_head_archived_before_it(
         demo: str, tmp_path: Path) -> None:  # noqa: F811
-    key, pub = tmp_path / "head-key.pem", tmp_path / "public.pem"
-    pub.write_text(ok(None, "audit", "keygen", "--output", str(key)))
-    archived = tmp_path / "archived.json"
-    ok(demo, "audit", "head", "--key", str(key), "--output", str(archived))
-    size = json.loads(archived.read_text())["tree_size"]
+    key, pub, archived, size = signed(demo, tmp_path)
     before = tmp_path / "before.json"
     ok(demo, "statement", "bundle", "--statement", "company", "--company", "astrazeneca",
        "--period", "2023H1", "--output", str(before))
@@ -109,11 +113,7 @@ def test_the_bundle_command_refuses_in_one_line(demo: str, args: list[str]) -> N
 
 def test_a_quarter_resting_on_the_previous_one_from_the_command_line(
         demo: str, tmp_path: Path) -> None:  # noqa: F811
-    key, pub = tmp_path / "head-key.pem", tmp_path / "public.pem"
-    pub.write_text(ok(None, "audit", "keygen", "--output", str(key)))
-    first = tmp_path / "first.json"
-    ok(demo, "audit", "head", "--key", str(key), "--output", str(first))
-    size = json.loads(first.read_text())["tree_size"]
+    key, pub, _, size = signed(demo, tmp_path)
     q1, q2, store = tmp_path / "q1.json", tmp_path / "q2.json", tmp_path / "store.db"
     company = ["--statement", "company", "--company", "roche-norge"]
     ok(demo, "statement", "bundle", *company, "--period", "2024Q1", "--output", str(q1))
