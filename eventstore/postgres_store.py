@@ -71,10 +71,18 @@ class PostgresRecorder(PostgresSchema, PostgresAppend, PostgresApplicationRecord
                      limit: int | None = None, after_version: int = 0,
                      containing: bytes | None = None,
                      originator_ids: Sequence[UUID] = ()) -> list[FactRow]:
+        by_stream = originator_id is not None or bool(originator_ids)
+        # A stream's facts lie scattered over the log: each one's recorded time is looked up
+        # by its position (a subquery), where a join was planned as a scan of every position
+        # recorded and a sort spilled to disk: 0.59 s of the server's time for one agreement's
+        # 37 000 facts at M, 0.09 s so, unordered. A read of a run of positions joins them.
         sql: Composed = SQL(
             "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, e.state, "
-            "r.recorded_at FROM {} e JOIN {} r ON r.position = e.notification_id "
-            "WHERE true").format(self._events, self._recorded)
+            "(SELECT r.recorded_at FROM {} r WHERE r.position = e.notification_id) "
+            "FROM {} e WHERE true" if by_stream else
+            "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, e.state, "
+            "r.recorded_at FROM {} r JOIN {} e ON r.position = e.notification_id "
+            "WHERE true").format(self._recorded, self._events)
         params: list[Any] = []
         if after:  # not "> 0" always: on fresh statistics it can lead the planner astray
             sql += SQL(" AND e.notification_id > %s")
@@ -85,7 +93,7 @@ class PostgresRecorder(PostgresSchema, PostgresAppend, PostgresApplicationRecord
             if after_version:
                 sql += SQL(" AND e.originator_version > %s")
                 params.append(after_version)
-        if originator_ids:  # several streams' facts, in log order
+        if originator_ids:  # several streams' facts, unordered: EventLog.facts_of orders them
             sql += SQL(" AND e.originator_id = ANY(%s)")
             params.append(list(originator_ids))
         if up_to is not None:
@@ -97,9 +105,10 @@ class PostgresRecorder(PostgresSchema, PostgresAppend, PostgresApplicationRecord
         if containing is not None:
             sql += SQL(" AND position(%s::bytea IN e.state) > 0")
             params.append(containing)
-        sql += SQL(" ORDER BY e.originator_version" if originator_id is not None
-                   else " ORDER BY e.originator_id, e.originator_version" if originator_ids
-                   else " ORDER BY e.notification_id")
+        if originator_id is not None:
+            sql += SQL(" ORDER BY e.originator_version")
+        elif not originator_ids or limit is not None:
+            sql += SQL(" ORDER BY e.notification_id")
         if limit is not None:
             sql += SQL(" LIMIT %s")
             params.append(limit)
