@@ -36,7 +36,7 @@ def earlier_facts(bundle: Bundle, earlier: Earlier, keys: Mapping[str, bytes],
     lines += check_consistency(bundle.head, [earlier.head], [proof], keys)[1:]
     if store is None:
         raise BadDocument(f"this bundle leaves out the facts up to position {size} of "
-                          f"{len(earlier.streams)} streams, verified with an earlier bundle: "
+                          f"{_streams(len(earlier.streams))}, verified with an earlier bundle: "
                           "give the store that verification recorded (--store PATH)")
     named = set(earlier.streams)
     for entry in bundle.facts:
@@ -44,9 +44,13 @@ def earlier_facts(bundle: Bundle, earlier: Earlier, keys: Mapping[str, bytes],
             raise Failed(f"the bundle holds the fact at position {entry.position} of "
                          f"{entry.fact['stream']}, which it says it leaves out")
     taken = store.earlier(earlier)
-    lines.append(f"{len(taken)} facts of {len(named)} streams up to position {size}, taken from "
+    lines.append(f"{len(taken)} facts of {_streams(len(named))} up to position {size}, taken from "
                  f"the store {store.path}, where they were verified under that head")
     return taken, lines
+
+
+def _streams(n: int) -> str:
+    return f"{n} stream" if n == 1 else f"{n} streams"
 
 
 def union(taken: Sequence[Entry], given: Sequence[Entry]) -> list[Entry]:
