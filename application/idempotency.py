@@ -104,23 +104,36 @@ class IdempotencyIndex:
 
     def _rebuild(self) -> None:
         """Create the tables if they are missing, empty the index and set its tracking row to 0:
-        the next catch-up reads the whole log."""
+        the next catch-up reads the whole log.
+
+        On PostgreSQL in one transaction, under an advisory lock. On SQLite each statement that
+        creates or drops is a transaction of its own, then the index is emptied in one: the
+        library begins SQLite's transactions deferred, and a transaction that first only reads
+        (a `... IF NOT EXISTS` that finds the table) and then writes is refused at once
+        ("database is locked", no wait) if another connection, a server's read-model runner,
+        committed in between. A transaction whose first statement writes waits for its turn."""
         big = "BIGINT" if self.postgres else "INTEGER"
-        with self.datastore.transaction(commit=True) as cur:
-            if self.postgres:
+        schema = [f"DROP TABLE IF EXISTS {self.prefix}{old}" for old in OLD_TABLES] + [
+            f"CREATE TABLE IF NOT EXISTS {self.table} (owner TEXT NOT NULL, key TEXT NOT NULL, "
+            f"fingerprint TEXT NOT NULL, first_position {big} NOT NULL, last_position {big} "
+            "NOT NULL, PRIMARY KEY (owner, key))",
+            f"CREATE INDEX IF NOT EXISTS {TABLE}_fingerprint ON {self.table} (fingerprint)",
+            f"CREATE TABLE IF NOT EXISTS {self.tracking} (id INTEGER PRIMARY KEY, "
+            f"position {big} NOT NULL)"]
+        empty = [f"DELETE FROM {self.table}", f"DELETE FROM {self.tracking}",
+                 f"INSERT INTO {self.tracking} (id, position) VALUES (1, 0)"]
+        if self.postgres:
+            with self.datastore.transaction(commit=True) as cur:
                 cur.execute("SELECT pg_advisory_xact_lock(%s)", (0x1DE4907,))
-            for old in OLD_TABLES:
-                cur.execute(f"DROP TABLE IF EXISTS {self.prefix}{old}")
-            cur.execute(f"CREATE TABLE IF NOT EXISTS {self.table} (owner TEXT NOT NULL, "
-                        f"key TEXT NOT NULL, fingerprint TEXT NOT NULL, first_position {big} "
-                        f"NOT NULL, last_position {big} NOT NULL, PRIMARY KEY (owner, key))")
-            cur.execute(f"CREATE INDEX IF NOT EXISTS {TABLE}_fingerprint ON {self.table} "
-                        "(fingerprint)")
-            cur.execute(f"CREATE TABLE IF NOT EXISTS {self.tracking} (id INTEGER PRIMARY KEY, "
-                        f"position {big} NOT NULL)")
-            cur.execute(f"DELETE FROM {self.table}")
-            cur.execute(f"DELETE FROM {self.tracking}")
-            cur.execute(f"INSERT INTO {self.tracking} (id, position) VALUES (1, 0)")
+                for statement in schema + empty:
+                    cur.execute(statement)
+            return
+        for statement in schema:
+            with self.datastore.transaction(commit=True) as cur:
+                cur.execute(statement)
+        with self.datastore.transaction(commit=True) as cur:
+            for statement in empty:
+                cur.execute(statement)
 
     # --- the index ----------------------------------------------------------------------------
 
