@@ -16,6 +16,7 @@ from api import logging as request_logging
 from api import problems, solver
 from api.auth import Authenticator
 from api.deps import BEARER, known_query_only
+from api.fastpath import FastWhoPays
 from api.guard import InputGuard
 from api.problems import PROBLEM_JSON
 from api.routes import ROUTERS
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None, *
     for router in ROUTERS:
         app.include_router(router)
     problems.install(app, settings.problem_base_uri)
+    app.add_middleware(FastWhoPays, api=app, base_uri=settings.problem_base_uri)  # innermost
     app.add_middleware(InputGuard, base_uri=settings.problem_base_uri,
                        max_body=settings.max_body_bytes, max_import=settings.max_import_bytes)
     app.add_middleware(request_logging.RequestLog,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -14,6 +14,7 @@ from api import deps
 from api.deps import READ_PROBLEMS, MinPosition, PatientId, PatientReader, ServiceDep
 from api.problems import Problem
 from api.served import Served
+from domain.values import Actor
 from api.routes.present import payer_out
 from api.schemas.responses import IntervalOut, PayerRowOut, PayersOut, TimelineOut, WhoPaysOut
 from api.schemas.types import STUDY_ID_PATTERN, Day
@@ -46,12 +47,20 @@ Position = Annotated[int | None, Query(ge=0, le=2**53, description="Answer as of
 async def who_pays(patient_id: PatientId, on: On, actor: PatientReader, service: ServiceDep,
                    min_position: MinPosition, known_at: KnownAt = None,
                    position: Position = None) -> WhoPaysOut:
-    answer = await service.who_pays(actor, patient_id, on, min_position=min_position,
-                                    at=await asked_position(service, known_at, position))
+    return await answer(service, actor, patient_id, on, min_position=min_position,
+                        known_at=known_at, position=position)
+
+
+async def answer(service: Served, actor: Actor, patient_id: str, on: date, *,
+                 min_position: int | None, known_at: datetime | None, position: int | None
+                 ) -> WhoPaysOut:
+    """The route's answer, once its arguments are validated (also api.fastpath's)."""
+    found = await service.who_pays(actor, patient_id, on, min_position=min_position,
+                                   at=await asked_position(service, known_at, position))
     view = service.view(actor).judged([patient_id])
-    return WhoPaysOut(patient_id=patient_id, on=answer.on,
-                      known_at_position=answer.known_at_position,
-                      payer=payer_out(answer.payer, view))
+    return WhoPaysOut(patient_id=patient_id, on=found.on,
+                      known_at_position=found.known_at_position,
+                      payer=payer_out(found.payer, view))
 
 
 @router.get("/v1/patients/{patient_id}/timeline", response_model=TimelineOut,
