@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
-from starlette.middleware.sessions import SessionMiddleware
 from starlette.staticfiles import StaticFiles
 
 from api.app import create_app as create_api
@@ -19,6 +18,7 @@ from web import errors
 from web.oidc import OidcSignIn
 from web.pages import ROUTERS
 from web.security import SecurityHeaders
+from web.session import PageSessions
 from web.settings import WebSettings
 
 STATIC = Path(__file__).parent / "static"
@@ -36,7 +36,7 @@ def create_app(settings: WebSettings | None = None, ledger: Ledger | None = None
         app.include_router(router, include_in_schema=False)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     errors.install(app)
-    app.add_middleware(SessionMiddleware, secret_key=settings.signing_key(),
+    app.add_middleware(PageSessions, secret_key=settings.signing_key(),
                        session_cookie=SESSION_COOKIE, max_age=int(settings.session_hours * 3600),
                        same_site="lax", https_only=settings.secure_cookies)
     app.add_middleware(SecurityHeaders, form_targets=_form_targets(settings))

@@ -31,25 +31,37 @@ def policy(path: str, form_targets: tuple[str, ...] = ()) -> str:
     ])
 
 
+HARDENING = (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "same-origin"),
+             ("X-Frame-Options", "DENY"),
+             ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"))
+
+
 class SecurityHeaders:
     def __init__(self, app: ASGIApp, *, form_targets: tuple[str, ...] = ()) -> None:
         self.app = app
         self.form_targets = form_targets
+        # The headers as sent, made once for each kind of page (every answer carries them).
+        self._raw = {docs: [(name.lower().encode(), value.encode()) for name, value in
+                            (("Content-Security-Policy", policy(path, form_targets)),
+                             *HARDENING)]
+                     for docs, path in ((True, DOC_PAGES[0]), (False, ""))}
+        self._names = frozenset(name for name, _ in self._raw[False])
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        csp = policy(scope.get("path", ""), self.form_targets)
+        raw = self._raw[scope.get("path", "") in DOC_PAGES]
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers["Content-Security-Policy"] = csp
-                headers["X-Content-Type-Options"] = "nosniff"
-                headers["Referrer-Policy"] = "same-origin"
-                headers["X-Frame-Options"] = "DENY"
-                headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+                headers = message["headers"] = list(message.get("headers", ()))
+                if any(name in self._names for name, _ in headers):  # set inside: ours win
+                    mutable = MutableHeaders(scope=message)
+                    for name, value in raw:
+                        mutable[name.decode()] = value.decode()
+                else:
+                    headers.extend(raw)
             await send(message)
 
         await self.app(scope, receive, with_headers)

@@ -14,12 +14,15 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from starlette.datastructures import FormData
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import Receive, Scope, Send
 
 from domain.values import Actor
 from web.i18n import language
 
 ACTOR, CSRF, LANG = "actor", "csrf", "lang"
 CSRF_FIELD, CSRF_HEADER = "csrf_token", "x-csrf-token"
+API_PREFIX = "/v1/"  # the HTTP API's routes (api.routes): no session there
 
 
 class SignInRequired(Exception):
@@ -28,6 +31,18 @@ class SignInRequired(Exception):
 
 class CsrfRefused(Exception):
     """A POST without this session's form token: forged, or from a page of an older session."""
+
+
+class PageSessions(SessionMiddleware):
+    """Starlette's session middleware, for the pages only. The API answers bearer tokens and
+    never reads the session: its answers neither read nor renew the cookie (a who-pays read
+    paid for the cookie's parsing and signing on every request)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(API_PREFIX):
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 def _session(request: Request) -> dict[str, Any]:

@@ -9,7 +9,10 @@ from pathlib import Path
 import pytest
 
 from tests.web.conftest import Pages
-from web.security import policy
+from starlette.testclient import TestClient
+from starlette.types import Receive, Scope, Send
+
+from web.security import HARDENING, SecurityHeaders, policy
 
 WEB = Path(__file__).resolve().parents[2] / "web"
 REQUEST_ID = re.compile(r"[a-p]{32}")  # api.logging.new_request_id
@@ -121,3 +124,32 @@ def test_the_worklist_page_shows_the_first_rows_of_a_long_table_and_counts_them_
     assert re.findall(r'data-shown="1"', cut)  # each long table says it shows the first one
     assert re.search(r'data-figure="gap-count">([^<]+)<', cut)[1] == \
         re.search(r'data-figure="gap-count">([^<]+)<', whole)[1]  # the figures count them all
+
+
+@pytest.mark.parametrize("path", ["/", "/docs", "/v1/health-trusts", "/health", "/no-such-page",
+                                  "/v1/patients/IMP-0042/payer?on=2023-10-02"])
+def test_every_answer_carries_each_hardening_header_once(pages: Pages, path: str) -> None:
+    answer = pages.client.get(path)
+    for name, value in HARDENING:
+        assert answer.headers.get_list(name) == [value], (path, name)
+    assert answer.headers.get_list("content-security-policy") == [policy(path.split("?")[0])]
+
+
+def test_the_hardening_headers_replace_any_an_answer_set_itself() -> None:
+    async def framed(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"x-frame-options", b"SAMEORIGIN"), (b"x-custom", b"kept")]})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    answer = TestClient(SecurityHeaders(framed)).get("/")
+    assert answer.headers.get_list("x-frame-options") == ["DENY"]
+    assert answer.headers["x-custom"] == "kept"
+    assert answer.headers["content-security-policy"] == policy("/")
+
+
+def test_an_api_answer_neither_reads_nor_sets_the_session_cookie(pages: Pages) -> None:
+    pages.sign_in("auditor", "riksrevisjonen")
+    assert pages.client.cookies.get("impress_session")
+    answer = pages.client.get("/v1/health-trusts")  # with the signed-in session's cookie
+    assert answer.status_code == 401  # the API knows bearer tokens only, never the session
+    assert "set-cookie" not in answer.headers and "cookie" not in answer.headers.get("vary", "")
