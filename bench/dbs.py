@@ -92,6 +92,9 @@ def machine(pg_url: str | None) -> dict[str, Any]:
         "os": f"{platform.system()} {platform.release()}",
         "python": platform.python_version(), "sqlite": sqlite3.sqlite_version,
         "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        # 1: each PostgreSQL backend (setsid) is its own scheduling group, and under full load
+        # backends wait 0.1-1 s to run: the tail of who pays (docs/benchmarks.md, sixth time).
+        "sched_autogroup": _read_int("/proc/sys/kernel/sched_autogroup_enabled"),
     }
     if pg_url:
         with psycopg.connect(pg_url) as conn:
@@ -100,6 +103,13 @@ def machine(pg_url: str | None) -> dict[str, Any]:
                 k: conn.execute(f"SHOW {k}").fetchone()[0]  # type: ignore[index]
                 for k in ("fsync", "synchronous_commit", "shared_buffers")}
     return info
+
+
+def _read_int(path: str) -> int | None:
+    try:
+        return int(Path(path).read_text().strip())
+    except (OSError, ValueError):
+        return None
 
 
 def git_revision() -> str:
