@@ -70,10 +70,12 @@ class Held:
              only: Callable[[tuple[Any, ...]], bool] | None = None) -> bool:
         """Make the owner's rows the wanted ones (those whose key `only` accepts, if given),
         as of position `at`; True if anything changed."""
-        held, key = self.of(table, owner), self._keys[table.base]
-        content = self._contents[table.base]
-        new = {key(row): row for row in wanted}
+        held = self.of(table, owner)
+        if not held and not wanted:  # most owners of most tables, most of the time
+            return False
+        key, content = self._keys[table.base], self._contents[table.base]
         if not table.bitemporal:
+            new = {key(row): row for row in wanted}
             hashes = {k: hash(content(row)) for k, row in new.items()}
             if hashes == held:
                 return False
@@ -82,17 +84,18 @@ class Held:
             batch.replace(table, owner, list(new.values()))
             return True
         changed = False
-        digests = {k: hash(content(row)) for k, row in new.items()}
+        digests = {key(row): (hash(content(row)), row) for row in wanted}  # a key's last row
         for k, digest in list(held.items()):
             if only is not None and not only(k):
                 continue
-            if digests.get(k) != digest:
+            found = digests.get(k)
+            if found is None or found[0] != digest:
                 batch.close(table, k, at)
                 del held[k]
                 changed = True
-        for k, w in new.items():
+        for k, (digest, w) in digests.items():
             if k not in held:
-                held[k] = digests[k]
+                held[k] = digest
                 batch.insert(table, k, w if w.known_from == at else replace(w, known_from=at))
                 changed = True
         return changed

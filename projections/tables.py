@@ -173,7 +173,7 @@ def _to_db(db: Database, kind: str) -> Callable[[Any], Any] | None:
     if kind == "kind":
         return attrgetter("value")
     if kind in ("json", "pairs"):  # as text on both: PostgreSQL's bulk writes cast it
-        return lambda v: to_json(list(v))
+        return lambda v: to_json(list(v)) if v else "[]"  # most are empty (a line's gap basis)
     if kind == "periods":
         return lambda v: to_json([[s.isoformat(), hf, rhf] for s, hf, rhf in v])
     return None

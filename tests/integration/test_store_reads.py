@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from application import demo
 from application.ledger import Ledger
 from eventstore import EventLog, NewEvent, StoredFact, stream_id
-from eventstore.decode import FactDecoder
+from eventstore.decode import FactDecoder, _stream_key
 from eventstore.postgres_schema import APPEND_SETTING
 from eventstore import log as log_module
 from eventstore.sqlite_store import APPENDING
@@ -228,3 +228,9 @@ def test_a_read_for_a_text_gives_every_fact_when_the_stored_form_is_not_the_json
     log.append([fact("patient/P1", 1), fact("patient/P1", 2)])
     log._decoder.direct = False  # a cipher or compressor configured: the bytes say nothing
     assert [f.version for f in log.read(mentioning='"nowhere"')] == [1, 2]
+
+
+@given(st.text(max_size=60))
+def test_a_streams_key_is_the_hex_of_its_id(stream: str) -> None:
+    # the direct path compares a row's stored id with this key, not with a parsed UUID
+    assert _stream_key.__wrapped__(stream) == stream_id(stream).hex
