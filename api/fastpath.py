@@ -9,10 +9,10 @@ route calls (`api.routes.whopays.answer`) and serializing with the route's own r
 It answers only what it can answer as the route would, and hands everything else to FastAPI
 untouched: any other path or method, a parameter the route would validate or refuse (unknown,
 repeated, `known_at`, anything not in its plain form), a token this process has not verified
-before, a role the route refuses, a read that would have to wait for `min_position`. A refusal
-the answer itself raises (unknown patient, tenancy, a position not reached in time) is rendered
-as the app's exception handlers render it; anything else is handed to FastAPI to answer from
-scratch.
+before, a role the route refuses. A read for a `min_position` waits as the route's does. A
+refusal the answer itself raises (unknown patient, tenancy, a position not reached in time) is
+rendered as the app's exception handlers render it; anything else is handed to FastAPI to
+answer from scratch.
 `tests/api/test_fastpath.py` asks drawn requests both ways and compares status, headers and
 bytes.
 """
@@ -53,7 +53,10 @@ class FastWhoPays:
         self.app = app
         self.api = api
         self.base_uri = base_uri
-        self._route: APIRoute | None = None
+        self.route = next(r for r in router.routes
+                          if isinstance(r, APIRoute) and r.name == ROUTE_NAME)
+        assert self.route.response_field is not None
+        self.response_field = self.route.response_field
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "GET":
@@ -69,14 +72,12 @@ class FastWhoPays:
     async def _answer(self, asked: dict[str, Any], scope: Scope, receive: Receive,
                       send: Send) -> None:
         state = self.api.state
-        service, route = state.service, self.route()
+        service = state.service
         actor = state.auth.known(asked.pop("authorization"), scope["state"]["request_id"])
-        floor = asked["min_position"]
-        if (actor is None or actor.role not in access.READ_PATIENTS
-                or (floor is not None and service.models.position() < floor)):
-            await self.app(scope, receive, send)  # verify, refuse or wait: the route does
+        if actor is None or actor.role not in access.READ_PATIENTS:
+            await self.app(scope, receive, send)  # verify the token or refuse: the route does
             return
-        scope["route"], scope["state"]["actor"] = route, actor  # as FastAPI's: the request log
+        scope["route"], scope["state"]["actor"] = self.route, actor  # as FastAPI sets them
         try:
             out = await answer(service, actor, known_at=None, **asked)
         except (Problem, err.Refused, ViewBehind) as refused:
@@ -88,65 +89,65 @@ class FastWhoPays:
         except Exception:  # noqa: BLE001 - FastAPI's handlers answer it, from scratch
             await self.app(scope, receive, send)
             return
-        assert route.response_field is not None
-        body = await serialize_response(field=route.response_field, response_content=out,
+        body = await serialize_response(field=self.response_field, response_content=out,
                                         dump_json=True)
         await send({"type": "http.response.start", "status": 200, "headers": [
             (b"content-length", str(len(body)).encode()),
             (b"content-type", b"application/json")]})
         await send({"type": "http.response.body", "body": body})
 
-    def route(self) -> APIRoute:
-        if self._route is None:
-            self._route = next(r for r in router.routes
-                               if isinstance(r, APIRoute) and r.name == ROUTE_NAME)
-        return self._route
+
+class _NotPlain(Exception):
+    """A part of the request is not in its plain form: FastAPI answers it."""
 
 
 def _plain(patient_id: str, scope: Scope) -> dict[str, Any] | None:
     """The route's arguments, if the request is in the plain form whose values the route's
     validation would give just as well; else None (FastAPI answers it)."""
+    try:
+        return _arguments(patient_id, scope)
+    except _NotPlain:
+        return None
+
+
+def _arguments(patient_id: str, scope: Scope) -> dict[str, Any]:
     if not _STUDY_ID.fullmatch(patient_id):
-        return None
+        raise _NotPlain
     pairs = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
-    names = {name for name, _ in pairs}
-    if len(names) != len(pairs) or not names <= PLAIN_PARAMETERS or "on" not in names:
-        return None
     given = dict(pairs)
-    on = _day(given["on"])
-    floor, position = _whole(given.get("min_position")), _whole(given.get("position"))
-    if on is None or floor is False or position is False:
-        return None
+    if len(given) != len(pairs) or not given.keys() <= PLAIN_PARAMETERS or "on" not in given:
+        raise _NotPlain
+    floor = _whole(given.get("min_position"))
     authorization, header = None, None
     for name, value in scope["headers"]:
         if name == b"authorization" and authorization is None:
             authorization = value.decode("latin-1")
         elif name == _MIN_POSITION_HEADER and header is None:
             header = _whole(value.decode("latin-1").strip())
-            if header is False:
-                return None
         elif name in (b"authorization", _MIN_POSITION_HEADER):
-            return None  # sent twice: the route's rules
+            raise _NotPlain  # sent twice: the route's rules
     if header is not None:
         floor = header if floor is None else max(floor, header)
-    return {"patient_id": patient_id, "on": on, "min_position": floor, "position": position,
-            "authorization": authorization}
+    return {"patient_id": patient_id, "on": _day(given["on"]), "min_position": floor,
+            "position": _whole(given.get("position")), "authorization": authorization}
 
 
-def _day(text: str) -> date | None:
+def _day(text: str) -> date:
     if not _DAY.fullmatch(text):
-        return None
+        raise _NotPlain
     try:
         day = date.fromisoformat(text)
     except ValueError:
-        return None
-    return day if FIRST_DAY <= day <= LAST_DAY else None
+        raise _NotPlain from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise _NotPlain
+    return day
 
 
-def _whole(text: str | None) -> int | None | bool:
-    """A position: None if not given, False if not in plain form or out of bounds."""
+def _whole(text: str | None) -> int | None:
+    """A position (None if not given), in plain form and bounds."""
     if text is None:
         return None
     if not _WHOLE.fullmatch(text) or int(text) > 2**53:
-        return False
+        raise _NotPlain
     return int(text)

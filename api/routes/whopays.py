@@ -14,10 +14,10 @@ from api import deps
 from api.deps import READ_PROBLEMS, MinPosition, PatientId, PatientReader, ServiceDep
 from api.problems import Problem
 from api.served import Served
-from domain.values import Actor
 from api.routes.present import payer_out
 from api.schemas.responses import IntervalOut, PayerRowOut, PayersOut, TimelineOut, WhoPaysOut
 from api.schemas.types import STUDY_ID_PATTERN, Day
+from domain.values import Actor
 from projections import queries
 from projections.payers import PAGE
 
