@@ -20,6 +20,11 @@ from typing import Any
 from bench.dbs import connect_raw
 
 
+def _children_cpu() -> float:
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
 def peak_rss_mib() -> float:
     """This process's own peak: VmHWM is reset by exec; ru_maxrss on Linux keeps the parent's
     peak across fork and exec, so it would report the runner's memory, not the phase's."""
@@ -32,15 +37,19 @@ def peak_rss_mib() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # KiB on Linux
 
 
+WORKERS: list[Any] = []  # what a rebuild's worker processes used (partitioned.Usage)
+
+
 def rebuild(url: str) -> int:
-    """Every read model (projections.maintenance.rebuild): the facts of the log per second,
-    also those of types the projector does not read."""
+    """Every read model (projections.maintenance.rebuild, with its default number of worker
+    processes): the facts of the log per second, also those of types the projector does not
+    read."""
     from application.ledger import Ledger
     from projections.maintenance import rebuild as rebuild_models
 
     ledger = Ledger.open(url, create_tables=False)
     try:
-        rebuild_models(ledger, url)
+        rebuild_models(ledger, url, usage=WORKERS)
         return ledger.log.head()
     finally:
         ledger.close()
@@ -90,13 +99,19 @@ PHASES: dict[str, Callable[[str], int]] = {
 def main(argv: list[str]) -> int:
     phase, url = argv
     started, cpu = time.perf_counter(), time.process_time()
+    children = _children_cpu()
     events = PHASES[phase](url)
     seconds = time.perf_counter() - started
+    # Worker processes count: their CPU (waited for, so in RUSAGE_CHILDREN) and their peaks,
+    # added to this process's (the sum of peaks: at least the peak of the sum).
     out: dict[str, Any] = {
         "events": events, "seconds": round(seconds, 3),
-        "cpu_seconds": round(time.process_time() - cpu, 2),
+        "cpu_seconds": round(time.process_time() - cpu + _children_cpu() - children, 2),
         "events_per_second": round(events / seconds) if seconds else None,
-        "peak_rss_mib": peak_rss_mib()}
+        "peak_rss_mib": round(peak_rss_mib() + sum(w.peak_rss_mib for w in WORKERS), 1),
+        "processes": 1 + len(WORKERS),
+        "workers": [{"peak_rss_mib": w.peak_rss_mib, "cpu_seconds": w.cpu_seconds}
+                    for w in WORKERS]}
     print(json.dumps(out))
     return 0
 

@@ -97,7 +97,11 @@ def rebuild(database: DatabaseOption = None, view: ViewOption = None,
             clean: Annotated[bool, typer.Option(
                 "--clean", help="Only remove the tables and tracking rows that killed rebuilds "
                                 "or verifies left behind (a rebuild removes them first anyway)."
-            )] = False) -> None:
+            )] = False,
+            jobs: Annotated[int | None, typer.Option(
+                "--jobs", min=1, max=64,
+                help="Processes sharing the replay, the patients split among them (default: "
+                     "one per core, one for a log under 50 000 facts).")] = None) -> None:
     """Rebuild every read model from the whole log, then swap them in (readers never see a
     half-built model)."""
     from projections import maintenance  # loads on demand
@@ -114,7 +118,8 @@ def rebuild(database: DatabaseOption = None, view: ViewOption = None,
 
     with open_ledger(database) as ledger, _one_at_a_time(), \
             progress_bar(ledger.log.head(), "replaying the log") as progress:
-        position = maintenance.rebuild(ledger, view or ledger.log.url, progress, cleaned=cleaned)
+        position = maintenance.rebuild(ledger, view or ledger.log.url, progress, cleaned=cleaned,
+                                       jobs=jobs)
     typer.echo(f"read models rebuilt up to log position {position}")
 
 

@@ -16,17 +16,18 @@ that classification.
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable
 from typing import Any
 
 from application.ledger import Ledger
+from projections import bulk, partitioned
 from projections import rows as r
 from projections import scratch
 from projections import tables as tb
-from projections.projector import Projector, create_tables
+from projections.partitioned import Usage, Workers
+from projections.projector import Projector, create_tables, replay
 from projections.scratch import Leftovers, maintenance
-from projections.store import TRACKING, Database, read_tracking
+from projections.store import TRACKING, Cursor, Database, read_tracking
 
 
 def fresh_tables(kind: str) -> tb.TableSet:
@@ -37,16 +38,19 @@ def fresh_tables(kind: str) -> tb.TableSet:
 def drop(db: Database, tables: tb.TableSet) -> None:
     db.run_ddl(tables.drop_ddl())
     with db.writing() as cur:
-        cur.run(f"DELETE FROM {TRACKING} WHERE name = ?", (tables.name,))
+        _forget(cur, tables)
 
 
 def rebuild(ledger: Ledger, view_url: str,
             progress: Callable[[int, int], None] | None = None, *, batch_size: int = 2000,
-            cleaned: Callable[[Leftovers], None] | None = None) -> int:
+            cleaned: Callable[[Leftovers], None] | None = None, jobs: int | None = None,
+            usage: list[Usage] | None = None) -> int:
     """Replay the whole log into a fresh table set and swap it in for the live one.
     `progress(position, head)` is called after each batch; `cleaned` with what killed jobs
-    had left, if anything (removed first). Returns the live position. Raises
-    scratch.MaintenanceRunning if another rebuild or verify is running."""
+    had left, if anything (removed first). `jobs`: processes sharing the replay, the patients
+    partitioned (ADR 0035; None: partitioned.default_jobs); `usage` is given each worker's
+    peak memory and CPU time. Returns the live position. Raises scratch.MaintenanceRunning if
+    another rebuild or verify is running, partitioned.WorkerFailed if a worker fails."""
     db = Database(view_url)
     fresh = fresh_tables("next")
     try:
@@ -56,11 +60,22 @@ def rebuild(ledger: Ledger, view_url: str,
             try:
                 create_tables(db, r.LIVE)
                 create_tables(db, fresh, indexes=False)
+                if jobs is None:
+                    jobs = partitioned.default_jobs(ledger.log.head())
+                if jobs > 1:
+                    with Workers(ledger.log.url, view_url, fresh, jobs,
+                                 batch_size=batch_size) as workers:
+                        workers.replay(progress)
+                        position = _swap(db, fresh, _handed_over(ledger, db, fresh, workers),
+                                         progress)
+                    if usage is not None:
+                        usage.extend(workers.usage)
+                    return position
                 projector = Projector(ledger.log, db, fresh, batch_size=batch_size,
                                       let_rows_go=False)  # no indexes yet
-                _replay(projector, progress=progress)
+                replay(projector, progress=progress)
                 with projector.lock:
-                    return _swap(projector, progress)
+                    return _swap(db, fresh, _computed_here(projector), progress)
             finally:
                 drop(db, fresh)  # gone already if the swap committed
     finally:
@@ -72,44 +87,53 @@ def clean(view_url: str) -> Leftovers:
     return scratch.clean(view_url, r.LIVE)
 
 
-def _replay(projector: Projector, *, until: int | None = None,
-            progress: Callable[[int, int], None] | None = None) -> None:
-    """Catch up from the start, taking what each batch leaves held out of the cyclic garbage
-    collector's scans. A replay holds every stream's state and every open row (millions of
-    objects at national scale) until it ends, and each full collection rescans them all: at
-    1.6 million facts that was a third of the rebuild. Frozen objects are still freed by
-    reference counting when let go (states and rows hold no cycles); `gc.unfreeze` hands them
-    back to the collector when the replay ends."""
-    def after_batch(position: int, head: int) -> None:
-        gc.freeze()
-        if progress is not None:
-            progress(position, head)
-
-    try:
-        projector.catch_up(until, progress=after_batch)
-    finally:
-        gc.unfreeze()
+Last = Callable[[Cursor], int]
+"""Writes the facts a rebuild has not written yet into its tables, in the swap's transaction
+(the live model's lock held); returns the position the new model then has."""
 
 
-def _swap(projector: Projector, progress: Callable[[int, int], None] | None) -> int:
-    db, fresh, live = projector.db, projector.tables, r.LIVE
-    with db.writing() as cur:
-        _, generation = read_tracking(cur, live.name, lock=True, postgres=db.postgres)
-        # The last facts, under the lock: the new model is never behind the old one.
+def _computed_here(projector: Projector) -> Last:
+    def last(cur: Cursor) -> int:
         while True:
             facts, to = projector.next_facts(projector.position)
             if to <= projector.position:
-                break
+                return projector.position
             projector.write_in(cur, projector.compute(facts, to))
-        position = projector.position
+    return last
+
+
+def _handed_over(ledger: Ledger, db: Database, fresh: tb.TableSet, workers: Workers) -> Last:
+    codecs = {t.base: tb.Codec(db, t) for t in fresh.tables}
+
+    def last(cur: Cursor) -> int:
+        head = ledger.log.head()  # read under the lock: the live model is not beyond it
+        for batch in workers.last(head):
+            bulk.write(cur, db, fresh, batch, codecs)
+        return head
+    return last
+
+
+def _swap(db: Database, fresh: tb.TableSet, last: Last,
+          progress: Callable[[int, int], None] | None) -> int:
+    live = r.LIVE
+    with db.writing() as cur:
+        _, generation = read_tracking(cur, live.name, lock=True, postgres=db.postgres)
+        # The last facts, under the lock: the new model is never behind the old one.
+        position = last(cur)
         for statement in (live.drop_ddl() + fresh.rename_ddl(live, db) + live.index_ddl()):
             cur.run(statement)
         cur.run(f"UPDATE {TRACKING} SET position = ?, generation = ? WHERE name = ?",
                 (position, generation + 1, live.name))
-        cur.run(f"DELETE FROM {TRACKING} WHERE name = ?", (fresh.name,))
+        _forget(cur, fresh)
     if progress is not None:
         progress(position, position)
     return position
+
+
+def _forget(cur: Cursor, tables: tb.TableSet) -> None:
+    """The tracking rows of a scratch set and of its workers (projections.partitioned)."""
+    cur.run(f"DELETE FROM {TRACKING} WHERE name = ? OR name LIKE ?",
+            (tables.name, f"{tables.name}~%"))
 
 
 # --- verify -----------------------------------------------------------------------------------
@@ -131,7 +155,7 @@ def verify(ledger: Ledger, view_url: str, *, batch_size: int = 2000,
                 # Every fact, not only the types a projector reads: an auditor's check must
                 # not rest on the classification (folds.SKIPPED_TYPES) it would then fail to
                 # catch.
-                _replay(Projector(ledger.log, db, copy, batch_size=batch_size, skip=frozenset(),
+                replay(Projector(ledger.log, db, copy, batch_size=batch_size, skip=frozenset(),
                                   let_rows_go=False),  # no indexes: see rebuild
                         until=position, progress=progress)
                 _, replayed = snapshot(db, copy)

@@ -31,8 +31,11 @@ from projections.held import Held
 
 
 class Models:
-    def __init__(self, folds: Folds, index: PatientIndex, held: Held) -> None:
-        self.folds, self.index, self.held = folds, index, held
+    def __init__(self, folds: Folds, index: PatientIndex, held: Held, *,
+                 shared: bool = True) -> None:
+        """`shared`: keep the rows no patient owns (parties, slots); a rebuild's worker that
+        projects only a part of the patients leaves them to part 0."""
+        self.folds, self.index, self.held, self.shared = folds, index, held, shared
         # drug -> patient -> the latest dispensing date of its cost lines of the drug: of every
         # line while `drugs_held` (a rebuild), else of the lines not yet written (the cost
         # lines table answers for the others)
@@ -59,11 +62,14 @@ class Models:
         elif kind == "drug":
             self._prices(identifier, before, after, at, batch)
         elif kind == "company":
-            owner = f"company/{identifier}"
-            self.held.sync(r.PARTIES, owner, cp.company_rows(after, at), at, batch)
+            if self.shared:
+                owner = f"company/{identifier}"
+                self.held.sync(r.PARTIES, owner, cp.company_rows(after, at), at, batch)
         else:
             for patient_id in sorted(self._reached(kind, identifier, before, after)):
                 self.patient(patient_id, at, batch)
+            if not self.shared:
+                return
             if kind == "agreement":
                 self.held.sync(r.SLOTS, identifier, cp.slot_rows(after, at), at, batch)
             elif kind == "registry":

@@ -12,9 +12,12 @@ projector that finds another writer ahead starts over from the tracking row.
 
 from __future__ import annotations
 
+import gc
 import threading
-from hashlib import sha256
+import zlib
 from collections.abc import Callable
+from dataclasses import dataclass
+from hashlib import sha256
 from itertools import islice
 
 from eventstore import EventLog, StoredFact
@@ -36,6 +39,29 @@ tables when a fact reaches them. A national log has 100 000 patients, most of wh
 finished treatment: the limit bounds a rebuild's memory at any size."""
 
 
+@dataclass(frozen=True)
+class Part:
+    """One of `count` parts of the patients (a rebuild shared among processes, ADR 0035): a
+    patient's facts belong to the part its stream's CRC-32 falls in; every other stream's
+    facts (cohorts, agreements, the registry, drugs, companies) to every part, since they
+    reach its patients. The rows owned by no patient (parties, slots) are part 0's."""
+
+    index: int
+    count: int
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.index < self.count:
+            raise ValueError(f"part {self.index} of {self.count}")
+
+    def holds(self, fact: StoredFact) -> bool:
+        stream = fact.stream
+        return (not stream.startswith("patient/")
+                or zlib.crc32(stream.encode()) % self.count == self.index)
+
+
+WHOLE = Part(0, 1)
+
+
 class Projector:
     """Projects the log into one table set. Not shared between threads without its lock:
     `catch_up` takes it. `skip`: the fact types not read (none: read every fact, as `verify`
@@ -43,12 +69,14 @@ class Projector:
 
     def __init__(self, log: EventLog, db: Database, tables: tb.TableSet = r.LIVE, *,
                  batch_size: int = 500, skip: frozenset[str] = SKIPPED_TYPES,
-                 patients: int = PATIENTS, let_rows_go: bool = True) -> None:
+                 patients: int = PATIENTS, let_rows_go: bool = True,
+                 part: Part = WHOLE) -> None:
         """`let_rows_go`: what is held of the rows of a patient let go is loaded back from the
         tables when needed, by the patient (False for tables without their indexes yet, where
-        that would scan them: a rebuild's, which then holds about 1.8 KB per patient)."""
+        that would scan them: a rebuild's, which then holds about 1.8 KB per patient).
+        `part`: project only the facts of that part of the patients (a rebuild's worker)."""
         self.log, self.db, self.tables, self.batch_size = log, db, tables, batch_size
-        self.patients, self.let_rows_go = patients, let_rows_go
+        self.patients, self.let_rows_go, self.part = patients, let_rows_go, part
         self.types = types_read(skip)
         self.lock = threading.RLock()
         self._reset(0, 0)
@@ -111,7 +139,8 @@ class Projector:
         fresh = position == 0  # nothing projected yet: hold every stream from the start
         self.folds = Folds(self.log, position, complete=fresh)
         self.held = Held(self.db, self.tables, complete=fresh)
-        self.models = Models(self.folds, PatientIndex(loaded=fresh), self.held)
+        self.models = Models(self.folds, PatientIndex(loaded=fresh), self.held,
+                             shared=self.part.index == 0)
         self.position, self.generation = position, generation
 
     # --- computing and writing a batch ------------------------------------------------------
@@ -121,9 +150,11 @@ class Projector:
         (the facts between not read: skipped); advances what it holds (a failed write must be
         followed by a sync, which `catch_up` does)."""
         batch = Batch(after=self.position, generation=self.generation)
+        apply, holds = self.models.apply, (None if self.part is WHOLE else self.part.holds)
         try:
             for fact in facts:
-                self.models.apply(fact, batch)
+                if holds is None or holds(fact):
+                    apply(fact, batch)
             self.folds.advance(to)
         except BaseException:
             self.position = -1
@@ -150,6 +181,25 @@ class Projector:
                            f"{batch.generation}) but the tracking row is at {found}")
         bulk.write(cur, self.db, self.tables, batch, self.held.codecs)
         cur.run(f"UPDATE {TRACKING} SET position = ? WHERE name = ?", (batch.to, name))
+
+
+def replay(projector: Projector, *, until: int | None = None,
+           progress: Callable[[int, int], None] | None = None) -> None:
+    """Catch up from the start, taking what each batch leaves held out of the cyclic garbage
+    collector's scans. A replay holds every stream's state and every open row (millions of
+    objects at national scale) until it ends, and each full collection rescans them all: at
+    1.6 million facts that was a third of the rebuild. Frozen objects are still freed by
+    reference counting when let go (states and rows hold no cycles); `gc.unfreeze` hands them
+    back to the collector when the replay ends."""
+    def after_batch(position: int, head: int) -> None:
+        gc.freeze()
+        if progress is not None:
+            progress(position, head)
+
+    try:
+        projector.catch_up(until, progress=after_batch)
+    finally:
+        gc.unfreeze()
 
 
 LEGACY = ("whopays_intervals", "whopays_patients")  # the who-pays model before ADR 0015

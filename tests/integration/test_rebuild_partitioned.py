@@ -1,0 +1,224 @@
+"""A rebuild shared among worker processes, the patients partitioned (ADR 0035), on SQLite and
+PostgreSQL: for every history its rows are those of a rebuild in one process; facts recorded
+while the workers replay, and after they caught up, are in the model it swaps in; a worker
+that dies fails the rebuild and leaves the live models and no scratch tables; a rebuild killed
+midway takes its workers with it, and the next one removes what it left."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+
+from domain import commands as c
+from projections import maintenance as m
+from projections import rows as r
+from projections.partitioned import WorkerFailed, Workers
+from projections.projector import Part, create_tables
+from projections.store import Database
+from projections.whopays import WhoPaysView, catch_up, verify
+from tests.integration.test_projection_properties import (PROPERTY_SETTINGS, fresh_database,
+                                                          play)
+from tests.integration.test_rebuild_killed import cli, left, live_rows
+from tests.integration.test_whopays_projection import (  # noqa: F401 - fixtures
+    World, patient_life, world)
+from tests.strategies import History, histories
+from tests.support import d
+
+PATIENTS = [f"IMP-{n:04d}" for n in range(1, 13)]
+
+
+def lives(world: World, patients: list[str]) -> None:
+    for pid in patients:
+        patient_life(world, pid)
+
+
+def single(url: str, world: World) -> tuple[int, m.Snapshot]:
+    """The live rows after a rebuild in one process."""
+    m.rebuild(world.ledger, url, jobs=1)
+    return live_rows(url)
+
+
+@given(history=histories())
+@settings(PROPERTY_SETTINGS, max_examples=min(10, PROPERTY_SETTINGS.max_examples))
+def test_for_every_history_workers_write_the_rows_of_one_process(
+        database_url: str, tmp_path: Path, history: History) -> None:
+    with fresh_database(database_url, tmp_path) as url:
+        ledger, _ = play(url, history)
+        try:
+            head = ledger.log.head()
+            assert m.rebuild(ledger, url, jobs=1, batch_size=7) == head
+            alone = live_rows(url)
+            usage: list[object] = []
+            assert m.rebuild(ledger, url, jobs=3, batch_size=5, usage=usage) == head
+            shared = live_rows(url)
+            assert len(usage) == 3  # three processes did it
+            assert shared[0] == alone[0] == head
+            assert m.compare(alone[1], shared[1]) == []
+            assert shared[1] == alone[1]
+            assert not left(url)
+        finally:
+            ledger.close()
+
+
+def test_every_patient_is_in_exactly_one_part_and_every_other_stream_in_all() -> None:
+    from eventstore import StoredFact
+
+    def fact(stream: str) -> StoredFact:
+        return StoredFact(1, stream, 1, "T", 1, {}, None, {}, None)  # type: ignore[arg-type]
+
+    for count in (2, 3, 5):
+        parts = [Part(i, count) for i in range(count)]
+        for n in range(200):
+            assert sum(p.holds(fact(f"patient/IMP-{n:04d}")) for p in parts) == 1
+        for stream in ("cohort/x", "agreement/a", "registry", "drug/d", "company/c"):
+            assert all(p.holds(fact(stream)) for p in parts)
+        counts = [sum(p.holds(fact(f"patient/IMP-{n:04d}")) for n in range(600)) for p in parts]
+        assert min(counts) > 600 / count / 2  # spread, not all in one part
+    with pytest.raises(ValueError):
+        Part(2, 2)
+
+
+def test_facts_recorded_while_the_workers_replay_are_in_the_new_model(world: World) -> None:
+    lives(world, PATIENTS)
+    url = world.url
+    recorded: list[int] = []
+
+    def progress(position: int, head: int) -> None:
+        if not recorded:  # the first batch is written: the workers are at work
+            recorded.extend(patient_life(world, "IMP-0088"))
+
+    position = m.rebuild(world.ledger, url, progress, jobs=2, batch_size=3)
+    assert recorded and position == world.ledger.log.head() > recorded[-1]
+    assert verify(world.ledger, url) == []
+    shared = live_rows(url)
+    assert single(url, world)[1] == shared[1]
+
+
+def test_facts_recorded_after_the_workers_caught_up_are_handed_over_in_the_swap(
+        world: World) -> None:
+    lives(world, PATIENTS[:6])
+    url, ledger = world.url, world.ledger
+    db = Database(url)
+    fresh = m.fresh_tables("next")
+    try:
+        create_tables(db, r.LIVE)
+        create_tables(db, fresh, indexes=False)
+        with Workers(ledger.log.url, url, fresh, 2, batch_size=4) as workers:
+            caught_up = workers.replay()
+            assert caught_up == ledger.log.head()
+            patient_life(world, "IMP-0077")  # a new patient, after they caught up
+            for pid in PATIENTS[:6]:  # and a fact of each one they hold
+                world.run(c.TransferPatient(patient_id=pid, to_hf="helse-bergen",
+                                            effective_from=d("2024-01-15")))
+            position = m._swap(db, fresh, m._handed_over(ledger, db, fresh, workers), None)
+        assert position == ledger.log.head() > caught_up
+    finally:
+        m.drop(db, fresh)
+        db.close()
+    assert not left(url)
+    assert verify(ledger, url) == []
+    shared = live_rows(url)
+    assert single(url, world)[1] == shared[1]
+
+
+def test_a_worker_that_dies_fails_the_rebuild_and_leaves_the_live_models(world: World) -> None:
+    lives(world, PATIENTS)
+    url = world.url
+    view = WhoPaysView(url)
+    catch_up(world.ledger, view)
+    view.close()
+    before = live_rows(url)
+
+    killed: list[int] = []
+
+    def progress(position: int, head: int) -> None:
+        if not killed:
+            killed.append(_workers(os.getpid())[-1])
+            os.kill(killed[0], signal.SIGKILL)
+
+    with pytest.raises(WorkerFailed, match="died"):
+        m.rebuild(world.ledger, url, progress, jobs=2, batch_size=3)
+    assert live_rows(url) == before
+    assert not left(url)
+    assert _workers(os.getpid()) == []  # the other one stopped too
+
+
+REBUILD = """
+import sys
+from application.ledger import Ledger
+from projections.maintenance import rebuild
+
+ledger = Ledger.open(sys.argv[1], create_tables=False)
+
+def progress(position, head):
+    print("replayed", position, flush=True)
+    sys.stdin.readline()  # held here until the test kills it
+
+rebuild(ledger, sys.argv[1], progress, batch_size=3, jobs=2)
+"""
+
+
+def test_a_rebuild_killed_midway_takes_its_workers_and_the_next_one_cleans_up(
+        world: World) -> None:
+    lives(world, PATIENTS)
+    url = world.url
+    proc = subprocess.Popen([sys.executable, "-c", REBUILD, url], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline().startswith("replayed ")
+    workers = _workers(proc.pid)
+    assert len(workers) == 2
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_alive(pid) for pid in workers), "a worker outlived its rebuild"
+    found = left(url)
+    assert len(found.tables) == len(r.TABLES)
+    assert 1 <= len(found.tracking) <= 3  # the set's, and each worker's once it wrote
+
+    result = cli("rebuild", "--database", url, "--jobs", "2")
+    assert result.exit_code == 0, result.output
+    assert "removed what killed rebuilds left" in result.output
+    assert not left(url)
+    assert verify(world.ledger, url) == []
+
+
+def test_the_cli_refuses_a_number_of_jobs_that_is_not_one_or_more(world: World) -> None:
+    patient_life(world)
+    result = cli("rebuild", "--database", world.url, "--jobs", "0")
+    assert result.exit_code != 0
+    assert "--jobs" in result.output
+    assert not left(world.url)
+
+
+def _workers(pid: int) -> list[int]:
+    """The rebuild workers among a process's children (Linux)."""
+    found = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children", encoding="ascii") as f:
+            found += [int(x) for x in f.read().split()]
+    out = []
+    for child in found:
+        try:
+            with open(f"/proc/{child}/cmdline", "rb") as f:
+                if b"projections.partitioned" in f.read() and _alive(child):
+                    out.append(child)
+        except FileNotFoundError:
+            pass
+    return sorted(out)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            return f.read().split(") ")[-1][0] != "Z"
+    except FileNotFoundError:
+        return False
