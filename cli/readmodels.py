@@ -116,11 +116,21 @@ def rebuild(database: DatabaseOption = None, view: ViewOption = None,
     def cleaned(removed: Any) -> None:
         typer.echo(f"removed what killed rebuilds left: {removed}", err=True)
 
-    with open_ledger(database) as ledger, _one_at_a_time(), \
+    with open_ledger(database) as ledger, _one_at_a_time(), _worker_failed(), \
             progress_bar(ledger.log.head(), "replaying the log") as progress:
         position = maintenance.rebuild(ledger, view or ledger.log.url, progress, cleaned=cleaned,
                                        jobs=jobs)
     typer.echo(f"read models rebuilt up to log position {position}")
+
+
+@contextmanager
+def _worker_failed() -> Iterator[None]:
+    from projections.partitioned import WorkerFailed
+
+    try:
+        yield
+    except WorkerFailed as failed:
+        fail(f"the rebuild failed and the read models are as they were: {failed}", 70)
 
 
 @contextmanager

@@ -49,7 +49,12 @@ _STOP_WAIT = 10.0  # seconds a worker is given to exit when told to, before it i
 
 
 class WorkerFailed(Exception):
-    """A rebuild's worker failed or died; the rebuild is abandoned (its scratch tables go)."""
+    """A rebuild's worker failed or died; the rebuild is abandoned (its scratch tables go).
+    The message is one line; `detail` holds the worker's traceback, if it sent one."""
+
+    def __init__(self, message: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail
 
 
 def default_jobs(head: int) -> int:
@@ -195,7 +200,8 @@ class Workers:
                 code = None
             raise WorkerFailed(f"rebuild worker {i} died (exit code {code})") from None
         if message[0] == "failed":
-            raise WorkerFailed(f"rebuild worker {i} failed:\n{message[1]}")
+            detail = message[1].rstrip()
+            raise WorkerFailed(f"rebuild worker {i} failed: {detail.splitlines()[-1]}", detail)
         return message
 
 

@@ -222,3 +222,30 @@ def _alive(pid: int) -> bool:
             return f.read().split(") ")[-1][0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_a_worker_that_fails_says_why_in_one_line_and_keeps_its_traceback(
+        world: World, tmp_path: Path) -> None:
+    patient_life(world)
+    nowhere = f"sqlite:///{tmp_path}/no/such/directory/models.db"  # the worker cannot open it
+    with pytest.raises(WorkerFailed, match=r"^rebuild worker \d failed: \w+") as failed:
+        with Workers(world.ledger.log.url, nowhere, m.fresh_tables("next"), 2) as workers:
+            workers.replay()
+    assert "\n" not in str(failed.value)
+    assert failed.value.detail.startswith("Traceback")
+    assert _workers(os.getpid()) == []
+
+
+def test_the_cli_says_in_one_line_that_a_rebuild_failed(world: World,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    patient_life(world)
+
+    def failing(*args: object, **kwargs: object) -> int:
+        raise WorkerFailed("rebuild worker 1 died (exit code -9)")
+
+    monkeypatch.setattr(m, "rebuild", failing)
+    result = cli("rebuild", "--database", world.url, "--jobs", "2")
+    assert result.exit_code == 70
+    assert result.output.strip().splitlines()[-1] == (
+        "impress-ledger: the rebuild failed and the read models are as they were: "
+        "rebuild worker 1 died (exit code -9)")
