@@ -18,23 +18,12 @@ from collections.abc import Callable
 from typing import Any
 
 from bench.dbs import connect_raw
+from projections.partitioned import peak_rss_mib
 
 
 def _children_cpu() -> float:
     used = resource.getrusage(resource.RUSAGE_CHILDREN)
     return used.ru_utime + used.ru_stime
-
-
-def peak_rss_mib() -> float:
-    """This process's own peak: VmHWM is reset by exec; ru_maxrss on Linux keeps the parent's
-    peak across fork and exec, so it would report the runner's memory, not the phase's."""
-    try:
-        for line in open("/proc/self/status", encoding="ascii"):
-            if line.startswith("VmHWM:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        pass
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # KiB on Linux
 
 
 WORKERS: list[Any] = []  # what a rebuild's worker processes used (partitioned.Usage)

@@ -258,7 +258,7 @@ def _work(pipe: Connection, job: Job) -> None:
             elif what == "last":
                 pipe.send(("batches", list(_computed(projector, args[0]))))
             else:  # stop
-                pipe.send(("usage", _peak_rss_mib(), round(time.process_time(), 2)))
+                pipe.send(("usage", peak_rss_mib(), round(time.process_time(), 2)))
                 return
     except EOFError:  # the parent closed its end: nothing to tell it
         return
@@ -294,7 +294,9 @@ def _die_with(parent: int) -> None:
         os._exit(1)
 
 
-def _peak_rss_mib() -> float:
+def peak_rss_mib() -> float:
+    """This process's own peak memory: VmHWM is reset by exec; ru_maxrss on Linux keeps the
+    parent's peak across fork and exec, so it would report the parent's memory."""
     try:
         for line in open("/proc/self/status", encoding="ascii"):
             if line.startswith("VmHWM:"):
