@@ -32,7 +32,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
-from typing import Any
+from typing import Any, NoReturn
 
 from eventstore import EventLog
 from projections import rows as r
@@ -151,15 +151,15 @@ class Workers:
         those that finished early to the head the last one found. Returns the lowest position
         reached."""
         self._until_ready(progress)
-        for pipe in self._pipes:
-            pipe.send(("catch up",))
+        for i in range(len(self._pipes)):
+            self._send(i, ("catch up",))
         return self._until_ready(progress)
 
     def last(self, to: int) -> Iterator[Batch]:
         """The batches of the facts up to `to` that the workers have not written, computed and
         handed over (to be written in the parent's transaction)."""
-        for pipe in self._pipes:
-            pipe.send(("last", to))
+        for i in range(len(self._pipes)):
+            self._send(i, ("last", to))
         for pipe in self._pipes:
             yield from self._answer(pipe, "batches")[0]
 
@@ -190,19 +190,29 @@ class Workers:
             raise WorkerFailed(f"rebuild worker {i} said {what!r}, not {expected!r}")
         return args
 
+    def _send(self, i: int, message: tuple[Any, ...]) -> None:
+        try:
+            self._pipes[i].send(message)
+        except OSError:  # its end is closed: it died after its last message
+            self._died(i)
+
     def _receive(self, pipe: Connection, i: int) -> tuple[Any, ...]:
         try:
             message: tuple[Any, ...] = pipe.recv()
         except (EOFError, OSError):
-            try:
-                code: int | None = self._processes[i].wait(1.0)
-            except subprocess.TimeoutExpired:
-                code = None
-            raise WorkerFailed(f"rebuild worker {i} died (exit code {code})") from None
+            self._died(i)
         if message[0] == "failed":
             detail = message[1].rstrip()
             raise WorkerFailed(f"rebuild worker {i} failed: {detail.splitlines()[-1]}", detail)
         return message
+
+
+    def _died(self, i: int) -> NoReturn:
+        try:
+            code: int | None = self._processes[i].wait(1.0)
+        except subprocess.TimeoutExpired:
+            code = None
+        raise WorkerFailed(f"rebuild worker {i} died (exit code {code})") from None
 
 
 def part_name(fresh: tb.TableSet, index: int) -> str:

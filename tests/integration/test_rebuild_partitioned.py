@@ -249,3 +249,25 @@ def test_the_cli_says_in_one_line_that_a_rebuild_failed(world: World,
     assert result.output.strip().splitlines()[-1] == (
         "impress-ledger: the rebuild failed and the read models are as they were: "
         "rebuild worker 1 died (exit code -9)")
+
+
+def test_a_worker_that_dies_after_it_caught_up_fails_the_hand_over(world: World) -> None:
+    lives(world, PATIENTS[:4])
+    url, ledger = world.url, world.ledger
+    db = Database(url)
+    fresh = m.fresh_tables("next")
+    try:
+        create_tables(db, fresh, indexes=False)
+        with pytest.raises(WorkerFailed, match=r"^rebuild worker \d died"):
+            with Workers(ledger.log.url, url, fresh, 2) as workers:
+                workers.replay()
+                victim = _workers(os.getpid())[0]
+                os.kill(victim, signal.SIGKILL)
+                deadline = time.monotonic() + 10
+                while _alive(victim) and time.monotonic() < deadline:
+                    time.sleep(0.02)
+                list(workers.last(ledger.log.head()))
+    finally:
+        m.drop(db, fresh)
+        db.close()
+    assert _workers(os.getpid()) == []
