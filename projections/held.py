@@ -26,7 +26,7 @@ class Held:
 
     def __init__(self, db: Database, ts: tb.TableSet, *, complete: bool) -> None:
         self.db, self.ts, self.complete = db, ts, complete
-        self.codecs = {t.base: tb.Codec(db, t) for t in ts.tables}
+        self.codecs = tb.codecs(db, ts)
         self._rows: dict[str, dict[Any, dict[tuple[Any, ...], int]]] = {
             t.base: {} for t in ts.tables}
         self._keys = {t.base: t.key_of() for t in ts.tables}

@@ -103,7 +103,7 @@ def _computed_here(projector: Projector) -> Last:
 
 
 def _handed_over(ledger: Ledger, db: Database, fresh: tb.TableSet, workers: Workers) -> Last:
-    codecs = {t.base: tb.Codec(db, t) for t in fresh.tables}
+    codecs = tb.codecs(db, fresh)
 
     def last(cur: Cursor) -> int:
         head = ledger.log.head()  # read under the lock: the live model is not beyond it

@@ -160,8 +160,8 @@ class Workers:
         handed over (to be written in the parent's transaction)."""
         for i in range(len(self._pipes)):
             self._send(i, ("last", to))
-        for pipe in self._pipes:
-            yield from self._answer(pipe, "batches")[0]
+        for i in range(len(self._pipes)):
+            yield from self._answer(i, "batches")[0]
 
     def _until_ready(self, progress: Callable[[int, int], None] | None) -> int:
         positions = [-1] * len(self._pipes)
@@ -171,7 +171,7 @@ class Workers:
             for pipe in wait(list(waiting)):
                 assert isinstance(pipe, Connection)
                 i = waiting[pipe]
-                what, *args = self._receive(pipe, i)
+                what, *args = self._receive(i)
                 if what == "progress":
                     positions[i], head = args[0], max(head, args[1])
                     if progress is not None and min(positions) >= 0:
@@ -183,9 +183,8 @@ class Workers:
                     raise WorkerFailed(f"rebuild worker {i} said {what!r}")
         return min(positions)
 
-    def _answer(self, pipe: Connection, expected: str) -> list[Any]:
-        i = self._pipes.index(pipe)
-        what, *args = self._receive(pipe, i)
+    def _answer(self, i: int, expected: str) -> list[Any]:
+        what, *args = self._receive(i)
         if what != expected:
             raise WorkerFailed(f"rebuild worker {i} said {what!r}, not {expected!r}")
         return args
@@ -196,16 +195,15 @@ class Workers:
         except OSError:  # its end is closed: it died after its last message
             self._died(i)
 
-    def _receive(self, pipe: Connection, i: int) -> tuple[Any, ...]:
+    def _receive(self, i: int) -> tuple[Any, ...]:
         try:
-            message: tuple[Any, ...] = pipe.recv()
+            message: tuple[Any, ...] = self._pipes[i].recv()
         except (EOFError, OSError):
             self._died(i)
         if message[0] == "failed":
             detail = message[1].rstrip()
             raise WorkerFailed(f"rebuild worker {i} failed: {detail.splitlines()[-1]}", detail)
         return message
-
 
     def _died(self, i: int) -> NoReturn:
         try:

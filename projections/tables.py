@@ -167,6 +167,11 @@ class Codec:
         return self._row(*out)
 
 
+def codecs(db: Database, ts: TableSet) -> dict[str, Codec]:
+    """Every table's codec, by its base name."""
+    return {t.base: Codec(db, t) for t in ts.tables}
+
+
 def _to_db(db: Database, kind: str) -> Callable[[Any], Any] | None:
     if kind == "date":
         return None if db.postgres else date.isoformat
