@@ -117,6 +117,8 @@ def child(phase: str, url: str) -> dict[str, Any]:
     done = subprocess.run([sys.executable, "-m", "bench.child", phase, url],
                           capture_output=True, text=True, timeout=6 * 3600)
     if done.returncode != 0:
+        lines = done.stderr.strip().splitlines()
+        log(f"{phase} FAILED: {lines[-1] if lines else f'exit {done.returncode}'}")
         return {"error": done.stderr[-800:]}
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 

@@ -450,15 +450,28 @@ State = TypeVar("State", bound=AnyState)
 E = TypeVar("E", bound=ev.Event)
 _HANDLERS: dict[type[ev.Event], Callable[[Any, Any, str], Any]] = {}
 """Each fact type's handler; each type belongs to one kind of state (registered by `Fold.on`)."""
+_FOLDED_INTO: dict[str, type[Any]] = {}  # each fact type's name -> the state it folds into
 
 
 class Fold(Generic[State]):
     """The facts one kind of state is folded from: `on` registers a handler whose state and
     fact types mypy checks against each other (a handler for the wrong state does not type)."""
 
+    def __init__(self, state: type[State]) -> None:
+        self.state = state
+
     def on(self, kind: type[E], handler: Callable[[State, E, str], State]) -> Fold[State]:
+        if kind in _HANDLERS:
+            raise ValueError(f"{kind.__name__} is folded already")
         _HANDLERS[kind] = handler
+        _FOLDED_INTO[kind.__name__] = self.state
         return self
+
+
+def fact_types(state: type[Any]) -> frozenset[str]:
+    """The names of the fact types folded into one kind of state: the facts a stream of that
+    kind holds (`evolve` gives another kind's fact no meaning), e.g. fact_types(Patient)."""
+    return frozenset(name for name, into in _FOLDED_INTO.items() if into is state)
 
 
 def evolve(state: State, event: ev.Event, ref: str) -> State:
@@ -697,20 +710,20 @@ def _period_reopened(s: StatementBook, e: ev.PeriodReopened, r: str) -> Statemen
                    reopenings=(*s.reopenings, Reopening(e.period, e.reason, e.reopened_on, r)))
 
 
-(Fold[Registry]()
+(Fold(Registry)
     .on(ev.HealthTrustRegistered, _registry))
-(Fold[Company]()
+(Fold(Company)
     .on(ev.CompanyRegistered, _company))
-(Fold[Drug]()
+(Fold(Drug)
     .on(ev.DrugRegistered, _drug)
     .on(ev.PriceSet, _price)
     .on(ev.IntroductionDecided, _introduction))
-(Fold[Agreement]()
+(Fold(Agreement)
     .on(ev.AgreementSigned, _signed)
     .on(ev.DrugContributed, _contributed)
     .on(ev.AgreementAmended, _amended)
     .on(ev.PatientSlotUsed, _slot_used))
-(Fold[Cohort]()
+(Fold(Cohort)
     .on(ev.CohortOpened, _cohort_opened)
     .on(ev.PatientAdmitted, _admitted)
     .on(ev.StageAdvanced, _advanced)
@@ -718,7 +731,7 @@ def _period_reopened(s: StatementBook, e: ev.PeriodReopened, r: str) -> Statemen
     .on(ev.GroupExemptionGranted, _exemption_granted)
     .on(ev.GroupExemptionRevoked, _exemption_revoked)
     .on(ev.PermanentFinancingDecided, _permanent))
-(Fold[Patient]()
+(Fold(Patient)
     .on(ev.PatientEnrolled, _enrolled)
     .on(ev.EnrolmentHfCorrected, _enrolment_hf_corrected)
     .on(ev.PatientTransferred, _transferred)
@@ -737,9 +750,9 @@ def _period_reopened(s: StatementBook, e: ev.PeriodReopened, r: str) -> Statemen
     .on(ev.PublicPayerTookOver, _derived)
     .on(ev.PublicPayerStopped, _derived)
     .on(ev.DerivedFactRetracted, _retracted))
-(Fold[TreeHeads]()
+(Fold(TreeHeads)
     .on(ev.TreeHeadSigned, _tree_head))
-(Fold[StatementBook]()
+(Fold(StatementBook)
     .on(ev.StatementIssued, _issued)
     .on(ev.PeriodClosed, _period_closed)
     .on(ev.PeriodReopened, _period_reopened))

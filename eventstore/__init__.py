@@ -29,12 +29,14 @@ from eventstore.facts import (
     NewEvent,
     StorageError,
     StoredFact,
+    StreamPart,
     Unavailable,
+    part_of,
     stream_id,
 )
 from eventstore.log import EventLog
 from eventstore.postgres_schema import NotOwner
 
 __all__ = ["DATABASE_UNAVAILABLE", "ChainLink", "ConcurrentModification", "EventLog", "Fact",
-           "LogEntry", "LogInconsistent", "NewEvent", "NotOwner", "StorageError", "StoredFact", "Unavailable",
-           "stream_id"]
+           "LogEntry", "LogInconsistent", "NewEvent", "NotOwner", "StorageError", "StoredFact", "StreamPart",
+           "Unavailable", "part_of", "stream_id"]

@@ -110,6 +110,28 @@ def stream_id(stream: str) -> UUID:
 
 
 @dataclass(frozen=True)
+class StreamPart:
+    """A part of the log's streams, chosen in the database's query (a rebuild's worker reads
+    only its own, ADR 0036): the facts of the types `everywhere` from every stream, the
+    others only from the streams in part `index` of `count` (`part_of`)."""
+
+    index: int
+    count: int
+    everywhere: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.index < self.count <= 256:
+            raise ValueError(f"part {self.index} of {self.count}")
+
+
+@functools.lru_cache(maxsize=65536)
+def part_of(stream: str, count: int) -> int:
+    """The part of `count` a stream falls in: its id's last byte modulo `count`, as the
+    stores' queries work it out (a stream id is SHA-1 based: the parts are even)."""
+    return stream_id(stream).bytes[15] % count
+
+
+@dataclass(frozen=True)
 class Fact(DomainEvent):
     """The envelope of every stored fact. One subclass per fact type gives each its topic."""
 

@@ -23,6 +23,7 @@ from eventstore.facts import (
     NewEvent,
     StorageError,
     StoredFact,
+    StreamPart,
     stream_id,
     topic_of,
 )
@@ -112,17 +113,22 @@ class EventLog:
         return sorted(found, key=attrgetter("position"))  # the stores give them by stream
 
     def read(self, *, after: int = 0, up_to: int | None = None, types: Sequence[str] = (),
-             batch: int = 1000, mentioning: str | None = None) -> Iterator[StoredFact]:
+             batch: int = 1000, mentioning: str | None = None,
+             part: StreamPart | None = None) -> Iterator[StoredFact]:
         """Facts in position order. `mentioning`: at least those whose stored form holds this
         text (a JSON key, say), the others left in the database unread (without a cipher or
         compressor, whose stored form is the JSON itself; with one, every fact): a filter for
-        a reader that looks for a rare fact and checks each one it is given."""
+        a reader that looks for a rare fact and checks each one it is given. `part`: only the
+        facts of that part of the streams (and of its types read everywhere), the others left
+        unread."""
         topics = [topic_of(t) for t in types]
         containing = (mentioning.encode() if mentioning is not None and self._decoder.direct
                       else None)
+        parted = (None if part is None else
+                  (part.index, part.count, [topic_of(t) for t in part.everywhere]))
         while True:
             facts = self._select(after=after, up_to=up_to, topics=topics, limit=batch,
-                                 containing=containing)
+                                 containing=containing, part=parted)
             yield from facts
             if len(facts) < batch:
                 return

@@ -70,7 +70,8 @@ class PostgresRecorder(PostgresSchema, PostgresAppend, PostgresApplicationRecord
                      up_to: int | None = None, topics: Sequence[str] = (),
                      limit: int | None = None, after_version: int = 0,
                      containing: bytes | None = None,
-                     originator_ids: Sequence[UUID] = ()) -> list[FactRow]:
+                     originator_ids: Sequence[UUID] = (),
+                     part: tuple[int, int, Sequence[str]] | None = None) -> list[FactRow]:
         by_stream = originator_id is not None or bool(originator_ids)
         # A stream's facts lie scattered over the log: each one's recorded time is looked up
         # by its position (a subquery), where a join was planned as a scan of every position
@@ -104,6 +105,11 @@ class PostgresRecorder(PostgresSchema, PostgresAppend, PostgresApplicationRecord
         if containing is not None:
             sql += SQL(" AND position(%s::bytea IN e.state) > 0")
             params.append(containing)
+        if part is not None:  # (index, count, topics read from every stream): part_of's rule
+            index, count, everywhere = part
+            sql += SQL(" AND (e.topic = ANY(%s) OR "
+                       "get_byte(uuid_send(e.originator_id), 15) %% %s = %s)")
+            params.extend([list(everywhere), count, index])
         if originator_id is not None:
             sql += SQL(" ORDER BY e.originator_version")
         elif not originator_ids or limit is not None:

@@ -142,7 +142,8 @@ class SQLiteRecorder(SQLiteApplicationRecorder):
                      up_to: int | None = None, topics: Sequence[str] = (),
                      limit: int | None = None, after_version: int = 0,
                      containing: bytes | None = None,
-                     originator_ids: Sequence[UUID] = ()) -> list[FactRow]:
+                     originator_ids: Sequence[UUID] = (),
+                     part: tuple[int, int, Sequence[str]] | None = None) -> list[FactRow]:
         sql = (f"SELECT e.rowid AS position, e.originator_id, e.originator_version, e.topic, "
                f"e.state, r.recorded_at FROM {self.events_table_name} e "
                f"JOIN {RECORDED} r ON r.position = e.rowid WHERE e.rowid > ?")
@@ -165,6 +166,11 @@ class SQLiteRecorder(SQLiteApplicationRecorder):
         if containing is not None:
             sql += " AND instr(e.state, ?) > 0"
             params.append(containing)
+        if part is not None:  # (index, count, topics read from every stream): part_of's rule
+            index, count, everywhere = part
+            sql += (f" AND (e.topic IN ({','.join('?' * len(everywhere))}) OR "
+                    f"({_LAST_BYTE}) % ? = ?)")
+            params.extend([*everywhere, count, index])
         # several streams come in the index's order, not sorted here (SQLite would copy every
         # row into a temporary tree to sort it): the log puts them in log order
         sql += " ORDER BY " + ("e.originator_version" if originator_id is not None else
@@ -259,6 +265,11 @@ class SQLiteRecorder(SQLiteApplicationRecorder):
 
 
 _PROBES_PER_QUERY = 400  # 800 parameters, under every SQLite build's limit
+
+
+# The last byte of a stream id stored as hex text (eventstore.facts.part_of).
+_LAST_BYTE = ("instr('0123456789abcdef', substr(e.originator_id, -2, 1)) * 16 + "
+              "instr('0123456789abcdef', substr(e.originator_id, -1, 1)) - 17")
 
 
 def _key(originator_id: UUID | str) -> str:

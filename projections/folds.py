@@ -74,6 +74,12 @@ READ_TYPES = frozenset({
 })
 
 
+# A patient's facts (those folded into a Patient: every fact on a patient's stream), which a
+# rebuild's worker reads of its own patients only; every other type it reads from every stream.
+PATIENT_TYPES = st.fact_types(st.Patient)
+EVERYWHERE = tuple(sorted(t for t in ev.EVENT_TYPES if t not in PATIENT_TYPES))
+
+
 def types_read(skip: frozenset[str] = SKIPPED_TYPES) -> tuple[str, ...]:
     """The fact types to read from the log: every known type not skipped; () (no filter: every
     fact, whatever its type) when nothing is skipped."""

@@ -14,18 +14,18 @@ from __future__ import annotations
 
 import gc
 import threading
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from hashlib import sha256
 from itertools import islice
 
-from eventstore import EventLog, StoredFact
+from eventstore import EventLog, StoredFact, StreamPart, part_of
 from projections import bulk
 from projections import rows as r
 from projections import tables as tb
 from projections.bulk import Batch
-from projections.folds import SKIPPED_TYPES, Folds, PatientIndex, types_read
+from projections.folds import (EVERYWHERE, PATIENT_TYPES, SKIPPED_TYPES, Folds, PatientIndex,
+                               types_read)
 from projections.held import Held
 from projections.models import Models
 from projections.store import (TRACKING, Conflict, Cursor, Database, ensure_tracking,
@@ -42,9 +42,10 @@ finished treatment: the limit bounds a rebuild's memory at any size."""
 @dataclass(frozen=True)
 class Part:
     """One of `count` parts of the patients (a rebuild shared among processes, ADR 0035): a
-    patient's facts belong to the part its stream's CRC-32 falls in; every other stream's
-    facts (cohorts, agreements, the registry, drugs, companies) to every part, since they
-    reach its patients. The rows owned by no patient (parties, slots) are part 0's."""
+    patient's facts belong to the part its stream falls in (eventstore.part_of, worked out
+    by the log's query, ADR 0036); every other stream's facts (cohorts, agreements, the
+    registry, drugs, companies) to every part, since they reach its patients. The rows owned
+    by no patient (parties, slots) are part 0's."""
 
     index: int
     count: int
@@ -54,9 +55,27 @@ class Part:
             raise ValueError(f"part {self.index} of {self.count}")
 
     def holds(self, fact: StoredFact) -> bool:
+        """Whether the fact is this part's; raises Misplaced for a patient's fact on another
+        kind of stream, which the log's query gives to one part only."""
         stream = fact.stream
-        return (not stream.startswith("patient/")
-                or zlib.crc32(stream.encode()) % self.count == self.index)
+        if stream.startswith("patient/"):
+            return part_of(stream, self.count) == self.index
+        if fact.type in PATIENT_TYPES:
+            raise Misplaced(f"a {fact.type} fact on {stream} (position {fact.position}): a "
+                            "patient's fact on another stream; rebuild in one process "
+                            "(--jobs 1)")
+        return True
+
+    def of_log(self) -> StreamPart | None:
+        """The facts of this part, as the log's query chooses them: the patients' facts of
+        its streams, every other fact (None: the whole log)."""
+        if self.count == 1:
+            return None
+        return StreamPart(self.index, self.count, EVERYWHERE)
+
+
+class Misplaced(ValueError):
+    """A fact on a kind of stream its type does not belong to: the parts cannot be told."""
 
 
 WHOLE = Part(0, 1)
@@ -124,7 +143,8 @@ class Projector:
         if end <= position:
             return [], position
         facts = list(islice(self.log.read(after=position, up_to=end, types=self.types,
-                                          batch=self.batch_size), self.batch_size))
+                                          batch=self.batch_size, part=self.part.of_log()),
+                            self.batch_size))
         return facts, (facts[-1].position if len(facts) == self.batch_size else end)
 
     def sync(self) -> int:

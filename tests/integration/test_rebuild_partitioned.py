@@ -15,12 +15,15 @@ from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as hs
 
 from domain import commands as c
+from eventstore import EventLog, NewEvent, StoredFact, StreamPart, part_of
 from projections import maintenance as m
 from projections import rows as r
 from projections.partitioned import WorkerFailed, Workers
-from projections.projector import Part, create_tables
+from projections.folds import EVERYWHERE
+from projections.projector import Misplaced, Part, create_tables
 from projections.store import Database
 from projections.whopays import WhoPaysView, catch_up, verify
 from tests.integration.test_projection_properties import (PROPERTY_SETTINGS, fresh_database,
@@ -67,22 +70,62 @@ def test_for_every_history_workers_write_the_rows_of_one_process(
             ledger.close()
 
 
-def test_every_patient_is_in_exactly_one_part_and_every_other_stream_in_all() -> None:
-    from eventstore import StoredFact
+_STREAMS = hs.sampled_from([f"patient/IMP-{n:04d}" for n in range(40)]
+                           + [f"cohort/C{n}" for n in range(6)] + ["registry", "drug/D1"])
 
-    def fact(stream: str) -> StoredFact:
-        return StoredFact(1, stream, 1, "T", 1, {}, None, {}, None)  # type: ignore[arg-type]
+
+@given(facts=hs.lists(hs.tuples(_STREAMS, hs.sampled_from(["Everywhere", "Own", "Other"])),
+                      min_size=1, max_size=60),
+       count=hs.integers(2, 5), batch=hs.integers(1, 9))
+@settings(PROPERTY_SETTINGS, max_examples=min(25, PROPERTY_SETTINGS.max_examples))
+def test_the_logs_query_reads_a_part_as_part_of_says(
+        database_url: str, tmp_path: Path, facts: list[tuple[str, str]], count: int,
+        batch: int) -> None:
+    """A worker's read (ADR 0036): the database chooses the facts of its part, as
+    `eventstore.part_of` works the part out in Python, and every fact of the types read
+    everywhere; so the parts together read every fact, each of another type once."""
+    with fresh_database(database_url, tmp_path) as url, EventLog(url) as log:
+        versions: dict[str, int] = {}
+        for stream, kind in facts:
+            versions[stream] = versions.get(stream, 0) + 1
+            log.append([NewEvent(stream, versions[stream], kind, 1, {"n": len(versions)},
+                                 None, {"by": "test"})])
+        every = list(log.read())
+        seen: list[int] = []
+        for index in range(count):
+            part = StreamPart(index, count, ("Everywhere",))
+            got = list(log.read(types=("Everywhere", "Own"), batch=batch, part=part))
+            assert [f.position for f in got] == [
+                f.position for f in every if f.type == "Everywhere"
+                or (f.type == "Own" and part_of(f.stream, count) == index)]
+            seen += [f.position for f in got if f.type != "Everywhere"]
+        assert sorted(seen) == [f.position for f in every if f.type == "Own"]
+
+
+def test_every_patient_is_in_exactly_one_part_and_every_other_stream_in_all() -> None:
+    def fact(stream: str, kind: str = "CohortOpened") -> StoredFact:
+        return StoredFact(1, stream, 1, kind, 1, {}, None, {}, None)  # type: ignore[arg-type]
+
+    def patient(n: int) -> StoredFact:
+        return fact(f"patient/IMP-{n:04d}", "TreatmentStarted")
 
     for count in (2, 3, 5):
         parts = [Part(i, count) for i in range(count)]
         for n in range(200):
-            assert sum(p.holds(fact(f"patient/IMP-{n:04d}")) for p in parts) == 1
+            assert sum(p.holds(patient(n)) for p in parts) == 1
         for stream in ("cohort/x", "agreement/a", "registry", "drug/d", "company/c"):
             assert all(p.holds(fact(stream)) for p in parts)
-        counts = [sum(p.holds(fact(f"patient/IMP-{n:04d}")) for n in range(600)) for p in parts]
+        counts = [sum(p.holds(patient(n)) for n in range(600)) for p in parts]
         assert min(counts) > 600 / count / 2  # spread, not all in one part
     with pytest.raises(ValueError):
         Part(2, 2)
+    # a patient's fact on another stream is read by one part only (the log's query goes by
+    # its type): the part that meets it says so, rather than fold it for its patients alone
+    with pytest.raises(Misplaced, match="TreatmentStarted fact on cohort/x"):
+        Part(0, 2).holds(fact("cohort/x", "TreatmentStarted"))
+    assert Part(1, 3).of_log() == StreamPart(1, 3, EVERYWHERE)
+    assert "TreatmentStarted" not in EVERYWHERE and "CohortOpened" in EVERYWHERE
+    assert Part(0, 1).of_log() is None
 
 
 def test_facts_recorded_while_the_workers_replay_are_in_the_new_model(world: World) -> None:
