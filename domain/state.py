@@ -774,3 +774,19 @@ def empty(stream: str) -> AnyState:
     """The state of a stream before its first fact, e.g. empty('patient/IMP-0042')."""
     kind, _, identifier = stream.partition("/")
     return STREAM_KINDS[kind](identifier)
+
+
+_KIND_STATES: dict[str, type[Any]] = {kind: type(make("")) for kind, make in STREAM_KINDS.items()}
+
+
+def misplaced(fact_type: str, stream: str) -> str | None:
+    """Why a fact of this type cannot be on this stream (its type is folded into another kind
+    of state), or None. A type no fold knows is let through (the log stores any type)."""
+    into = _FOLDED_INTO.get(fact_type)
+    if into is None:
+        return None
+    kind = stream.partition("/")[0]
+    if _KIND_STATES.get(kind) is into:
+        return None
+    kinds = sorted(k for k, state in _KIND_STATES.items() if state is into)
+    return f"a {fact_type} fact belongs on a {' or '.join(kinds)} stream, not on {stream}"

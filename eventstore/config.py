@@ -13,6 +13,7 @@ from uuid import UUID, uuid4
 from eventsourcing.application import Application
 from eventsourcing.utils import Environment
 
+from domain.state import misplaced
 from eventstore.facts import FACT_TYPES, NewEvent
 from eventstore.postgres_store import LIBPQ_SETTING, PostgresFactsFactory
 from eventstore.sqlite_store import SQLiteFactsFactory
@@ -108,3 +109,5 @@ def check_batch(events: Sequence[NewEvent]) -> None:
         _check_json(e.data, f"{e.stream} v{e.version} data")
         _check_json(e.actor, f"{e.stream} v{e.version} actor")
         FACT_TYPES.envelope(e.type)  # checks the type name
+        if (wrong := misplaced(e.type, e.stream)) is not None:  # a rebuild's parts rest on it
+            raise ValueError(wrong)

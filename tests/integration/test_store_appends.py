@@ -4,6 +4,7 @@ lost before the COMMIT is sent is retried, one lost while committing is not."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import psycopg
@@ -34,6 +35,25 @@ def test_a_gap_in_any_stream_of_a_large_batch_is_found_and_nothing_is_written(
     assert [f.position for f in facts] == list(range(452, 452 + 452))
     assert log.streams("patient/new") == ["patient/new"]
     assert [f.version for f in log.stream("patient/late")] == [1, 2]
+
+
+def test_a_fact_on_a_kind_of_stream_its_type_is_not_folded_into_is_refused_whole(
+        log: EventLog) -> None:
+    """A rebuild's workers choose a patient's facts by type (ADR 0036): the log refuses a
+    patient's fact on another kind of stream, and a cohort's on a patient's, and the batch
+    that holds one records nothing."""
+    started = NewEvent(stream="cohort/C1", version=1, type="TreatmentStarted", schema=1,
+                       data={"n": 1}, valid_on=None, actor=ACTOR)
+    with pytest.raises(ValueError, match="a TreatmentStarted fact belongs on a patient stream, "
+                                         "not on cohort/C1"):
+        log.append([fact("patient/P1", 1), started])
+    opened = NewEvent(stream="patient/P1", version=1, type="CohortOpened", schema=1,
+                      data={"n": 1}, valid_on=None, actor=ACTOR)
+    with pytest.raises(ValueError, match="CohortOpened fact belongs on a cohort stream"):
+        log.append([opened])
+    assert log.head() == 0
+    assert [f.stream for f in log.append([replace(started, stream="patient/P1")])] == [
+        "patient/P1"]
 
 
 # --- PostgreSQL: a lost connection --------------------------------------------------------
