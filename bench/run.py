@@ -32,9 +32,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from contextlib import closing
 from datetime import UTC, datetime
@@ -184,13 +186,49 @@ def run_again(kind: str, args: argparse.Namespace, workdir: Path) -> dict[str, A
 
 def rebuild_phases(url: str) -> dict[str, Any]:
     """The rebuild of every read model between two raw reads of the same rows, then the log
-    read whole (children, each with its own peak memory)."""
+    read whole (children, each with its own peak memory). On SQLite, while the rebuild runs,
+    how long a writer waited at most for the database's one write lock (the log's appends
+    wait for it, 5 s at most)."""
     out = {}
     for phase, name in (("raw-read", "raw_read_before"), ("rebuild", "rebuild"),
                         ("raw-read", "raw_read_after"), ("log-read", "log_read")):
         log(phase)
-        out[name] = child(phase, url)
+        if phase == "rebuild" and url.startswith("sqlite"):
+            with LockProbe(url) as probe:
+                out[name] = child(phase, url)
+            out[name]["longest_write_wait_s"] = round(probe.longest, 3)
+            log(f"rebuild: a writer waited at most {probe.longest:.2f} s for the write lock")
+        else:
+            out[name] = child(phase, url)
     return out
+
+
+class LockProbe:
+    """A thread of this process (not the measured child) that takes SQLite's write lock and
+    lets it go (BEGIN IMMEDIATE; ROLLBACK) every 0.1 s, as an append would, and keeps the
+    longest wait."""
+
+    def __init__(self, url: str) -> None:
+        self.path = url[len("sqlite:///"):]
+        self.longest = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> LockProbe:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        with closing(sqlite3.connect(self.path, timeout=600, isolation_level=None)) as conn:
+            while not self._stop.wait(0.1):
+                started = time.perf_counter()
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute("ROLLBACK")
+                self.longest = max(self.longest, time.perf_counter() - started)
 
 
 def bundle_phase(url: str, last_day: Any, repeat: int) -> dict[str, Any]:

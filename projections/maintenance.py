@@ -16,6 +16,7 @@ that classification.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -115,19 +116,50 @@ def _handed_over(ledger: Ledger, db: Database, fresh: tb.TableSet, workers: Work
 
 def _swap(db: Database, fresh: tb.TableSet, last: Last,
           progress: Callable[[int, int], None] | None) -> int:
+    """Swap the fresh set in for the live one, in one transaction under the live model's lock.
+    On SQLite that transaction holds the database's one write lock, which the log's appends
+    wait for (5 s at most, then they fail): the fresh set's indexes are built before it, one
+    transaction each, and the old tables are only renamed in it (to a scratch set's names,
+    which a killed job's successor removes), then dropped one transaction each. At M that lock
+    was held 8-14 s, and is now held well under a second (docs/benchmarks.md). On PostgreSQL
+    the log does not wait for the read models: the old tables are dropped and the indexes
+    built in the swap, under their live names."""
     live = r.LIVE
+    old = None if db.postgres else scratch.scratch_set(live, "old")
+    if old is not None:
+        for statement in fresh.index_ddl():
+            db.run_ddl([statement])
     with db.writing() as cur:
         _, generation = read_tracking(cur, live.name, lock=True, postgres=db.postgres)
         # The last facts, under the lock: the new model is never behind the old one.
         position = last(cur)
-        for statement in (live.drop_ddl() + fresh.rename_ddl(live, db) + live.index_ddl()):
+        swap = ((live.rename_ddl(old, db) + fresh.rename_ddl(live, db)) if old is not None else
+                (live.drop_ddl() + fresh.rename_ddl(live, db) + live.index_ddl()))
+        for statement in swap:
             cur.run(statement)
         cur.run(f"UPDATE {TRACKING} SET position = ?, generation = ? WHERE name = ?",
                 (position, generation + 1, live.name))
         _forget(cur, fresh)
+    if old is not None:
+        _drop_piecewise(db, old)
     if progress is not None:
         progress(position, position)
     return position
+
+
+def _drop_piecewise(db: Database, tables: tb.TableSet) -> None:
+    """Drop a SQLite table set an index or a table per transaction: each holds the write lock
+    for under a second at M, where the largest table with its indexes took 1.8 s."""
+    for table in (tables.of(t) for t in tables.tables):
+        with db.reading() as cur:
+            names = [name for (name,) in cur.rows(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
+                "AND sql IS NOT NULL", (table,))]
+        for name in names:  # names this code made: lower-case letters, digits, underscores
+            if not re.fullmatch(r"[a-z0-9_]+", name):
+                raise ValueError(f"an index of {table} named {name!r}: not one of ours")
+            db.run_ddl([f'DROP INDEX IF EXISTS "{name}"'])
+        db.run_ddl([f"DROP TABLE IF EXISTS {table}"])
 
 
 def _forget(cur: Cursor, tables: tb.TableSet) -> None:

@@ -229,10 +229,24 @@ SCHEMA = "projection_schema"
 def create_tables(db: Database, tables: tb.TableSet, *, indexes: bool = True) -> None:
     if tables.name == r.LIVE.name:
         _renew(db, tables)
-    ddl = tracking_ddl() + tables.create_ddl(db) + (tables.index_ddl() if indexes else [])
+    ddl = tracking_ddl() + tables.create_ddl(db) + (missing_indexes(db, tables) if indexes else [])
     db.run_ddl(ddl)
     with db.writing() as cur:
         ensure_tracking(cur, tables.name)
+
+
+def missing_indexes(db: Database, tables: tb.TableSet) -> list[str]:
+    """The DDL of the set's indexes its tables lack. On SQLite an index on the same columns
+    under another name counts: a rebuild's indexes keep the name of the set that built them
+    (SQLite cannot rename an index; projections.maintenance)."""
+    if db.postgres:
+        return tables.index_ddl()
+    with db.reading() as cur:
+        found = {(table, tuple(column for (column,) in cur.rows(
+                     "SELECT name FROM pragma_index_info(?) ORDER BY seqno", (index,))))
+                 for index, table in cur.rows(
+                     "SELECT name, tbl_name FROM sqlite_master WHERE type = 'index'")}
+    return [ddl for table, columns, ddl in tables.indexes() if (table, columns) not in found]
 
 
 def _renew(db: Database, tables: tb.TableSet) -> None:

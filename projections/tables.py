@@ -101,11 +101,17 @@ class TableSet:
                        f"PRIMARY KEY ({', '.join(t.primary_key)}))")
         return out
 
+    def indexes(self) -> list[tuple[str, tuple[str, ...], str]]:
+        """The queries' indexes: (table, columns, the DDL that makes it)."""
+        return [(self.of(t), cols, f"CREATE INDEX IF NOT EXISTS {self.of(t)}_{'_'.join(cols)} "
+                 f"ON {self.of(t)} ({', '.join(cols)})") for t in self.tables for cols in t.indexes]
+
     def index_ddl(self) -> list[str]:
-        """The queries' indexes: made once a table set goes live (a replay writes faster
-        without them, and index names must stay unique after a rename)."""
-        return [f"CREATE INDEX IF NOT EXISTS {self.of(t)}_{'_'.join(cols)} ON {self.of(t)} "
-                f"({', '.join(cols)})" for t in self.tables for cols in t.indexes]
+        """The queries' indexes: made once a replay has filled the tables (it writes faster
+        without them). An index keeps its name when its table is renamed: on SQLite, which
+        cannot rename an index, live tables may hold indexes named after the rebuild's set
+        that made them (projections.maintenance)."""
+        return [ddl for _, _, ddl in self.indexes()]
 
     def drop_ddl(self) -> list[str]:
         return [f"DROP TABLE IF EXISTS {self.of(t)}" for t in self.tables]

@@ -20,8 +20,10 @@ from application import demo
 from application.ledger import Ledger
 from cli.main import app
 from projections import rows as r
+from projections import maintenance as m
 from projections.maintenance import snapshot
-from projections.scratch import Leftovers, leftovers
+from projections.projector import create_tables
+from projections.scratch import Leftovers, leftovers, scratch_set
 from projections.store import Database
 from projections.whopays import WhoPaysView, catch_up, verify
 
@@ -134,4 +136,58 @@ def test_a_second_rebuild_is_refused_while_one_runs(ledger: Ledger) -> None:
     finally:
         running.communicate("\n" * 1000)  # let it finish
     assert running.returncode == 0
+    assert not left(url)
+
+
+def indexes(url: str) -> list[tuple[str, tuple[str, ...]]]:
+    """Every index of the live tables, as (table, columns); the primary keys' left out."""
+    def found(db: Database) -> list[tuple[str, tuple[str, ...]]]:
+        live = {r.LIVE.of(t) for t in r.TABLES}
+        with db.reading() as cur:
+            if db.postgres:
+                rows = cur.rows("SELECT i.relname, t.relname, a.attname FROM pg_index x "
+                                "JOIN pg_class i ON i.oid = x.indexrelid "
+                                "JOIN pg_class t ON t.oid = x.indrelid "
+                                "JOIN pg_namespace n ON n.oid = t.relnamespace "
+                                "JOIN LATERAL unnest(x.indkey::int2[]) WITH ORDINALITY k(attnum, o) "
+                                "ON true JOIN pg_attribute a ON a.attrelid = t.oid "
+                                "AND a.attnum = k.attnum WHERE n.nspname = ? "
+                                "AND NOT x.indisprimary ORDER BY i.relname, k.o", (db.schema,))
+            else:
+                rows = cur.rows("SELECT m.name, m.tbl_name, i.name FROM sqlite_master m, "
+                                "pragma_index_info(m.name) i WHERE m.type = 'index' "
+                                "AND m.sql IS NOT NULL ORDER BY m.name, i.seqno")
+            columns: dict[tuple[str, str], list[str]] = {}
+            for index, table, column in rows:
+                columns.setdefault((index, table), []).append(column)
+        return sorted((table, tuple(cols)) for (_, table), cols in columns.items()
+                      if table in live)
+    return read(url, found)
+
+
+def test_after_a_rebuild_every_live_table_has_its_indexes_once(ledger: Ledger) -> None:
+    """On SQLite a rebuild builds the new tables' indexes before its swap (which then holds the
+    write lock the log's appends wait for only briefly) and renames the old tables away: the
+    live tables keep the indexes built under the rebuild's names. Reopening the read models
+    neither doubles them nor leaves one out, and the renamed old tables are gone."""
+    url = ledger.log.url
+    declared = sorted((r.LIVE.of(t), cols) for t in r.TABLES for cols in t.indexes)
+    assert indexes(url) == declared
+    for _ in range(2):
+        m.rebuild(ledger, url, jobs=1)
+        assert indexes(url) == declared
+        read(url, lambda db: create_tables(db, r.LIVE))  # as a process opening them does
+        assert indexes(url) == declared
+        assert not left(url)
+    assert verify(ledger, url) == []
+
+
+def test_old_tables_a_killed_swap_left_are_removed_by_the_next_job(ledger: Ledger) -> None:
+    """A rebuild killed after its swap, before it dropped the old tables, leaves them under a
+    scratch set's names: `rebuild --clean` (and the next rebuild or verify) removes them."""
+    url = ledger.log.url
+    old = scratch_set(r.LIVE, "old")
+    read(url, lambda db: db.run_ddl(old.create_ddl(db)))
+    assert len(left(url).tables) == len(r.TABLES)
+    assert LEFT in cli("rebuild", "--clean", "--database", url).output
     assert not left(url)
