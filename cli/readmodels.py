@@ -99,7 +99,7 @@ def rebuild(database: DatabaseOption = None, view: ViewOption = None,
                                 "or verifies left behind (a rebuild removes them first anyway)."
             )] = False,
             jobs: Annotated[int | None, typer.Option(
-                "--jobs", min=1, max=64,
+                "--jobs", min=1, max=64,  # projections.partitioned.MAX_JOBS
                 help="Processes sharing the replay, the patients split among them (default: "
                      "one per core, one for a log under 50 000 facts).")] = None) -> None:
     """Rebuild every read model from the whole log, then swap them in (readers never see a

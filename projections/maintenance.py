@@ -2,8 +2,11 @@
 
 Rebuild is blue/green: the log is replayed into a fresh table set (committing batch by batch,
 so on SQLite the ledger's writers are never locked out for long), then one short transaction
-catches it up to the log's head, drops the live tables and renames the fresh ones into their
-place, and bumps the tracking row's generation so any other projector drops what it holds.
+catches it up to the log's head, puts the fresh tables in the live ones' place, and bumps the
+tracking row's generation so any other projector drops what it holds. (On PostgreSQL that
+transaction drops the live tables and builds the indexes; on SQLite, where it holds the write
+lock the log's appends wait for, the indexes are built before it and the old tables renamed in
+it and dropped after it: ADR 0037.)
 Readers see the old model until that commit and the new one after it; never a half-built one.
 One rebuild or verify runs at a time, and each first removes what a killed one left behind
 (projections.scratch).
@@ -16,7 +19,7 @@ that classification.
 
 from __future__ import annotations
 
-import re
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -29,6 +32,8 @@ from projections.partitioned import Usage, Workers
 from projections.projector import Projector, create_tables, replay
 from projections.scratch import Leftovers, maintenance
 from projections.store import TRACKING, Cursor, Database, read_tracking
+
+log = logging.getLogger(__name__)
 
 
 def fresh_tables(kind: str) -> tb.TableSet:
@@ -67,16 +72,19 @@ def rebuild(ledger: Ledger, view_url: str,
                     with Workers(ledger.log.url, view_url, fresh, jobs,
                                  batch_size=batch_size) as workers:
                         workers.replay(progress)
-                        position = _swap(db, fresh, _handed_over(ledger, db, fresh, workers),
-                                         progress)
+                        position, old = _swap(db, fresh,
+                                              _handed_over(ledger, db, fresh, workers), progress)
                     if usage is not None:
                         usage.extend(workers.usage)
-                    return position
-                projector = Projector(ledger.log, db, fresh, batch_size=batch_size,
-                                      let_rows_go=False)  # no indexes yet
-                replay(projector, progress=progress)
-                with projector.lock:
-                    return _swap(db, fresh, _computed_here(projector), progress)
+                else:
+                    projector = Projector(ledger.log, db, fresh, batch_size=batch_size,
+                                          let_rows_go=False)  # no indexes yet
+                    replay(projector, progress=progress)
+                    with projector.lock:
+                        position, old = _swap(db, fresh, _computed_here(projector), progress)
+                if old is not None:  # the workers are gone: their memory is not held meanwhile
+                    _drop_after_swap(db, old)
+                return position
             finally:
                 drop(db, fresh)  # gone already if the swap committed
     finally:
@@ -115,12 +123,13 @@ def _handed_over(ledger: Ledger, db: Database, fresh: tb.TableSet, workers: Work
 
 
 def _swap(db: Database, fresh: tb.TableSet, last: Last,
-          progress: Callable[[int, int], None] | None) -> int:
+          progress: Callable[[int, int], None] | None) -> tuple[int, tb.TableSet | None]:
     """Swap the fresh set in for the live one, in one transaction under the live model's lock.
     On SQLite that transaction holds the database's one write lock, which the log's appends
     wait for (5 s at most, then they fail): the fresh set's indexes are built before it, one
     transaction each, and the old tables are only renamed in it (to a scratch set's names,
-    which a killed job's successor removes), then dropped one transaction each. At M that lock
+    which a killed job's successor removes; returned, for the caller to drop with
+    `_drop_after_swap`, one transaction each). At M that lock
     was held 8-14 s, and is now held well under a second (docs/benchmarks.md). On PostgreSQL
     the log does not wait for the read models: the old tables are dropped and the indexes
     built in the swap, under their live names."""
@@ -140,11 +149,20 @@ def _swap(db: Database, fresh: tb.TableSet, last: Last,
         cur.run(f"UPDATE {TRACKING} SET position = ?, generation = ? WHERE name = ?",
                 (position, generation + 1, live.name))
         _forget(cur, fresh)
-    if old is not None:
-        _drop_piecewise(db, old)
     if progress is not None:
         progress(position, position)
-    return position
+    return position, old
+
+
+def _drop_after_swap(db: Database, old: tb.TableSet) -> None:
+    """The old tables, after the swap committed: the new model is live whatever happens here,
+    so a failure (the write lock not had in time, say) is logged, and the tables are left for
+    the next rebuild, verify or `rebuild --clean`, which remove them as leftovers."""
+    try:
+        _drop_piecewise(db, old)
+    except Exception:  # noqa: BLE001 - the rebuild has succeeded; leftovers are removable
+        log.warning("the old read-model tables %s_* were not all dropped; the next rebuild, "
+                    "verify or `rebuild --clean` removes them", old.prefix, exc_info=True)
 
 
 def _drop_piecewise(db: Database, tables: tb.TableSet) -> None:
@@ -155,10 +173,8 @@ def _drop_piecewise(db: Database, tables: tb.TableSet) -> None:
             names = [name for (name,) in cur.rows(
                 "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
                 "AND sql IS NOT NULL", (table,))]
-        for name in names:  # names this code made: lower-case letters, digits, underscores
-            if not re.fullmatch(r"[a-z0-9_]+", name):
-                raise ValueError(f"an index of {table} named {name!r}: not one of ours")
-            db.run_ddl([f'DROP INDEX IF EXISTS "{name}"'])
+        for name in names:
+            db.run_ddl([f"DROP INDEX IF EXISTS {tb.quoted(name)}"])
         db.run_ddl([f"DROP TABLE IF EXISTS {table}"])
 
 

@@ -1,7 +1,8 @@
 """A rebuild's replay shared among processes, the patients partitioned (ADR 0035).
 
 Each worker is a process of its own (started fresh: no connection of the parent's is shared)
-that reads the whole log and projects the facts of one part of the patients
+that reads its part of the log (its patients' facts and every other stream's, chosen by the
+database's query, ADR 0036) and projects the facts of one part of the patients
 (projections.projector.Part) into the rebuild's scratch tables, committing batch by batch with a
 tracking row of its own (`<set>~<part>`). A patient's rows are computed by one worker only, so
 the parts never write the same row; the rows no patient owns are part 0's.
@@ -45,6 +46,9 @@ SMALL = 50_000
 """Below this many facts in the log a rebuild runs in its own process: starting workers (about
 a second) would cost more than they save."""
 
+MAX_JOBS = 64
+"""The most processes a rebuild uses (the CLI's limit; a stream id's byte allows 256 parts)."""
+
 _STOP_WAIT = 10.0  # seconds a worker is given to exit when told to, before it is killed
 
 
@@ -63,9 +67,10 @@ def default_jobs(head: int) -> int:
     if head < SMALL:
         return 1
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, MAX_JOBS))
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gc
 import threading
+from uuid import uuid4
 from collections.abc import Callable
 from dataclasses import dataclass
 from hashlib import sha256
@@ -237,16 +238,28 @@ def create_tables(db: Database, tables: tb.TableSet, *, indexes: bool = True) ->
 
 def missing_indexes(db: Database, tables: tb.TableSet) -> list[str]:
     """The DDL of the set's indexes its tables lack. On SQLite an index on the same columns
-    under another name counts: a rebuild's indexes keep the name of the set that built them
-    (SQLite cannot rename an index; projections.maintenance)."""
+    under another name counts (a plain one: not partial): a rebuild's indexes keep the name
+    of the set that built them (SQLite cannot rename an index; projections.maintenance). A
+    name another table's index holds (the old tables of a rebuild killed after its swap keep
+    theirs) is not reused: `IF NOT EXISTS` would then create nothing."""
     if db.postgres:
         return tables.index_ddl()
     with db.reading() as cur:
-        found = {(table, tuple(column for (column,) in cur.rows(
-                     "SELECT name FROM pragma_index_info(?) ORDER BY seqno", (index,))))
-                 for index, table in cur.rows(
-                     "SELECT name, tbl_name FROM sqlite_master WHERE type = 'index'")}
-    return [ddl for table, columns, ddl in tables.indexes() if (table, columns) not in found]
+        taken = dict(cur.rows("SELECT name, tbl_name FROM sqlite_master WHERE type = 'index'"))
+        found = set()
+        for table in {table for _, table, _ in tables.indexes()}:
+            for (index,) in cur.rows("SELECT name FROM pragma_index_list(?) WHERE partial = 0 "
+                                     "AND origin = 'c'", (table,)):
+                found.add((table, tuple(column for (column,) in cur.rows(
+                    "SELECT name FROM pragma_index_info(?) ORDER BY seqno", (index,)))))
+    out = []
+    for name, table, columns in tables.indexes():
+        if (table, columns) in found:
+            continue
+        if taken.get(name, table) != table:
+            name = f"{name}_{uuid4().hex[:10]}"
+        out.append(tb.index_ddl(name, table, columns))
+    return out
 
 
 def _renew(db: Database, tables: tb.TableSet) -> None:

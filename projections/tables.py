@@ -101,17 +101,17 @@ class TableSet:
                        f"PRIMARY KEY ({', '.join(t.primary_key)}))")
         return out
 
-    def indexes(self) -> list[tuple[str, tuple[str, ...], str]]:
-        """The queries' indexes: (table, columns, the DDL that makes it)."""
-        return [(self.of(t), cols, f"CREATE INDEX IF NOT EXISTS {self.of(t)}_{'_'.join(cols)} "
-                 f"ON {self.of(t)} ({', '.join(cols)})") for t in self.tables for cols in t.indexes]
+    def indexes(self) -> list[tuple[str, str, tuple[str, ...]]]:
+        """The queries' indexes: (name, table, columns)."""
+        return [(f"{self.of(t)}_{'_'.join(cols)}", self.of(t), cols)
+                for t in self.tables for cols in t.indexes]
 
     def index_ddl(self) -> list[str]:
         """The queries' indexes: made once a replay has filled the tables (it writes faster
         without them). An index keeps its name when its table is renamed: on SQLite, which
         cannot rename an index, live tables may hold indexes named after the rebuild's set
         that made them (projections.maintenance)."""
-        return [ddl for _, _, ddl in self.indexes()]
+        return [index_ddl(*index) for index in self.indexes()]
 
     def drop_ddl(self) -> list[str]:
         return [f"DROP TABLE IF EXISTS {self.of(t)}" for t in self.tables]
@@ -242,3 +242,12 @@ def close(ts: TableSet, t: Table) -> str:
 
 def delete_owner(ts: TableSet, t: Table) -> str:
     return f"DELETE FROM {ts.of(t)} WHERE {t.column(t.owner)} = ?"
+
+
+def index_ddl(name: str, table: str, columns: tuple[str, ...]) -> str:
+    return f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({', '.join(columns)})"
+
+
+def quoted(name: str) -> str:
+    """A name as an SQL identifier, whatever it holds (one found in the schema, say)."""
+    return '"' + name.replace('"', '""') + '"'
