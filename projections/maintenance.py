@@ -20,6 +20,7 @@ that classification.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -137,7 +138,7 @@ def _swap(db: Database, fresh: tb.TableSet, last: Last,
     old = None if db.postgres else scratch.scratch_set(live, "old")
     if old is not None:
         for statement in fresh.index_ddl():
-            db.run_ddl([statement])
+            _one_step(db, statement)
     with db.writing() as cur:
         _, generation = read_tracking(cur, live.name, lock=True, postgres=db.postgres)
         # The last facts, under the lock: the new model is never behind the old one.
@@ -166,16 +167,32 @@ def _drop_after_swap(db: Database, old: tb.TableSet) -> None:
 
 
 def _drop_piecewise(db: Database, tables: tb.TableSet) -> None:
-    """Drop a SQLite table set an index or a table per transaction: each holds the write lock
-    for under a second at M, where the largest table with its indexes took 1.8 s."""
+    """Drop a SQLite table set an index or a table per transaction (`_one_step`): each holds
+    the write lock for under a second at M, where the largest table with its indexes took
+    1.8 s."""
     for table in (tables.of(t) for t in tables.tables):
         with db.reading() as cur:
             names = [name for (name,) in cur.rows(
                 "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
                 "AND sql IS NOT NULL", (table,))]
         for name in names:
-            db.run_ddl([f"DROP INDEX IF EXISTS {tb.quoted(name)}"])
-        db.run_ddl([f"DROP TABLE IF EXISTS {table}"])
+            _one_step(db, f"DROP INDEX IF EXISTS {tb.quoted(name)}")
+        _one_step(db, f"DROP TABLE IF EXISTS {table}")
+
+
+_GAP = 0.1
+"""Seconds between two such steps: SQLite's lock is not a queue, and a writer kept waiting
+retries every 0.1 s at most, so back-to-back transactions could keep it waiting through
+several (3.6 s at M, against the log's 5 s limit); with the gap it waits for one step at most."""
+
+
+def _one_step(db: Database, statement: str) -> None:
+    """One statement in a transaction of its own, then, if it held the lock long enough to
+    keep a writer waiting (over 10 ms), a gap in which that writer gets the lock."""
+    started = time.monotonic()
+    db.run_ddl([statement])
+    if time.monotonic() - started > 0.01:
+        time.sleep(_GAP)
 
 
 def _forget(cur: Cursor, tables: tb.TableSet) -> None:
