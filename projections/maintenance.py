@@ -128,12 +128,12 @@ def _swap(db: Database, fresh: tb.TableSet, last: Last,
     """Swap the fresh set in for the live one, in one transaction under the live model's lock.
     On SQLite that transaction holds the database's one write lock, which the log's appends
     wait for (5 s at most, then they fail): the fresh set's indexes are built before it, one
-    transaction each, and the old tables are only renamed in it (to a scratch set's names,
-    which a killed job's successor removes; returned, for the caller to drop with
-    `_drop_after_swap`, one transaction each). At M that lock
-    was held 8-14 s, and is now held well under a second (docs/benchmarks.md). On PostgreSQL
-    the log does not wait for the read models: the old tables are dropped and the indexes
-    built in the swap, under their live names."""
+    transaction each, and the old tables are only renamed in it, to a scratch set's names
+    (which a killed job's successor removes); that set is returned, for the caller to drop
+    with `_drop_after_swap`. At M a writer waited up to 14 s for the lock; now at most about
+    the longest single step, 1.3 s (ADR 0037). On PostgreSQL the log does not wait for the
+    read models: the old tables are dropped and the indexes built in the swap, under their
+    live names."""
     live = r.LIVE
     old = None if db.postgres else scratch.scratch_set(live, "old")
     if old is not None:
