@@ -84,9 +84,17 @@ class PostgresRecorder(PostgresSchema, PostgresAppend, PostgresApplicationRecord
             "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, e.state, "
             + recorded + " WHERE true").format(self._recorded, self._events)
         params: list[Any] = []
+        # A run of positions is also asked of the recorded rows: the planner merges the two
+        # tables' position indexes, and without its own bound it walked the recorded rows from
+        # the first position up to `after` for every batch (each batch of a catch-up slower
+        # than the last: at M most of a rebuild's reading was the server's walk).
+        joined = not by_stream
         if after:  # not "> 0" always: on fresh statistics it can lead the planner astray
             sql += SQL(" AND e.notification_id > %s")
             params.append(after)
+            if joined:
+                sql += SQL(" AND r.position > %s")
+                params.append(after)
         if originator_id is not None:
             sql += SQL(" AND e.originator_id = %s")
             params.append(originator_id)
@@ -99,6 +107,9 @@ class PostgresRecorder(PostgresSchema, PostgresAppend, PostgresApplicationRecord
         if up_to is not None:
             sql += SQL(" AND e.notification_id <= %s")
             params.append(up_to)
+            if joined:
+                sql += SQL(" AND r.position <= %s")
+                params.append(up_to)
         if topics:
             sql += SQL(" AND e.topic = ANY(%s)")
             params.append(list(topics))

@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 import psycopg
+import psycopg.sql
 import pytest
 from eventsourcing.compressor import ZlibCompressor
 from eventsourcing.cryptography import AESCipher
@@ -234,3 +235,52 @@ def test_a_read_for_a_text_gives_every_fact_when_the_stored_form_is_not_the_json
 def test_a_streams_key_is_the_hex_of_its_id(stream: str) -> None:
     # the direct path compares a row's stored id with this key, not with a parsed UUID
     assert _stream_key.__wrapped__(stream) == stream_id(stream).hex
+
+
+# --- PostgreSQL: a read of a run of positions visits only that run -----------------------------
+
+POSTGRES_ONLY = pytest.mark.parametrize(
+    "database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+
+
+def scanned(url: str, sql: Any, params: Any, table: str) -> int:
+    """The rows the plan of a statement read from `table`'s scans (EXPLAIN ANALYZE)."""
+    with psycopg.connect(url) as conn:
+        conn.execute("ANALYZE")
+        with conn.cursor() as cur:
+            cur.execute(psycopg.sql.SQL("EXPLAIN (ANALYZE, FORMAT JSON) ") + sql, params)
+            row = cur.fetchone()
+            assert row is not None
+            plan = row[0][0]["Plan"]
+
+    def walk(node: dict[str, Any]) -> int:
+        own = node.get("Actual Rows", 0) if node.get("Relation Name") == table else 0
+        return own + sum(walk(child) for child in node.get("Plans", ()))
+    return walk(plan)
+
+
+@POSTGRES_ONLY
+def test_a_read_after_a_position_does_not_walk_the_log_from_its_start(
+        log: EventLog, database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A catch-up reads the log a batch at a time; each batch once made the server walk the
+    # recorded rows from the first position to the batch's (a rebuild at M spent most of its
+    # reading so), so every batch cost more than the one before.
+    for first in range(1, 3001, 500):
+        log.append([fact(f"patient/P{n}", 1) for n in range(first, first + 500)])
+    statements: list[tuple[Any, Any]] = []
+    execute = psycopg.Cursor.execute
+
+    def keeping(self: psycopg.Cursor[Any], query: Any, params: Any = None,
+                **kwargs: Any) -> psycopg.Cursor[Any]:
+        statements.append((query, params))
+        return execute(self, query, params, **kwargs)
+
+    monkeypatch.setattr(psycopg.Cursor, "execute", keeping)
+    facts = list(log.read(after=2500, up_to=2900, batch=100))
+    monkeypatch.undo()
+    assert [f.position for f in facts] == list(range(2501, 2901))
+    reads = [(q, p) for q, p in statements if "impress_recorded" in str(q)]
+    assert len(reads) == 5  # four pages, then an empty one
+    for query, params in reads:
+        # the page's 100 rows (and the row after it, where the merge stops), not 2 500 and more
+        assert scanned(database_url, query, params, "impress_recorded") <= 101
