@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
+from starlette.types import Receive, Scope, Send
 
 from api import logging as request_logging
 from api import problems, solver
@@ -46,6 +47,18 @@ moment, with the recorded facts each answer rests on.
 """
 
 
+class LedgerApi(FastAPI):
+    """FastAPI, with the plain who-pays request answered in front of all its layers and the
+    app's (api.fastpath, ADR 0038)."""
+
+    def __init__(self, *, problem_base_uri: str, **options: Any) -> None:
+        super().__init__(**options)
+        self.fast_path = FastWhoPays(super().__call__, api=self, base_uri=problem_base_uri)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.fast_path(scope, receive, send)
+
+
 def create_app(settings: Settings | None = None, ledger: Ledger | None = None, *,
                authenticator: Authenticator | None = None, configure_logging: bool = True) -> FastAPI:
     """The application: a ledger (opened from settings unless given), authentication, routes."""
@@ -69,17 +82,17 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None, *
         if owned:
             ledger.close()
 
-    app = FastAPI(title="IMPRESS financing ledger", version="1", description=DESCRIPTION,
-                  lifespan=lifespan, generate_unique_id_function=lambda route: route.name,
-                  # FastAPI's /docs and /redoc load their scripts from a CDN; the web pages
-                  # serve Swagger UI from the app itself (web.pages.docs, ADR 0020).
-                  docs_url=None, redoc_url=None,
-                  dependencies=[Depends(known_query_only)])
+    app = LedgerApi(problem_base_uri=settings.problem_base_uri,
+                    title="IMPRESS financing ledger", version="1", description=DESCRIPTION,
+                    lifespan=lifespan, generate_unique_id_function=lambda route: route.name,
+                    # FastAPI's /docs and /redoc load their scripts from a CDN; the web pages
+                    # serve Swagger UI from the app itself (web.pages.docs, ADR 0020).
+                    docs_url=None, redoc_url=None,
+                    dependencies=[Depends(known_query_only)])
     app.state.settings, app.state.service, app.state.auth = settings, service, auth
     for router in ROUTERS:
         app.include_router(router)
     problems.install(app, settings.problem_base_uri)
-    app.add_middleware(FastWhoPays, api=app, base_uri=settings.problem_base_uri)  # innermost
     app.add_middleware(InputGuard, base_uri=settings.problem_base_uri,
                        max_body=settings.max_body_bytes, max_import=settings.max_import_bytes)
     app.add_middleware(request_logging.RequestLog,

@@ -91,13 +91,39 @@ def _plain(path: str | None) -> str:
     return path if path in PLAIN_PATHS else "unmatched"
 
 
+_LOG = structlog.get_logger("impress.api")
+
+
+def log_request(scope: Scope, status: int, started: float) -> None:
+    """The request's log line, when it has been answered (also api.fastpath's)."""
+    route = scope.get("route")
+    state = scope.get("state", {})
+    actor = state.get("actor")
+    _LOG.info(
+        "request",
+        request_id=state.get("request_id"),
+        method=scope.get("method"),
+        route=getattr(route, "path", None) or _plain(scope.get("path")),
+        status=status,
+        outcome=state.get("outcome") or ("ok" if status < 400 else "error"),
+        latency_ms=round((time.perf_counter() - started) * 1000, 2),
+        actor_subject=getattr(actor, "subject", None),
+        actor_role=getattr(actor, "role", None),
+        actor_organisation=getattr(actor, "organisation", None),
+    )
+
+
+def log_unhandled(request_id: str, exc: Exception) -> None:
+    """An exception no handler answered: its types and frames, never its text."""
+    _LOG.error("unhandled_error", request_id=request_id, **safe_exception(exc))
+
+
 class RequestLog:
     """Outermost middleware: gives each request its id, and logs it when it is answered."""
 
     def __init__(self, app: ASGIApp, *, base_uri: str = "") -> None:
         self.app = app
         self.base_uri = base_uri
-        self.log = structlog.get_logger("impress.api")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -124,11 +150,11 @@ class RequestLog:
         except Exception as exc:
             # Answered already (500, problem+json) by api.problems; not raised on to the server,
             # whose own log would print the exception's text, which can quote the request.
-            self.log.error("unhandled_error", request_id=request_id, **safe_exception(exc))
+            log_unhandled(request_id, exc)
             if not answered:
                 await self._internal_error(scope, receive, send_with_id)
         finally:
-            self._line(scope, state, status, started)
+            log_request(scope, status, started)
 
     async def _internal_error(self, scope: Scope, receive: Receive, send: Send) -> None:
         from starlette.requests import Request
@@ -138,19 +164,3 @@ class RequestLog:
         problem = Problem(500, "internal-error",
                           "the ledger failed to answer; nothing was recorded twice")
         await response(problem, Request(scope), self.base_uri)(scope, receive, send)
-
-    def _line(self, scope: Scope, state: dict[str, Any], status: int, started: float) -> None:
-        route = scope.get("route")
-        actor = state.get("actor")
-        self.log.info(
-            "request",
-            request_id=state.get("request_id"),
-            method=scope.get("method"),
-            route=getattr(route, "path", None) or _plain(scope.get("path")),
-            status=status,
-            outcome=state.get("outcome") or ("ok" if status < 400 else "error"),
-            latency_ms=round((time.perf_counter() - started) * 1000, 2),
-            actor_subject=getattr(actor, "subject", None),
-            actor_role=getattr(actor, "role", None),
-            actor_organisation=getattr(actor, "organisation", None),
-        )

@@ -44,6 +44,12 @@ class PageSessions(SessionMiddleware):
             return
         await super().__call__(scope, receive, send)
 
+    @staticmethod
+    def api_answer_headers(**settings: Any) -> list[tuple[bytes, bytes]]:
+        """What this layer adds to an answer on the API's paths: nothing, it passes them
+        through (api.fastpath answers in front of it, ADR 0038)."""
+        return []
+
 
 def _session(request: Request) -> dict[str, Any]:
     """The session, or nothing (an error page drawn outside the session middleware)."""

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.app import create_app
@@ -35,11 +37,13 @@ def settings_for(tmp_path: Path, database_url: str | None = None) -> Settings:
 
 
 class Api:
-    """A TestClient on create_app, with a token per role."""
+    """A TestClient on create_app (or `create`: another app around the API), with a token per
+    role."""
 
-    def __init__(self, settings: Settings, ledger: Ledger | None = None) -> None:
+    def __init__(self, settings: Settings, ledger: Ledger | None = None, *,
+                 create: Callable[..., FastAPI] = create_app) -> None:
         self.settings = settings
-        self.app = create_app(settings, ledger, configure_logging=False)
+        self.app = create(settings, ledger, configure_logging=False)
         # entered: the app's lifespan runs, as under uvicorn (on PostgreSQL it opens the async
         # pool who pays is read on, api.served.Served.who_pays)
         self.client = TestClient(self.app, raise_server_exceptions=False).__enter__()
