@@ -119,7 +119,8 @@ def log_unhandled(request_id: str, exc: Exception) -> None:
 
 
 class RequestLog:
-    """Outermost middleware: gives each request its id, and logs it when it is answered."""
+    """The outermost middleware (only the who-pays fast path stands in front of it, ADR 0038):
+    gives each request its id, and logs it when it is answered."""
 
     def __init__(self, app: ASGIApp, *, base_uri: str = "") -> None:
         self.app = app
