@@ -19,7 +19,7 @@ from typing import Any
 
 from domain import events as ev
 from domain.derive import follows
-from domain.financing import Case, timeline
+from domain.financing import Case, Interval, timeline
 from domain.values import ref
 from eventstore import StoredFact
 from domain.statements import compute as cp
@@ -44,6 +44,10 @@ class Models:
         # patient -> the derived facts that follow from its case (domain.derive.follows): only
         # a change of the case changes them, so a derived fact recorded needs no timeline
         self.wanted: dict[str, list[ev.Event]] = {}
+        # patient -> its timeline as of its last recomputation (`patient`), which every fact
+        # that can change it causes: a dispensation's line, and the work items after it, read
+        # their payers from it instead of working them out again
+        self.timelines: dict[str, tuple[Interval, ...]] = {}
 
     def apply(self, fact: StoredFact, batch: Batch) -> None:
         folded = self.folds.apply(fact)
@@ -98,10 +102,11 @@ class Models:
             self.held.sync(r.MOVEMENTS, patient_id, moves, at, batch)
         if before.derived != after.derived:  # what follows is as it was: only what is held
             case = self._case(patient_id)
+            intervals = self.timelines.get(patient_id)
             wanted = self.wanted.get(patient_id)
             if wanted is None:
-                wanted = self.wanted[patient_id] = follows(case)
-            self.held.sync(r.DUE, patient_id, cp.due_rows(case, wanted=wanted), at, batch)
+                wanted = self.wanted[patient_id] = follows(case, intervals)
+            self.held.sync(r.DUE, patient_id, cp.due_rows(case, intervals, wanted), at, batch)
 
     # --- one patient, everything ------------------------------------------------------------
 
@@ -113,15 +118,25 @@ class Models:
         if case is None:
             return
         p, sync = case.patient, self.held.sync
-        intervals = timeline(case)
+        earlier = self.timelines.get(patient_id)
+        intervals = self.timelines[patient_id] = timeline(case)
         spans = cp.interval_rows(case, at, intervals)
         sync(r.INTERVALS, patient_id, spans, at, batch)
         row = cp.patient_row(case, self._enrolled_at(patient_id, at), at)
         sync(r.PATIENTS, patient_id, [row], at, batch)
         if before is None or before.hf_periods is not p.hf_periods:
             sync(r.REGIONS, patient_id, cp.region_rows(case), at, batch)
-        lines: list[r.CostLine] = []  # none before or after the fact, if not worked out
-        if before is None or p.dispensations or before.dispensations:
+        lines: list[r.CostLine] = []  # those a work item may read (at stake), or every one
+        if (before is not None and earlier is not None and p.dispensations
+                and before.dispensations is p.dispensations):
+            # a fact that changed no dispensation: only lines costed otherwise change
+            was = Case(before, case.cohort, case.agreement, case.registry)
+            changed, lines = cp.changed_lines(case, was, self.folds.drug, at, intervals, earlier,
+                                              wl.costed_at_stake)
+            sync(r.COST_LINES, patient_id, changed, at, batch,
+                 only={(x.ref,) for x in changed}.__contains__)
+            self._note(changed)
+        elif before is None or p.dispensations or before.dispensations:
             lines = cp.cost_lines(case, self.folds.drug, at, intervals)
             sync(r.COST_LINES, patient_id, lines, at, batch)
             self._note(lines)
@@ -158,13 +173,14 @@ class Models:
         case = self._case(patient_id)
         if refs is None:
             refs = {(d.ref,) for d in case.patient.dispensations if chosen(d)}
-        lines = cp.cost_lines(case, self.folds.drug, at, only=chosen)
+        intervals = self.timelines.get(patient_id)
+        lines = cp.cost_lines(case, self.folds.drug, at, intervals, only=chosen)
         self.held.sync(r.COST_LINES, patient_id, lines, at, batch, only=refs.__contains__)
         self._note(lines)
-        self._items(case, at, batch, lines, fresh)
+        self._items(case, at, batch, lines, fresh, intervals)
 
     def _items(self, case: Case, at: int, batch: Batch, lines: list[r.CostLine],
-               fresh: bool) -> None:
+               fresh: bool, intervals: tuple[Interval, ...] | None) -> None:
         """The patient's work items after some of its cost lines (`lines`, new ones if
         `fresh`) changed: a line that is not at stake in any item now, and was in none before
         (a new dispensation was in none, and a patient without items had none at stake),
@@ -173,9 +189,10 @@ class Models:
         if not any(wl.at_stake(x) for x in lines) and (
                 fresh or not self.held.of(r.WORK_ITEMS, patient_id)):
             return
-        intervals = timeline(case)
+        if intervals is None:
+            intervals = self.timelines[patient_id] = timeline(case)
         row = cp.patient_row(case, 0, at)  # what an item reads of it: not the enrolment's place
-        every = cp.cost_lines(case, self.folds.drug, at, intervals)
+        every = cp.cost_lines(case, self.folds.drug, at, intervals, staked=wl.costed_at_stake)
         self.held.sync(r.WORK_ITEMS, patient_id, wl.work_item_rows(
             row, cp.interval_rows(case, at, intervals), every, at), at, batch)
 
@@ -214,6 +231,7 @@ class Models:
         gone = self.folds.let_go(keep)
         for patient_id in gone:
             self.wanted.pop(patient_id, None)
+            self.timelines.pop(patient_id, None)
         if rows:
             self.held.let_go(gone)
             for patient_id in gone:

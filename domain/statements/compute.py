@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from domain.costing import costed
+from domain.costing import Costed, costed
 from domain.derive import next_due
 from domain.financing import Case, Interval, payer_from_timeline, timeline
 from domain.money import Money
@@ -61,20 +61,51 @@ def region_rows(case: Case) -> list[RegionRow]:
 
 def cost_lines(case: Case, drug_of: Callable[[str], Drug], at: int,
                intervals: tuple[Interval, ...] | None = None,
-               only: Callable[[Dispensation], bool] | None = None) -> list[CostLine]:
+               only: Callable[[Dispensation], bool] | None = None,
+               staked: Callable[[Costed], bool] | None = None) -> list[CostLine]:
     """The patient's dispensations with packs (a voided one has none), costed; `only` those
-    chosen. With the patient's timeline at hand, the payer on each date is read from it."""
+    chosen; `staked`: only those whose costing it accepts (the others' lines are not made).
+    With the patient's timeline at hand, the payer on each date is read from it."""
     out = []
     for d in case.patient.dispensations:
         if d.packs <= 0 or (only is not None and not only(d)):
             continue
         payer = payer_from_timeline(intervals, d.dispensed_on) if intervals else None
-        out.append(cost_line(case, drug_of(d.drug_id), d, at, payer))
+        drug = drug_of(d.drug_id)
+        c = costed(case, drug, d, payer)
+        if staked is None or staked(c):
+            out.append(_line(case, drug, d, at, c))
     return out
 
 
-def cost_line(case: Case, drug: Drug, d: Dispensation, at: int, payer: Any = None) -> CostLine:
-    c = costed(case, drug, d, payer)
+def changed_lines(case: Case, before: Case, drug_of: Callable[[str], Drug], at: int,
+                  intervals: tuple[Interval, ...], earlier: tuple[Interval, ...],
+                  staked: Callable[[Costed], bool]) -> tuple[list[CostLine], list[CostLine]]:
+    """After a fact on the patient's own stream that left its dispensations as they were
+    (`before`: the case before the fact, `earlier`: its timeline; `intervals`: the timeline
+    now): the lines whose costing changed, and the lines `staked` accepts, changed or not. A
+    line is its dispensation, its costing and what such a fact leaves alone (the patient's
+    cohort, its agreement's company, the registry, the drug's packs), so a dispensation
+    costed alike before and after has the line it had."""
+    changed, stakes = [], []
+    for d in case.patient.dispensations:
+        if d.packs <= 0:
+            continue
+        on, drug = d.dispensed_on, drug_of(d.drug_id)
+        c = costed(case, drug, d, payer_from_timeline(intervals, on))
+        same = costed(before, drug, d, payer_from_timeline(earlier, on)) == c
+        at_stake = staked(c)
+        if same and not at_stake:
+            continue
+        line = _line(case, drug, d, at, c)
+        if not same:
+            changed.append(line)
+        if at_stake:
+            stakes.append(line)
+    return changed, stakes
+
+
+def _line(case: Case, drug: Drug, d: Dispensation, at: int, c: Costed) -> CostLine:
     p, price = case.patient, c.price
     hf = c.payer.hf_id
     # a price has at most the currency's minor digits, so price x packs is exact in minor units:

@@ -24,7 +24,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from domain.costing import DispensationGap
+from domain.costing import Costed, DispensationGap
 from domain.financing import PayerKind
 from domain.money import Totals
 from domain.statements.period import Period
@@ -113,6 +113,12 @@ def add_values(values: Iterable[Value]) -> Value:
 def at_stake(line: CostLine) -> bool:
     """Whether a dispensation is at stake in some item (seen_lines, before the period)."""
     return line.payer_kind in GAP_KINDS or bool(line.gap)
+
+
+def costed_at_stake(c: Costed) -> bool:
+    """`at_stake` of the line a costing gives (compute.cost_lines' `staked`), known before
+    the line is made."""
+    return c.payer.kind in GAP_KINDS or c.gap is not None
 
 
 def seen_intervals(intervals: Iterable[IntervalRow], period: Period | None, scope: Scope
