@@ -3,8 +3,11 @@
 - A fact that changes a patient's Case beyond bookkeeping (folds.case_changed: an enrolment, a
   start, an assessment, a transfer, an end, a correction of one), or a cohort, agreement or
   registry fact that reaches the patient (folds.reaches), recomputes all of the patient's rows:
-  timeline, patient, regions, cost lines, grant, due date.
-- A dispensation (or its correction) recomputes its one cost line; a grant fact the grant rows;
+  timeline, patient, regions, cost lines, grant, due date. Of the cost lines, after a fact on
+  the patient's own stream that left the dispensations alone, only those whose costing
+  changed (compute.changed_lines: each dispensation costed on the timelines before and after).
+- A dispensation (or its correction) recomputes its one cost line, its payer read from the
+  patient's timeline as last recomputed (kept per patient held); a grant fact the grant rows;
   a fact the ledger derived the patient's due date.
 - A price recomputes the cost lines of that drug dated on or after the price's first day, for
   the patients who have any (the drug index).
