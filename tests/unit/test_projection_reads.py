@@ -13,13 +13,12 @@ from domain import commands as c
 from domain import events as ev
 from domain import state as s
 from domain.financing import Case, timeline
-from domain.values import ref
+from domain.values import Outcome, ref
 from domain.statements import compute as cp
 from domain.statements import worklist as wl
 from domain.workspace import REGISTRY
 from projections.folds import (_BOOKKEEPING, READ_TYPES, READS, SKIPPED_TYPES, PatientIndex,
                                kind_of, reaches, types_read)
-from domain.values import Outcome
 from tests.strategies import HISTORY_SETTINGS, History, histories, play
 from tests.support import d, enrol, expansion_book
 
@@ -108,6 +107,10 @@ def test_after_a_patient_fact_that_leaves_the_dispensations_only_lines_costed_ot
     exactly the full recompute's."""
     book = play(history).book
     states: dict[str, Any] = {}
+
+    def drug(drug_id: str) -> Any:
+        return states.get(f"drug/{drug_id}") or s.empty(f"drug/{drug_id}")
+
     for stream, version, event in book.log:
         before = states.get(stream) or s.empty(stream)
         after = states[stream] = s.evolve(before, event, ref(stream, version))
@@ -117,10 +120,6 @@ def test_after_a_patient_fact_that_leaves_the_dispensations_only_lines_costed_ot
         others = (states[f"cohort/{after.cohort_id}"], states[f"agreement/{after.agreement_id}"],
                   states.get(REGISTRY) or s.empty(REGISTRY))
         was, now = Case(before, *others), Case(after, *others)
-
-        def drug(drug_id: str) -> Any:
-            return states.get(f"drug/{drug_id}") or s.empty(f"drug/{drug_id}")
-
         old, new = cp.cost_lines(was, drug, 9), cp.cost_lines(now, drug, 9)
         changed, stakes = cp.changed_lines(now, was, drug, 9, timeline(now), timeline(was),
                                            wl.costed_at_stake)
