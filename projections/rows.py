@@ -54,7 +54,10 @@ def _kinds(**extra: str) -> dict[str, str]:
 
 INTERVALS = Table("intervals", IntervalRow, "patient_id", ("patient_id", "start"),
                   _kinds(kind="kind", basis="json"),
-                  indexes=(("kind", "rhf_id", "start_on"), ("kind", "end_on")),
+                  # the last: a company's payers on a day, a page at a time in patient order
+                  # (projections.payers), its days read from the index, not from every row
+                  indexes=(("kind", "rhf_id", "start_on"), ("kind", "end_on"),
+                           ("company_id", "patient_id", "start_on", "end_on")),
                   not_null=("kind", "basis", "reason", "company_id", "cohort_id"),
                   renames={"start": "start_on", "end": "end_on"})
 PATIENTS = Table("patients", PatientRow, "patient_id", ("patient_id",),

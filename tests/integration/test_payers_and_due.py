@@ -4,7 +4,9 @@ reconciles only the patients the due-date index names. On SQLite and PostgreSQL.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +16,7 @@ from application.ledger import Ledger
 from domain.financing import payer_on
 from domain.values import Actor
 from projections.due import DueIndex, due_counts, due_patients
+from projections import rows as r
 from projections.payers import Page, Tenancy, payers_on
 from projections.whopays import WhoPaysView, catch_up
 
@@ -120,3 +123,27 @@ def test_read_model_tables_of_another_schema_are_dropped_and_rebuilt_from_the_lo
         assert renewed.timeline("IMP-0020") == before
     finally:
         renewed.close()
+
+
+def test_a_companys_page_of_payers_is_searched_by_its_company_not_scanned(tmp_path: Path
+                                                                          ) -> None:
+    """SQLite's plan for a partner's page: the intervals' (company_id, patient_id, start_on,
+    end_on) index, in patient order. Without it the page walked every interval of every
+    company in patient order until it had found a page of the company's (42 ms at M for a
+    company with a sixth of the 680 000 intervals)."""
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    with closing(Ledger.open(url)) as ledger, closing(WhoPaysView(url)) as models:
+        demo.load_demo(ledger)
+        catch_up(ledger, models)
+        company = payers_on(models, ON).rows[0].company_id
+        asked: list[str] = []
+        connection = models.db._sqlite()  # this thread's: the one payers_on asks on
+        connection.set_trace_callback(asked.append)
+        page = payers_on(models, ON, tenancy=Tenancy(company=company))
+        connection.set_trace_callback(None)
+        assert page.rows and {x.company_id for x in page.rows} == {company}
+        statement = next(s for s in asked if models.name(r.INTERVALS) in s)
+        plan = [row[3] for row in connection.execute(f"EXPLAIN QUERY PLAN {statement}")]
+        assert any("company_id_patient_id_start_on_end_on" in step and "(company_id=?" in step
+                   for step in plan), plan
+        assert not any(step.startswith("SCAN") for step in plan), plan
