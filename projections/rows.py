@@ -90,7 +90,11 @@ DUE = Table("due_dates", DueRow, "patient_id", ("patient_id",), _kinds(), bitemp
 
 WORK_ITEMS = Table("work_items", WorkItemRow, "patient_id", ("patient_id", "seen_by", "item"),
                    _kinds(basis="json", value="pairs"),
-                   indexes=(("rhf_id", "seen_by", "since_on"), ("company_id", "since_on")),
+                   # when each row was known, in the index: a worklist as known at a position
+                   # (a statement's "now" too) skips the superseded three quarters of the rows
+                   # without reading them from the table
+                   indexes=(("rhf_id", "seen_by", "since_on", "known_from", "known_to"),
+                            ("company_id", "since_on", "known_from", "known_to")),
                    not_null=("gap", "cohort_id", "company_id", "since", "detail", "resolve",
                              "basis", "seq", "packs", "value", "last_start"),
                    renames={"since": "since_on", "until": "until_on", "value": "value_minor"})
