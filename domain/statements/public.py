@@ -15,6 +15,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from functools import cached_property
 from operator import attrgetter
 from typing import Any
 
@@ -22,8 +23,8 @@ from domain.financing import PayerKind
 from domain.money import Totals
 from domain.statements.rows import CostLine
 from domain.statements.sheet import Column, Kind, Sheet
-from domain.statements.period import (DAY, Period, about, clipped, days_in, in_order, overlap,
-                                      per_currency, value_of)
+from domain.statements.period import (DAY, Period, about, clipped, in_order, per_currency,
+                                      value_of)
 from domain.statements.scope import Scope, check
 from domain.statements.source import Source
 from domain.statements.text import Line, dispensation_dict, text, totals_dict
@@ -82,15 +83,16 @@ class CostRow:
     def public_days(self) -> int:
         return sum(c.public_days for c in self.contributions)
 
-    @property
+    # worked out once: a row holds thousands of dispensations, read by every shape
+    @cached_property
     def dispensations(self) -> tuple[CostLine, ...]:
         return tuple(d for c in self.contributions for d in c.dispensations)
 
-    @property
+    @cached_property
     def packs(self) -> int:
         return sum(d.packs for d in self.dispensations)
 
-    @property
+    @cached_property
     def value(self) -> Totals:
         return value_of(self.dispensations)
 
@@ -197,20 +199,21 @@ def public_cost(source: Source, period: Period, scope: Scope, by: By = By.QUARTE
     month_of = {(b.start.year, m): i for i, b in enumerate(grid)  # buckets start on months
                 for m in range(b.start.month, b.end.month + 1)}
     span, public = (period.start, period.end), (PayerKind.PUBLIC,)
-    days: dict[tuple[int, str, str, str], int] = defaultdict(int)
-    for interval, part in clipped(source.intervals(kinds=public, span=span, **who),
-                                  period, scope):
+    # each row's patients' shares: (bucket, rhf, hf) -> patient -> [public days, lines]
+    shares: dict[tuple[int, str, str], dict[str, list[Any]]] = defaultdict(dict)
+    for interval, (start, end) in clipped(source.intervals(kinds=public, span=span, **who),
+                                          period, scope):
+        pid = interval.patient_id
         if interval.kind is not PayerKind.PUBLIC or (patients is not None
-                                                     and interval.patient_id not in patients):
+                                                     and pid not in patients):
             continue
-        first, last = month_of[(part[0].year, part[0].month)], month_of[(part[1].year,
-                                                                          part[1].month)]
-        for i in range(first, last + 1):
+        rhf, hf = interval.party or "", interval.hf_id or ""
+        # the buckets tile the period, so every one from the first to the last day's meets it
+        for i in range(month_of[(start.year, start.month)], month_of[(end.year, end.month)] + 1):
             bucket = grid[i]
-            if shared := overlap(part, (bucket.start, bucket.end)):
-                key = (i, interval.party or "", interval.hf_id or "", interval.patient_id)
-                days[key] += days_in(shared)
-    dispensed: dict[tuple[int, str, str, str], list[CostLine]] = defaultdict(list)
+            first, last = max(start, bucket.start), min(end, bucket.end)
+            share = shares[(i, rhf, hf)].setdefault(pid, [0, []])
+            share[0] += (last - first).days + 1
     first_day, last_day, sees, paid = period.start, period.end, scope.sees, PayerKind.PUBLIC
     lines = source.cost_lines(span=span, kinds=public, **who)  # tens of thousands
     if patients is not None:
@@ -218,16 +221,16 @@ def public_cost(source: Source, period: Period, scope: Scope, by: By = By.QUARTE
     for d in in_order(lines):
         on = d.on
         if d.payer_kind is paid and first_day <= on <= last_day and sees(d):
-            dispensed[(month_of[(on.year, on.month)], d.party or "", d.hf_id or "",
-                       d.patient_id)].append(d)
-    rows: dict[tuple[int, str, str], list[Contribution]] = defaultdict(list)
-    for key in sorted(set(days) | set(dispensed)):
-        i, rhf, hf, pid = key
-        rows[(i, rhf, hf)].append(
-            Contribution(grid[i], rhf, hf, pid, days.get(key, 0), tuple(dispensed.get(key, ()))))
-    return PublicCostStatement(
-        period, scope, about(source), by,
-        tuple(CostRow(grid[i], rhf, hf, tuple(c)) for (i, rhf, hf), c in sorted(rows.items())))
+            row = shares[(month_of[(on.year, on.month)], d.party or "", d.hf_id or "")]
+            found = row.get(d.patient_id)
+            if found is None:
+                found = row[d.patient_id] = [0, []]
+            found[1].append(d)
+    return PublicCostStatement(period, scope, about(source), by, tuple(
+        CostRow(grid[i], rhf, hf, tuple(
+            Contribution(grid[i], rhf, hf, pid, days, tuple(dispensed))
+            for pid, (days, dispensed) in sorted(row.items())))
+        for (i, rhf, hf), row in sorted(shares.items())))
 
 
 # --- shapes -----------------------------------------------------------------------------------

@@ -31,8 +31,8 @@ def text(value: object) -> str:
         return ""
     if isinstance(value, Totals):
         return "; ".join(str(m) for m in value) if len(value) else "0"
-    if isinstance(value, (tuple, list)):
-        return ", ".join(text(v) for v in value)
+    if isinstance(value, (tuple, list)):  # a row's patients: hundreds of ids
+        return ", ".join(v if type(v) is str else text(v) for v in value)
     if isinstance(value, date):
         return value.isoformat()
     return str(value)
