@@ -30,6 +30,7 @@ _ITEM_FIELDS = ("patient_id", "gap", "cohort_id", "since", "until", "hf_id", "rh
                 "resolve", "basis", "seq", "packs", "value", "first_on", "last_on",
                 "first_end", "last_start")
 _GAPS = {g.value: g for g in Gap}
+_WORK_ITEM = tb.builder(WorkItem)  # tens of thousands an RHF's worklist at M
 
 
 def _day(value: Any) -> date:
@@ -206,9 +207,9 @@ class ReadSource:
             if wl.clips(first, last, first_on, last_on, first_end, last_start):
                 again.add(patient)
             else:
-                items.append(WorkItem(_GAPS[gap], patient, cohort, _day(since), day(until), hf,
-                                      region, detail, resolve, basis(refs), int(packs),
-                                      value(worth), int(seq)))
+                items.append(_WORK_ITEM(_GAPS[gap], patient, cohort, _day(since), day(until),
+                                        hf, region, detail, resolve, basis(refs), int(packs),
+                                        value(worth), int(seq), None))
         return [i for i in items if i.patient_id not in again], again
 
     def patients(self, ids: Collection[str] | None = None, *,

@@ -171,16 +171,13 @@ class Codec:
 def _decoder(row: type, outs: Sequence[Callable[[Any], Any] | None]
              ) -> Callable[[Sequence[Any]], Any]:
     """A function from a database row (its columns in the table's order) to the row dataclass,
-    each column's converter called in line. Statements read tens of thousands of rows through
-    it: a loop over the columns took half of a cost line's 4.7 us, and a frozen dataclass's
-    `__init__` (one `object.__setattr__` a field) most of the rest. A slotted row without a
-    `__post_init__` is filled through its slots' own setters, as `__init__` would fill it
-    (2.6 us a cost line at M). Generated once per table and database, as `dataclasses`
-    generates `__init__`."""
+    each column's converter called in line, the row filled as `builder` fills it. Statements
+    read tens of thousands of rows through it: a loop over the columns took half of a cost
+    line's 4.7 us, and a frozen dataclass's `__init__` most of the rest (2.6 us at M now)."""
     names = [f.name for f in dataclass_fields(row)]
     if len(outs) != len(names):
         raise ValueError(f"{row.__name__}: {len(outs)} converters for {len(names)} fields")
-    scope: dict[str, Any] = {"row": row, "new": object.__new__}
+    scope: dict[str, Any] = {}
     values = []
     for i, convert in enumerate(outs):
         if convert is None:
@@ -188,18 +185,40 @@ def _decoder(row: type, outs: Sequence[Callable[[Any], Any] | None]
         else:
             scope[f"c{i}"] = convert
             values.append(f"None if v[{i}] is None else c{i}(v[{i}])")
-    slots = [next((k.__dict__[name] for k in row.__mro__ if name in k.__dict__), None)
+    return _generated(row, "v", values, scope)
+
+
+def builder(row: type) -> Callable[..., Any]:
+    """`row`'s constructor for every field given in order, without its `__init__`: a frozen
+    dataclass's sets each field with `object.__setattr__` (1.9 us a worklist item of 14
+    fields). A slotted row is filled through its slots' own setters, a row with a `__dict__`
+    through it (0.5 us), as `__init__` fills them; a row with a `__post_init__`, or fields of
+    another kind, is left to its `__init__`. Generated once, as `dataclasses` generates
+    `__init__`."""
+    given = [f"a{i}" for i in range(len(dataclass_fields(row)))]  # no field's name: no clash
+    return _generated(row, ", ".join(given), given, {})
+
+
+def _generated(row: type, parameters: str, values: Sequence[str], scope: dict[str, Any]
+               ) -> Callable[..., Any]:
+    names = [f.name for f in dataclass_fields(row)]
+    found = [next((k.__dict__[name] for k in row.__mro__ if name in k.__dict__), None)
              for name in names]
-    if not hasattr(row, "__post_init__") and all(isinstance(s, MemberDescriptorType)
-                                                 for s in slots):
-        for i, slot in enumerate(slots):
+    scope.update(row=row, new=object.__new__)
+    if hasattr(row, "__post_init__"):
+        body = [f"return row({', '.join(values)})"]
+    elif all(isinstance(x, MemberDescriptorType) for x in found):  # slots
+        for i, slot in enumerate(found):
             scope[f"s{i}"] = slot.__set__  # type: ignore[union-attr]
         body = ["o = new(row)", *(f"s{i}(o, {v})" for i, v in enumerate(values)), "return o"]
+    elif row.__dictoffset__ and not any(hasattr(type(x), "__set__") for x in found):
+        body = ["o = new(row)", "d = o.__dict__",
+                *(f"d[{name!r}] = {v}" for name, v in zip(names, values)), "return o"]
     else:
         body = [f"return row({', '.join(values)})"]
-    exec("def decode(v):\n    " + "\n    ".join(body), scope)  # noqa: S102 (no outside input)
-    decode: Callable[[Sequence[Any]], Any] = scope["decode"]
-    return decode
+    exec(f"def make({parameters}):\n    " + "\n    ".join(body), scope)  # noqa: S102
+    make: Callable[..., Any] = scope["make"]
+    return make
 
 
 def codecs(db: Database, ts: TableSet) -> dict[str, Codec]:

@@ -1,6 +1,6 @@
 """A read model's rows as the database returns them -> row dataclasses (projections.tables
-`_decoder`): the generated decoder builds what the row's own constructor builds, for every
-table's row and for rows it must leave to their constructor."""
+`_decoder`, `builder`): the generated functions build what the row's own constructor builds,
+for every table's row, a worklist item, and rows they must leave to their constructor."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from domain.statements.worklist import Gap, WorkItem
 from projections import rows as r
 from projections import tables as tb
 
@@ -30,6 +31,13 @@ class Plain:  # no slots: built by its constructor
     a: str
     b: int | None
     c: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class Named:  # fields named as the generated code's own names
+    row: str
+    new: int | None
+    o: date | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,11 +61,12 @@ def test_a_decoded_row_equals_the_row_its_constructor_builds_from_the_converted_
         raw: tuple[Any, ...]) -> None:
     a, b, c = raw
     expected = (a, None if b is None else int(b), None if c is None else date.fromisoformat(c))
-    for row in (Slotted, Plain, Checked):
+    for row in (Slotted, Plain, Checked, Named):
         decoded = tb._decoder(row, CONVERTERS)(raw)
-        assert type(decoded) is row
-        assert decoded == row(*expected)
-        assert hash(decoded) == hash(row(*expected))
+        built = tb.builder(row)(*expected)
+        assert type(decoded) is row and type(built) is row
+        assert decoded == row(*expected) and built == row(*expected)
+        assert hash(decoded) == hash(row(*expected)) == hash(built)
 
 
 def test_a_decoded_row_is_as_frozen_as_a_constructed_one_and_a_post_init_still_runs() -> None:
@@ -81,3 +90,14 @@ def test_every_tables_decoder_fills_every_field_of_its_row(table: tb.Table) -> N
     row = decode([f"v{i}" for i in range(len(fields(table.row)))])
     assert [getattr(row, f.name) for f in fields(table.row)] == [
         f"v{i}" for i in range(len(fields(table.row)))]
+
+
+def test_a_worklist_item_built_without_its_init_is_the_item_its_init_builds() -> None:
+    fields_of = [f.name for f in fields(WorkItem)]
+    values = [Gap.BENEFIT_WITHOUT_EXEMPTION, "IMP-000001", "cohort", date(2024, 1, 2), None, "ous",
+              "helse-sor-ost", "detail", "resolve", ("patient/IMP-000001@3",), 2,
+              (("NOK", 4_000_00),), 7, None]
+    built = tb.builder(WorkItem)(*values)
+    assert built == WorkItem(*values) and vars(built) == dict(zip(fields_of, values))
+    with pytest.raises(FrozenInstanceError):
+        built.packs = 3  # type: ignore[misc]
