@@ -91,8 +91,8 @@ def answer(statement: Any, fmt: str | None, request: Request, name: str, model: 
     fmt = fmt or ("xlsx" if XLSX in accept else "zip" if ZIP in accept
                   else "csv" if "text/csv" in accept else "json")
     if fmt == "json":
-        body = out.out(model, json.loads(json.dumps(statement.to_dict(), default=str)))
-        return Response(json.dumps(body, ensure_ascii=False), media_type="application/json")
+        return Response(out.out(model, json.dumps(statement.to_dict(), default=str)),
+                        media_type="application/json")
     if fmt == "xlsx":
         return _file(files.xlsx_bytes(statement), XLSX, f"{name}.xlsx")
     chosen = variant or (CsvVariant.EXCEL_NB if files.accepts_norwegian(
