@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date
+from functools import partial
 from typing import Any, TypeVar
 
 from fastapi.concurrency import run_in_threadpool
@@ -57,7 +58,8 @@ class Served(Writer):
 
     def view(self, actor: Actor) -> access.View:
         """The one tenancy rule for this actor; it folds streams only if a judgement needs it."""
-        return access.View(actor, self.ledger.workspace)
+        return access.View(actor, self.ledger.workspace,
+                           visible=partial(queries.visible_patients, self.models, actor))
 
     async def read(self, query: Callable[..., T], *args: Any, min_position: int | None = None,
                    **kwargs: Any) -> T:

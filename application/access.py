@@ -8,8 +8,10 @@ exactly as if it did not exist.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, fields, is_dataclass, replace
+from datetime import date, datetime
+from decimal import Decimal
 from enum import Enum
 from typing import Any
 
@@ -134,14 +136,19 @@ class View:
     """
 
     def __init__(self, actor: Actor, ws: Workspace | Callable[[], Workspace],
-                 company_ids: Callable[[], Iterable[str]] = tuple) -> None:
+                 company_ids: Callable[[], Iterable[str]] = tuple,
+                 visible: Callable[[Collection[str] | None], Iterable[str]] | None = None
+                 ) -> None:
         """`ws`: the workspace, or a function that makes it when a judgement first needs it
         (an answer whose every reference is already judged reads no stream). `company_ids`
         lists every registered company (asked only to withhold other companies' ids from a
-        partner's text)."""
+        partner's text). `visible`: the read models' judgement of the same rule in SQL
+        (projections.queries.visible_patients: those of the given patients, or of all, the
+        actor may see), asked before a patient's stream is folded to judge it."""
         self.actor = actor
         self._ws = ws
         self._company_ids = company_ids
+        self._visible_ids = visible
         self._patients: dict[str, bool] = {}
         self._others: list[str] | None = None
         self._texts: dict[str, str] = {}  # text -> as scrubbed: a bundle's 40 000 facts repeat
@@ -195,9 +202,32 @@ class View:
         return True
 
     def patient_id(self, patient_id: str) -> bool:
-        if patient_id not in self._patients:
-            self._patients[patient_id] = self.patient(self.ws.patient(patient_id))
-        return self._patients[patient_id]
+        known = self._patients.get(patient_id)
+        if known is None:
+            known = self._patients[patient_id] = self._judge(patient_id)
+        return known
+
+    def judge(self, patient_ids: Iterable[str]) -> View:
+        """These patients judged at once by the read models (one query, not one a patient),
+        before an answer that names them all is withheld from: those they show the actor are
+        visible; any other is judged alone when it is asked about."""
+        if self._visible_ids is not None and self.scoped:
+            unknown = {p for p in patient_ids if p not in self._patients}
+            if unknown:
+                self.judged(self._visible_ids(unknown))
+        return self
+
+    def _judge(self, patient_id: str) -> bool:
+        """`patient`, reading the patient's stream only where the answer depends on it and
+        the read models do not show the patient to the actor (not yet projected, or hidden)."""
+        role = self.actor.role
+        if role not in READ_PATIENTS:
+            return False
+        if role not in (PARTNER, RHF_FINANCE):
+            return True
+        if self._visible_ids is not None and patient_id in self._visible_ids([patient_id]):
+            return True
+        return self.patient(self.ws.patient(patient_id))
 
     def regions(self, patient: st.Patient) -> set[str]:
         """Every RHF that has paid or may pay: the RHFs of all HFs that treated the patient,
@@ -333,29 +363,52 @@ class View:
         return value if self.sees_everything else self._record(value)
 
     def _record(self, value: Any) -> Any:
-        if isinstance(value, Enum):
-            return value
-        if isinstance(value, str):
-            return self.scrub_text(value)
-        if is_dataclass(value) and not isinstance(value, type):
-            # rebuilt only when something in it is withheld: a region's worklist is thousands
-            # of items of dozens of fields, most of them the officer's own
-            changed = {}
-            for f in fields(value):
-                if f.init:
-                    old = getattr(value, f.name)
-                    new = self._record(old)
-                    if new is not old and new != old:
-                        changed[f.name] = new
-            return replace(value, **changed) if changed else value
-        if isinstance(value, (tuple, list)):
-            kept = [self._record(v) for v in value if not self._hidden(v)]
-            if len(kept) == len(value) and all(k is v for k, v in zip(kept, value, strict=True)):
+        """`scrub_record` for an actor who does not see everything, in one pass (a region's
+        worklist is tens of thousands of items of dozens of fields, most of them the officer's
+        own): a record is rebuilt only when something in it is withheld."""
+        texts, scrub_text, is_hidden = self._texts, self.scrub_text, self._hidden
+        hidden_of: dict[str, bool] = {}
+
+        def text(value: str) -> str:
+            done = texts.get(value)
+            return scrub_text(value) if done is None else done
+
+        def kept(value: Any) -> bool:
+            if not isinstance(value, str):
+                return True
+            found = hidden_of.get(value)
+            if found is None:
+                found = hidden_of[value] = is_hidden(value)
+            return not found
+
+        def walk(value: Any) -> Any:
+            kind = type(value)
+            if kind in _PLAIN or isinstance(value, Enum):
                 return value
-            return tuple(kept) if isinstance(value, tuple) else kept
-        if isinstance(value, dict):
-            return self._scrub(value)
-        return value
+            if isinstance(value, str):
+                return text(value)
+            names = _FIELDS.get(kind)
+            if names is None and is_dataclass(value) and not isinstance(value, type):
+                names = _FIELDS[kind] = tuple(f.name for f in fields(value) if f.init)
+            if names is not None:
+                changed = {}
+                for name in names:
+                    old = getattr(value, name)
+                    new = walk(old)
+                    if new is not old and new != old:
+                        changed[name] = new
+                return replace(value, **changed) if changed else value
+            if isinstance(value, (tuple, list)):
+                shown = [walk(v) for v in value if kept(v)]
+                if len(shown) == len(value) and all(
+                        k is v for k, v in zip(shown, value, strict=True)):
+                    return value
+                return tuple(shown) if isinstance(value, tuple) else shown
+            if isinstance(value, dict):
+                return self._scrub(value)
+            return value
+
+        return walk(value)
 
     def _scrub(self, value: Any) -> Any:
         """`scrub` for an actor who does not see everything. One pass over the value: a public
@@ -428,6 +481,8 @@ class View:
 
 
 WITHHELD = "[withheld]"
+_PLAIN = frozenset({int, bool, float, type(None), date, datetime, Decimal})  # nothing to withhold
+_FIELDS: dict[type, tuple[str, ...]] = {}  # a record class -> its fields set by its __init__
 _REF_OR_PATIENT = re.compile(r"(?:company|drug|agreement|cohort|patient)/[a-z0-9A-Z-]+(?:@[0-9]+)?"
                              r"|(?<![A-Za-z0-9/-])IMP-[0-9]{4,6}(?![0-9])")
 
@@ -455,7 +510,11 @@ class Scrubbed:
     def __getattr__(self, name: str) -> Any:  # title, period, items, ...: scrubbed records
         # scrubbed once (statements are immutable): a worklist's items are read several times
         if name not in self._scrubbed:
-            self._scrubbed[name] = self._view.scrub_record(getattr(self._statement, name))
+            value = getattr(self._statement, name)
+            if isinstance(value, (tuple, list)):  # items about patients: judged in one query
+                self._view.judge(p for x in value
+                                 if isinstance(p := getattr(x, "patient_id", None), str))
+            self._scrubbed[name] = self._view.scrub_record(value)
         return self._scrubbed[name]
 
     def to_dict(self) -> Any:

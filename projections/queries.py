@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date
+from collections.abc import Collection
 from typing import Any
 
 from application.access import PARTNER, RHF_FINANCE
@@ -32,6 +33,22 @@ def position(models: ReadModels, at: int | None = None, min_position: int | None
     needed = max(p for p in (at, min_position, -1) if p is not None)
     reached = models.reached(needed if needed >= 0 else None, wait)
     return reached if at is None else at
+
+
+def visible_patients(models: ReadModels, actor: Actor,
+                     patient_ids: Collection[str] | None = None) -> list[str]:
+    """Those of the patients (None: of every patient) the actor may see, as the read models
+    hold them now, by patient id: what application.access.View is told (`judged`) so that it
+    reads no stream to judge them again."""
+    if patient_ids is not None and not patient_ids:
+        return []
+    where, params = Tenancy.of(actor).where(models, "p")
+    if patient_ids is not None:
+        among, ids = models.among("p.patient_id", sorted(patient_ids))
+        where, params = [among, *where], [*ids, *params]
+    return [x[0] for x in models.tuples(r.PATIENTS, ["patient_id"], None,
+                                        " AND ".join(where) or "1 = 1", params, alias="p",
+                                        order="p.patient_id")]
 
 
 def visible_patient(models: ReadModels, actor: Actor, patient_id: str,

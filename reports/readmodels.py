@@ -19,8 +19,7 @@ from typing import Any
 
 from eventstore import EventLog, StoredFact
 from domain.values import Actor
-from projections import rows as r
-from projections.payers import Tenancy
+from projections import queries
 from projections.source import ReadSource, Window
 from projections.view import WAIT, ReadModels
 from domain.statements.source import Rows
@@ -76,13 +75,7 @@ class ReadModelSources:
         """Those of the patients the actor may see, as the read models' SQL judges it now
         (projections.payers.Tenancy, tested to agree with application.access.View): a View
         told so (`View.judged`) reads no stream to judge them again."""
-        if not patient_ids:
-            return []
-        where, params = Tenancy.of(actor).where(self.models, "p")
-        among, ids = self.models.among("p.patient_id", sorted(patient_ids))
-        return [x[0] for x in self.models.tuples(r.PATIENTS, ["patient_id"], None,
-                                                 " AND ".join([among, *where]), [*ids, *params],
-                                                 alias="p")]
+        return queries.visible_patients(self.models, actor, patient_ids)
 
     def first_enrolment(self) -> Any:
         return self.at(None).first_enrolment()

@@ -6,6 +6,8 @@ those references without folding a stream. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from application import access
@@ -80,3 +82,35 @@ def test_a_patient_outside_the_actors_tenancy_is_not_found_or_not_yours_to_who_p
         queries.who_pays(models, vest, "IMP-99999", on)
     assert str(other_regions.value).replace(hidden[0], "?") == \
         str(nobody.value).replace("IMP-99999", "?")
+
+
+def test_a_view_told_the_read_models_judgement_sees_what_the_view_alone_sees(
+        loaded: tuple[Ledger, WhoPaysView]) -> None:
+    """The served View asks the read models (one patient, or many at once) before it folds a
+    stream: for every actor and patient, and an id never enrolled, the same answer, and a
+    patient the read models show is judged without folding."""
+    from functools import partial
+
+    ledger, models = loaded
+    everyone = [s.partition("/")[2] for s in ledger.log.streams("patient/")] + ["IMP-99999"]
+    folded_for_a_shown_patient = []
+    for actor in actors(ledger):
+        alone = View(actor, ledger.workspace())
+        told = partial(queries.visible_patients, models, actor)
+        shown = set(told(None))
+
+        def workspace(actor: Actor = actor) -> Any:
+            folded_for_a_shown_patient.append(actor)
+            return ledger.workspace()
+
+        one = View(actor, lambda: ledger.workspace(), visible=told)
+        many = View(actor, lambda: ledger.workspace(), visible=told).judge(everyone)
+        for patient_id in everyone:
+            expected = alone.patient_id(patient_id)
+            assert one.patient_id(patient_id) is expected, (actor, patient_id)
+            assert many.patient_id(patient_id) is expected, (actor, patient_id)
+        if alone.scoped:
+            assert shown == {p for p in everyone if alone.patient_id(p)}, actor
+            strict = View(actor, workspace, visible=told).judge(shown)
+            assert all(strict.patient_id(p) for p in shown)
+    assert not folded_for_a_shown_patient

@@ -32,20 +32,26 @@ def worklist(request: Request, actor: SignedIn, service: ServiceDep, rhf: Text =
     today = day(on, "the date") or service.ledger.clock()
     scoped = actor.role in (access.PARTNER, access.RHF_FINANCE)
     region, trust = None if scoped else rhf or None, hf or None
-    view = service.view(actor)  # the one tenancy rule (application.access, ADR 0016)
     sources = service.current()
-    items = view.statement(reports.financing_gaps(sources, actor, today, end=today, rhf=region,
-                                                  hf=trust))
-    coming = view.statement(reports.coverage_ending(sources, actor, today, days,
-                                                    rhf=region, hf=trust))
+    # The actor's own scope (an RHF officer's region, a partner's company), judged in the
+    # queries: the figures count every item; only the items shown are withheld from, by the
+    # one tenancy rule (application.access, ADR 0016): a region's worklist at national scale is
+    # tens of thousands of items, of which a page shows the first `SHOWN` of each kind.
+    items = reports.financing_gaps(sources, actor, today, end=today, rhf=region, hf=trust)
+    coming = reports.coverage_ending(sources, actor, today, days, rhf=region, hf=trust)
+    summary = reports.gap_summary(items, today)
+    view, limit = service.view(actor), common.SHOWN
     trusts = queries.health_trusts(service)
     if actor.role == access.RHF_FINANCE:
         trusts = [t for t in trusts if t.rhf_id == actor.organisation]
-    return page(request, "pages/worklist.html", actor=actor, worklist=items, upcoming=coming,
-                summary=reports.gap_summary(items, today), on=today, days=days,
+    return page(request, "pages/worklist.html", actor=actor, summary=summary,
+                listed={kind: view.scrub_record(getattr(summary, kind)[:limit])
+                       for kind in ("gaps", "pending", "dispensations")},
+                endings=view.scrub_record(coming.endings[:limit]),
+                endings_count=len(coming.endings), on=today, days=days,
                 rhfs=sorted({(t.rhf_id, t.rhf_name) for t in trusts}),
                 hfs=sorted((t.hf_id, t.name) for t in trusts), rhf=rhf or "", hf=hf or "",
-                scoped=scoped, limit=common.SHOWN)
+                scoped=scoped, limit=limit)
 
 
 @router.get("/worklist/download")
