@@ -103,6 +103,11 @@ def cohorts(service: Service, actor: Actor) -> list[st.Cohort]:
     return _listed(service, actor, "cohort")
 
 
+def cohort_ids(service: Service) -> list[str]:
+    """Every cohort recorded, by id, without folding one."""
+    return sorted(_ids(service, "cohort/"))
+
+
 def cohort(service: Service, actor: Actor, cohort_id: str) -> st.Cohort:
     return cast(st.Cohort, _one(service, actor, "cohort", cohort_id, err.UnknownCohort))
 

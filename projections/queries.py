@@ -12,6 +12,7 @@ moment), else the position the read models have reached; after waiting (bounded)
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from datetime import date
 from collections.abc import Collection
 from typing import Any
@@ -49,6 +50,47 @@ def visible_patients(models: ReadModels, actor: Actor,
     return [x[0] for x in models.tuples(r.PATIENTS, ["patient_id"], None,
                                         " AND ".join(where) or "1 = 1", params, alias="p",
                                         order="p.patient_id")]
+
+
+@dataclass(frozen=True)
+class PatientsPage:
+    """A page of the patients an actor may see, by patient id."""
+
+    position: int  # the log position the page (and its count) is as known at
+    rows: list[r.PatientRow]
+    total: int  # how many patients the list holds, on every page
+    after: str | None  # the last patient id of this page: the next page is after it (None: last)
+
+
+def patients(models: ReadModels, actor: Actor, *, cohort: str | None = None,
+             hf: str | None = None, after: str | None = None, limit: int = PAGE,
+             min_position: int | None = None, wait: float = WAIT) -> PatientsPage:
+    """The patients the actor may see, as known now, `limit` after the patient id `after`;
+    with `cohort`, only that cohort's; with `hf`, only those treated at that health trust at
+    some time."""
+    if not 1 <= limit <= 10 * PAGE:
+        raise ValueError(f"a page holds 1 to {10 * PAGE} patients, not {limit}")
+    known = position(models, None, min_position, wait)
+    where, params = Tenancy.of(actor).where(models, "p")
+    if cohort is not None:
+        where, params = [*where, "p.cohort_id = ?"], [*params, cohort]
+    if hf is not None:
+        where, params = [*where, models.treated_at("p.hf_periods")], [*params, hf]
+    total = models.count(r.PATIENTS, known, " AND ".join(where), params, alias="p")
+    if after is not None:
+        where, params = [*where, "p.patient_id > ?"], [*params, after]
+    rows = models.rows(r.PATIENTS, known, " AND ".join(where), params, order="p.patient_id",
+                       limit=limit, alias="p")
+    return PatientsPage(known, rows, total,
+                        rows[-1].patient_id if len(rows) == limit else None)
+
+
+def partner_cohorts(models: ReadModels, actor: Actor) -> list[str]:
+    """The cohorts of a partner's patients (a partner sees its own agreements' cohorts only;
+    every other role sees every cohort)."""
+    assert actor.role == PARTNER
+    where, params = Tenancy.of(actor).where(models, "p")
+    return models.values(r.PATIENTS, "cohort_id", None, " AND ".join(where), params, alias="p")
 
 
 def visible_patient(models: ReadModels, actor: Actor, patient_id: str,

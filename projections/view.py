@@ -152,6 +152,35 @@ class ReadModels:
         with self.db.reading() as cur:
             return [tuple(x) for x in cur.rows(sql, [*known_params, *params])]
 
+    def count(self, table: tb.Table, at: int | None, where: str = "",
+              params: Sequence[Any] = (), alias: str = "t") -> int:
+        """How many rows `rows` would read."""
+        known, known_params = tb.known_at(table, at, alias)
+        sql = f"SELECT COUNT(*) FROM {self.tables.of(table)} {alias} WHERE {known}"
+        if where:
+            sql += f" AND ({where})"
+        row = self.db.one(sql, [*known_params, *params])
+        return int(row[0]) if row else 0
+
+    def values(self, table: tb.Table, column: str, at: int | None, where: str = "",
+               params: Sequence[Any] = (), alias: str = "t") -> list[Any]:
+        """The distinct values of one column of the rows `rows` would read, in order."""
+        known, known_params = tb.known_at(table, at, alias)
+        sql = (f"SELECT DISTINCT {alias}.{column} FROM {self.tables.of(table)} {alias} "
+               f"WHERE {known}")
+        if where:
+            sql += f" AND ({where})"
+        with self.db.reading() as cur:
+            return [x[0] for x in cur.rows(f"{sql} ORDER BY 1", [*known_params, *params])]
+
+    def treated_at(self, periods: str) -> str:
+        """A patient's treating health trusts (`periods`: its `hf_periods` column) include the
+        one given as the condition's parameter."""
+        if self.db.postgres:
+            return f"EXISTS (SELECT 1 FROM jsonb_array_elements({periods}) h WHERE h->>1 = ?)"
+        return (f"EXISTS (SELECT 1 FROM json_each({periods}) h "
+                "WHERE json_extract(h.value, '$[1]') = ?)")
+
     def name(self, table: tb.Table) -> str:
         return self.tables.of(table)
 

@@ -114,3 +114,36 @@ def test_a_view_told_the_read_models_judgement_sees_what_the_view_alone_sees(
             strict = View(actor, workspace, visible=told).judge(shown)
             assert all(strict.patient_id(p) for p in shown)
     assert not folded_for_a_shown_patient
+
+
+def test_the_patients_list_pages_through_exactly_the_patients_the_view_sees(
+        loaded: tuple[Ledger, WhoPaysView]) -> None:
+    """The patients page's list (projections.queries.patients): a page at a time, the pages
+    together are the patients the actor sees, in id order, each once, with the whole list's
+    count on every page; filtered by cohort and by a health trust treating the patient at
+    some time as the patients' own states say."""
+    ledger, models = loaded
+    ws = ledger.workspace()
+    cases = {c.patient.patient_id: c.patient for c in ledger.cases()}
+    some_cohort = sorted({p.cohort_id for p in cases.values()})[1]
+    moved = next(p for p in cases.values() if len(p.hf_periods) > 1)  # a transfer in the demo
+    earlier_hf = moved.hf_periods[0].value
+    for actor in actors(ledger):
+        view = View(actor, ws)
+        for cohort, hf in ((None, None), (some_cohort, None), (None, earlier_hf)):
+            expected = sorted(
+                p for p, patient in cases.items() if view.patient_id(p)
+                and (cohort is None or patient.cohort_id == cohort)
+                and (hf is None or hf in {h.value for h in patient.hf_periods}))
+            listed, after, pages = [], None, 0
+            while True:
+                page = queries.patients(models, actor, cohort=cohort, hf=hf, after=after, limit=3)
+                assert page.total == len(expected), (actor, cohort, hf)
+                listed += [row.patient_id for row in page.rows]
+                pages += 1
+                if page.after is None:
+                    break
+                after = page.after
+            assert listed == expected, (actor, cohort, hf)
+            assert pages == max(1, -(-len(expected) // 3)) or len(expected) % 3 == 0
+    assert earlier_hf != moved.hf_id  # the filter reaches a trust the patient has left

@@ -9,8 +9,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
+from api.schemas.types import STUDY_ID_PATTERN
 from api.served import Served
-from application import queries
+from application import access, queries
 from application.ledger import Fact
 from audit.history import linked
 from domain import errors as err
@@ -28,13 +29,22 @@ Text = Annotated[str | None, Query(max_length=40)]
 
 @router.get("/patients")
 def patient_list(request: Request, actor: SignedIn, service: ServiceDep,
-                 cohort: Text = None, hf: Text = None) -> Response:
-    found = queries.patients(service, actor)
-    shown = [p for p in found if (not cohort or p.cohort_id == cohort)
-             and (not hf or hf in {h.value for h in p.hf_periods})]
-    return page(request, "pages/patients.html", actor=actor, patients=shown,
-                cohorts=sorted({p.cohort_id for p in found}),
-                hfs=sorted({h.value for p in found for h in p.hf_periods}),
+                 cohort: Text = None, hf: Text = None,
+                 after: Annotated[str | None, Query(pattern=STUDY_ID_PATTERN)] = None
+                 ) -> Response:
+    """The patients the actor may see, from the read models, a page at a time (by patient id)
+    with the whole list's count: a region at national scale is tens of thousands."""
+    found = who_pays.patients(service.models, actor, cohort=cohort or None, hf=hf or None,
+                              after=after, min_position=service.ledger.head(),
+                              wait=service.wait)
+    trusts = queries.health_trusts(service)
+    if actor.role == access.RHF_FINANCE:
+        trusts = [t for t in trusts if t.rhf_id == actor.organisation]
+    cohorts = (who_pays.partner_cohorts(service.models, actor) if actor.role == access.PARTNER
+               else queries.cohort_ids(service))  # every other role sees every cohort
+    return page(request, "pages/patients.html", actor=actor, patients=found.rows,
+                total=found.total, next_after=found.after, after=after or "",
+                cohorts=cohorts, hfs=sorted(t.hf_id for t in trusts),
                 cohort=cohort or "", hf=hf or "")
 
 
