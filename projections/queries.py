@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import date
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from application.access import PARTNER, RHF_FINANCE
@@ -83,6 +83,17 @@ def patients(models: ReadModels, actor: Actor, *, cohort: str | None = None,
                        limit=limit, alias="p")
     return PatientsPage(known, rows, total,
                         rows[-1].patient_id if len(rows) == limit else None)
+
+
+def patient_rows(models: ReadModels, actor: Actor, where: str = "",
+                 params: Sequence[Any] = (), *, min_position: int | None = None,
+                 wait: float = WAIT) -> list[r.PatientRow]:
+    """Every patient the actor may see, as known now, meeting a condition on the patients
+    table (alias `p`), by patient id."""
+    known = position(models, None, min_position, wait)
+    scope, values = Tenancy.of(actor).where(models, "p")
+    return models.rows(r.PATIENTS, known, " AND ".join([*scope, *([where] if where else [])]),
+                       [*values, *params], order="p.patient_id", alias="p")
 
 
 def partner_cohorts(models: ReadModels, actor: Actor) -> list[str]:

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from application import access, queries
+from projections import queries as who_pays
 from domain.values import EXPANSION_RULE, STAGE_2_RULE
 from web.pages.common import ServiceDep
 from web.render import page
@@ -25,7 +26,8 @@ def cohort_list(request: Request, actor: SignedIn, service: ServiceDep) -> Respo
 def cohort_page(request: Request, cohort_id: str, actor: SignedIn,
                 service: ServiceDep) -> Response:
     cohort = queries.cohort(service, actor, cohort_id)
-    patients = ([p for p in queries.patients(service, actor) if p.cohort_id == cohort_id]
+    patients = (who_pays.patient_rows(service.models, actor, "p.cohort_id = ?", [cohort_id],
+                                      min_position=service.ledger.head(), wait=service.wait)
                 if actor.role in access.READ_PATIENTS else None)
     return page(request, "pages/cohort.html", actor=actor, cohort=cohort,
                 progress=queries.cohort_progress(service, actor, cohort_id), patients=patients,

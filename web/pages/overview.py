@@ -78,7 +78,8 @@ def _payers(service: Service, actor: Actor, on: date) -> list[Any]:
 
 
 def _partner(service: Service, actor: Actor, on: date) -> dict[str, Any]:
-    patients = queries.patients(service, actor)
+    patients = who_pays.patient_rows(service.models, actor, min_position=service.ledger.head(),
+                                     wait=service.wait)
     first = min([p.enrolled_on for p in patients if p.enrolled_on] + [on])
     statement = reports.company_obligations(service.current(), actor, first, on)
     by_cohort = Counter((p.cohort_id, p.stage) for p in patients)
@@ -90,12 +91,13 @@ def _trial_office(service: Service, actor: Actor, on: date) -> dict[str, Any]:
     sources = service.current()
     worklist = reports.financing_gaps(sources, actor, on, end=on)
     coming = reports.coverage_ending(sources, actor, on, TAKEOVER_DAYS)
-    patients = queries.patients(service, actor)
     return {
         "cohorts": queries.cohorts(service, actor),
         "assessments_due": reports.gap_summary(worklist, on).pending,
         "assessments_coming": [e for e in coming.endings if e.then.kind is PayerKind.PENDING],
-        "starts_missing": [p for p in patients if p.started is None and p.ended is None],
+        "starts_missing": who_pays.patient_rows(
+            service.models, actor, "p.started_on IS NULL AND p.ended_on IS NULL",
+            min_position=service.ledger.head(), wait=service.wait),
         "takeover_days": TAKEOVER_DAYS,
     }
 

@@ -46,8 +46,7 @@ def _form(slug: str, patient_id: str | None) -> RecordForm:
 @router.get("/record")
 def record_index(request: Request, actor: SignedIn, service: ServiceDep) -> Response:
     _trial_office(actor)
-    return page(request, "pages/record.html", actor=actor,
-                patients=queries.patients(service, actor), forms=FORMS)
+    return page(request, "pages/record.html", actor=actor, forms=FORMS)
 
 
 @router.get("/record/enrolment")
@@ -69,7 +68,7 @@ def go(actor: SignedIn, patient: str = "", form: str = "") -> Response:
 def patient_forms(request: Request, patient_id: str, actor: SignedIn,
                   service: ServiceDep) -> Response:
     _trial_office(actor)
-    return page(request, "pages/record.html", actor=actor, forms=FORMS, patients=[],
+    return page(request, "pages/record.html", actor=actor, forms=FORMS,
                 patient=queries.patient(service, actor, patient_id))
 
 
