@@ -123,6 +123,14 @@ def patient(service: Service, actor: Actor, patient_id: str) -> st.Patient:
     return cast(st.Patient, _one(service, actor, "patient", patient_id, err.UnknownPatient))
 
 
+def patient_in(view: View, patient_id: str) -> st.Patient:
+    """`patient`, judged by a view the caller already holds (one for a page of patients)."""
+    found = view.ws.patient(patient_id)
+    if not found.exists or not view.patient(found):
+        raise _unknown(view, "patient", patient_id, err.UnknownPatient)
+    return found
+
+
 def visible_patient(service: Service, actor: Actor, patient_id: str) -> None:
     """Refuse a patient the actor may not see (or that does not exist) as unknown."""
     view = service.view(actor)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
 
 from application import queries
 from application.access import PARTNER, TRIAL_OFFICE
-from api.deps import READ_PROBLEMS, PatientId, PatientReader, ServiceDep
+from api.deps import READ_PROBLEMS, MinPosition, PatientId, PatientReader, ServiceDep
+from api.schemas.types import STUDY_ID_PATTERN
+from projections import queries as read
+from projections.payers import PAGE
 from api.routes.common import post_command
 from api.routes.present import patient_out
 from api.schemas import requests as rq
@@ -20,9 +25,27 @@ post_command(router, "/v1/patients", rq.EnrolmentIn, T,
 
 
 @router.get("/v1/patients", response_model=list[PatientOut], responses=READ_PROBLEMS,
-            summary="Patients visible to you (partner: under your agreements; RHF: your region)")
-def patients(actor: PatientReader, service: ServiceDep) -> list[PatientOut]:
-    return [patient_out(p) for p in queries.patients(service, actor)]
+            summary="Patients visible to you (partner: under your agreements; RHF: your region)",
+            description="A page at a time, by patient id: at most `limit` patients after the "
+                        "patient `after`. The next page's address is in the `Link` header "
+                        "(`rel=\"next\"`, absent on the last page), and how many patients "
+                        "the whole list holds in `X-Total-Count`. The list is the read models' "
+                        "(give `min_position` to see your own write); each patient as the log "
+                        "holds it now.")
+def patients(request: Request, response: Response, actor: PatientReader, service: ServiceDep,
+             min_position: MinPosition,
+             after: Annotated[str | None, Query(pattern=STUDY_ID_PATTERN, description="The "
+                                                "last patient of the previous page.")] = None,
+             limit: Annotated[int, Query(ge=1, le=PAGE)] = PAGE) -> list[PatientOut]:
+    page = read.patients(service.models, actor, after=after, limit=limit,
+                         min_position=min_position, wait=service.wait)
+    response.headers["X-Total-Count"] = str(page.total)
+    if page.after is not None:
+        following = request.url.include_query_params(after=page.after)
+        response.headers["Link"] = f'<{following}>; rel="next"'
+    view = service.view(actor).judged(row.patient_id for row in page.rows)
+    return [patient_out(queries.patient_in(view, row.patient_id))
+            for row in page.rows]
 
 
 @router.get("/v1/patients/{patient_id}", response_model=PatientOut, responses=READ_PROBLEMS,

@@ -113,3 +113,26 @@ def test_statements_are_scoped_to_the_partner_or_region_whatever_is_asked(api: A
                    org="helse-nord").status_code == 404
     narrowed = api.get(f"/v1/statements/company?{period}&company=astrazeneca", "auditor").json()
     assert narrowed["scope"] == {"kind": "company", "party": "astrazeneca"}
+
+
+def test_the_patients_list_pages_by_its_link_header_through_exactly_what_the_actor_sees(
+        api: Api) -> None:
+    for role, org in (("trial_office", "impress"), ("rhf_finance", "helse-vest"),
+                      ("partner", "astrazeneca")):
+        whole = api.get("/v1/patients", role, org=org)
+        assert whole.status_code == 200 and "link" not in whole.headers
+        expected = [p["patient_id"] for p in whole.json()]
+        assert expected == sorted(expected) and whole.headers["x-total-count"] == str(
+            len(expected))
+        listed, path, pages = [], "/v1/patients?limit=2", 0
+        while path:
+            answer = api.get(path, role, org=org)
+            assert answer.status_code == 200
+            assert answer.headers["x-total-count"] == str(len(expected))
+            page = answer.json()
+            assert page == whole.json()[len(listed):len(listed) + len(page)]  # the same records
+            listed += [p["patient_id"] for p in page]
+            link = answer.headers.get("link")
+            path = link[link.index("/v1/"):link.index(">")] if link else ""
+            pages += 1
+        assert listed == expected and pages >= len(expected) // 2, (role, org)
