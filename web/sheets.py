@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,13 +25,22 @@ class Cell:
 class SheetView:
     name: str
     headers: tuple[str, ...]
-    rows: tuple[tuple[Cell, ...], ...]
-    totals: tuple[tuple[Cell, ...], ...]
+    rows: tuple[tuple[Cell, ...], ...]  # the first `limit` of the sheet's rows
+    totals: tuple[tuple[Cell, ...], ...]  # of all its rows
+    count: int  # how many rows the sheet holds
 
 
-def sheet_views(sheets: Sequence[Sheet]) -> list[SheetView]:
-    return [SheetView(s.name, tuple(s.headers), tuple(_row(s, r) for r in s.rows),
-                      tuple(_row(s, r) for r in s.totals())) for s in sheets]
+def sheet_views(sheets: Sequence[Sheet], limit: int | None = None,
+                text: Callable[[str], str] | None = None) -> list[SheetView]:
+    """The sheets' first `limit` rows (None: all), each text cell through `text` (the actor's
+    View.scrub_text: what it may not see is withheld), and the totals of all their rows."""
+    return [SheetView(s.name, tuple(s.headers),
+                      tuple(_row(s, _shown(r, text)) for r in s.rows[:limit]),
+                      tuple(_row(s, r) for r in s.totals()), len(s.rows)) for s in sheets]
+
+
+def _shown(row: tuple[Any, ...], text: Callable[[str], str] | None) -> tuple[Any, ...]:
+    return row if text is None else tuple(text(c) if isinstance(c, str) else c for c in row)
 
 
 def _row(sheet: Sheet, row: tuple[Any, ...]) -> tuple[Cell, ...]:

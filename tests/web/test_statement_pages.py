@@ -100,3 +100,35 @@ def test_each_table_downloads_as_csv_for_norwegian_excel_and_the_xlsx_holds_numb
                if r[0] and not str(r[0]).startswith("Total") and r[header.index("Value")]]
     assert amounts and all(isinstance(a, (int, float)) for a in amounts)
     assert sum(Decimal(str(a)) for a in amounts) == sum(values)
+
+
+def test_a_page_shows_the_first_rows_of_each_table_and_the_figures_of_all_of_them(
+        pages: Pages, monkeypatch: object) -> None:
+    """At national scale a region's year is tens of thousands of rows: a page shows the first
+    of each table and says how many there are; its figures and totals are the whole table's,
+    as the unlimited page and the download give them."""
+    from web.pages import common
+
+    path = "/statements?kind=public-cost&rhf=helse-vest&from=2023-01-01&to=2024-12-31&by=month"
+    pages.sign_in("rhf_finance", "helse-vest")
+    whole = pages.get(path).text
+    monkeypatch.setattr(common, "SHOWN", 2)  # type: ignore[attr-defined]
+    cut = pages.get(path).text
+
+    def rows(html: str, table: str) -> list[str]:
+        body = html[html.index(f'id="table-{table}"'):]
+        body = body[body.index("<tbody>"):body.index("</tbody>")]
+        return re.findall(r"<tr>.*?</tr>", body, re.S)
+
+    def feet(html: str) -> list[str]:
+        return re.findall(r"<tfoot>.*?</tfoot>", html, re.S)
+
+    def figures(html: str) -> list[str]:
+        return re.findall(r'data-figure="[a-z-]+">[^<]*', html)
+
+    counts = [len(rows(whole, f"sheet-{n}")) for n in (1, 2)]
+    assert min(counts) > 2  # the demo's tables are longer than the cut
+    for n in (1, 2):
+        assert rows(cut, f"sheet-{n}") == rows(whole, f"sheet-{n}")[:2]
+    assert cut.count('data-shown="2"') == 2 and 'data-shown' not in whole
+    assert feet(cut) == feet(whole) and figures(cut) == figures(whole) and figures(whole)

@@ -28,6 +28,7 @@ from reports.bookkeeping import close, reopen
 from reports import queries as reports
 from reports.export import CsvVariant, slug
 from domain.statements.public import By
+from web.pages import common
 from web.pages.common import ServiceDep, day, position
 from web.render import page
 from web.session import CheckedForm, SignedIn, lang_of
@@ -86,6 +87,13 @@ def last_quarter(today: date) -> StatementPeriod:
 
 
 def build(service: Service, actor: Actor, a: Asked) -> Any:
+    """The statement asked for, as the actor may see it (the one tenancy rule, ADR 0016)."""
+    return service.view(actor).statement(built(service, actor, a))
+
+
+def built(service: Service, actor: Actor, a: Asked) -> Any:
+    """The statement asked for, of the actor's scope, before anything in it is withheld: only
+    for figures and for rows that go through the actor's View before they are shown."""
     # as recorded by now: a page after a form shows what the form recorded
     ledger, sources, at = service.ledger, service.current(), a.at
     party = {"rhf": a.rhf or None, "company": a.company or None}
@@ -99,10 +107,16 @@ def build(service: Service, actor: Actor, a: Asked) -> Any:
         found = reports.public_cost_statement(sources, actor, a.start, a.end, By(a.by),
                                               hf=a.hf or None, patient=a.patient or None,
                                               at=at, **party)
-    return service.view(actor).statement(found)  # the one tenancy rule (ADR 0016)
+    return found
 
 
 def restated(service: Service, actor: Actor, a: Asked) -> Any:
+    """The restatement asked for (if any), as the actor may see it."""
+    found = restated_built(service, actor, a)
+    return None if found is None else service.view(actor).statement(found)
+
+
+def restated_built(service: Service, actor: Actor, a: Asked) -> Any:
     ledger, sources, at = service.ledger, service.current(), a.at
     if a.since:
         found: Any = books_queries.since(ledger, sources, actor, a.since, at)
@@ -112,7 +126,7 @@ def restated(service: Service, actor: Actor, a: Asked) -> Any:
                                     company=a.company or None, at=at)
     else:
         return None
-    return service.view(actor).statement(found)
+    return found
 
 
 def books_of(service: Service, actor: Actor, a: Asked) -> tuple[Any, bool]:
@@ -143,15 +157,22 @@ def statements(request: Request, actor: SignedIn, service: ServiceDep, kind: Kin
 
 def _render(request: Request, service: Service, actor: Actor, a: Asked, done: str,
             refused: str = "") -> Response:
-    statement = build(service, actor, a)
-    restatement = restated(service, actor, a)
+    # A page shows the statement's figures and the first SHOWN rows of each table (the
+    # downloads hold them all): at M a region's year by month is 28 000 rows of patients. Only
+    # what is shown goes through the actor's View; figures are sums, which withholding leaves
+    # as they are.
+    view = service.view(actor)
+    found, again = built(service, actor, a), restated_built(service, actor, a)
+    text = None if view.sees_everything else view.scrub_text
+    figures = found.to_dict()
     book, keeps = books_of(service, actor, a)
     return page(request, "pages/statements.html", 422 if refused else 200, actor=actor, a=a,
-                statement=statement, totals=statement.to_dict()["totals"],
-                sheets=sheet_views(statement.sheets()),
-                tables=[(slug(x.name), x.name) for x in statement.sheets()],
-                restatement=restatement,
-                restated=sheet_views(restatement.sheets()) if restatement else None,
+                statement=view.statement(found), totals=view.scrub(figures["totals"]),
+                adjustment_totals=view.scrub(figures.get("adjustment_totals")),
+                sheets=sheet_views(found.sheets(), common.SHOWN, text),
+                tables=[(slug(x.name), x.name) for x in found.sheets()],
+                restatement=view.statement(again) if again is not None else None,
+                restated=sheet_views(again.sheets(), common.SHOWN, text) if again else None,
                 scoped=actor.role in (access.PARTNER, access.RHF_FINANCE),
                 head=service.ledger.position(), book=book, keeps=keeps, done=done,
                 refused=refused, nb=lang_of(request) == "nb",
