@@ -43,7 +43,7 @@ def visible_patients(models: ReadModels, actor: Actor,
     reads no stream to judge them again."""
     if patient_ids is not None and not patient_ids:
         return []
-    where, params = Tenancy.of(actor).where(models, "p")
+    where, params = Tenancy.of(actor).where(models, "p", by_id=patient_ids is not None)
     if patient_ids is not None:
         among, ids = models.among("p.patient_id", sorted(patient_ids))
         where, params = [among, *where], [*ids, *params]
@@ -174,7 +174,8 @@ def _needed(at: int | None, min_position: int | None) -> int:
 def _payer_asks(models: ReadModels, actor: Actor, patient_id: str, on: date) -> list[Any]:
     day = models.db.date_in(on)
     tenancy = Tenancy.of(actor)
-    (in_i, with_i), (in_p, with_p) = tenancy.where(models, "i"), tenancy.where(models, "p")
+    (in_i, with_i), (in_p, with_p) = (tenancy.where(models, "i", by_id=True),
+                                      tenancy.where(models, "p", by_id=True))
     return [(r.INTERVALS, " AND ".join([
         "i.patient_id = ? AND i.start_on <= ? AND (i.end_on IS NULL OR i.end_on >= ?)", *in_i]),
         [patient_id, day, day, *with_i], "i"),
