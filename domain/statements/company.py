@@ -113,11 +113,15 @@ class CompanyStatement:
             "known_at": self.known,
             "agreements": [_agreement_dict(a) for a in self.agreements],
             "patients": [_patient_dict(p) for p in self.patients],
-            "totals": {
-                "packs": sum(p.packs for p in self.patients),
-                "value": totals_dict(value_of(self.dispensations)),
-                "grants": {c: totals_dict(self.grant_totals(c)) for c in GRANT_COLUMNS},
-            },
+            "totals": self.totals(),
+        }
+
+    def totals(self) -> dict[str, Any]:
+        """The statement's totals, as `to_dict` gives them (without the rest of it)."""
+        return {
+            "packs": sum(p.packs for p in self.patients),
+            "value": totals_dict(value_of(self.dispensations)),
+            "grants": {c: totals_dict(self.grant_totals(c)) for c in GRANT_COLUMNS},
         }
 
     def sheets(self) -> list[Sheet]:

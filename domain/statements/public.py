@@ -111,7 +111,6 @@ class PublicCostStatement:
         return tuple(c for r in self.rows for c in r.contributions)
 
     def to_dict(self) -> dict[str, Any]:
-        dispensed = [d for r in self.rows for d in r.dispensations]
         return {
             "statement": "public-cost",
             "period": self.period.to_dict(),
@@ -119,12 +118,17 @@ class PublicCostStatement:
             "known_at": self.known,
             "by": self.by.value,
             "rows": [_row_dict(r) for r in self.rows],
-            "totals": {
-                "patients": len({p for r in self.rows for p in r.patients}),
-                "public_days": sum(r.public_days for r in self.rows),
-                "packs": sum(d.packs for d in dispensed),
-                "value": totals_dict(value_of(dispensed)),
-            },
+            "totals": self.totals(),
+        }
+
+    def totals(self) -> dict[str, Any]:
+        """The statement's totals, as `to_dict` gives them (without the rest of it)."""
+        dispensed = [d for r in self.rows for d in r.dispensations]
+        return {
+            "patients": len({p for r in self.rows for p in r.patients}),
+            "public_days": sum(r.public_days for r in self.rows),
+            "packs": sum(d.packs for d in dispensed),
+            "value": totals_dict(value_of(dispensed)),
         }
 
     def sheets(self) -> list[Sheet]:

@@ -54,9 +54,10 @@ def _rhf_finance(service: Service, actor: Actor, on: date) -> dict[str, Any]:
     takeovers = reports.coverage_ending(sources, actor, on, TAKEOVER_DAYS)
     return {
         "month": month, "quarter": quarter,
-        "month_cost": reports.public_cost_statement(sources, actor, *month, By.MONTH).to_dict(),
-        "quarter_cost": reports.public_cost_statement(sources, actor, *quarter,
-                                                      By.QUARTER).to_dict(),
+        "month_cost": {"totals": reports.public_cost_statement(sources, actor, *month,
+                                                               By.MONTH).totals()},
+        "quarter_cost": {"totals": reports.public_cost_statement(sources, actor, *quarter,
+                                                                 By.QUARTER).totals()},
         "public_now": public_now, "summary": reports.gap_summary(worklist, on),
         "takeovers": [e for e in takeovers.endings if e.then.kind is PayerKind.PUBLIC],
         "takeover_days": TAKEOVER_DAYS,
@@ -84,7 +85,7 @@ def _partner(service: Service, actor: Actor, on: date) -> dict[str, Any]:
     statement = reports.company_obligations(service.current(), actor, first, on)
     by_cohort = Counter((p.cohort_id, p.stage) for p in patients)
     return {"patients": patients, "by_cohort": sorted(by_cohort.items()), "since": first,
-            "statement": statement, "sums": statement.to_dict()["totals"]}
+            "statement": statement, "sums": statement.totals()}
 
 
 def _trial_office(service: Service, actor: Actor, on: date) -> dict[str, Any]:
@@ -105,8 +106,8 @@ def _trial_office(service: Service, actor: Actor, on: date) -> dict[str, Any]:
 def _procurement(service: Service, actor: Actor, on: date) -> dict[str, Any]:
     quarter, sources = quarter_of(on), service.current()
     return {"agreements": queries.agreements(service, actor), "quarter": quarter,
-            "quarter_cost": reports.public_cost_statement(sources, actor, *quarter,
-                                                          By.QUARTER).to_dict(),
+            "quarter_cost": {"totals": reports.public_cost_statement(sources, actor, *quarter,
+                                                                     By.QUARTER).totals()},
             "summary": reports.gap_summary(reports.financing_gaps(sources, actor, on, end=on),
                                            on)}
 
