@@ -96,6 +96,19 @@ def patient_rows(models: ReadModels, actor: Actor, where: str = "",
                        [*values, *params], order="p.patient_id", alias="p")
 
 
+def paid_by(models: ReadModels, actor: Actor, on: date, kind: str, party: str, *,
+            min_position: int | None = None, wait: float = WAIT) -> int:
+    """How many of the patients the actor may see a payer of this kind and party pays for on
+    `on` (an RHF's patients under public financing on a date), as known now."""
+    known = position(models, None, min_position, wait)
+    day = models.db.date_in(on)
+    scope, params = Tenancy.of(actor).where(models, "i")
+    where = ["i.kind = ? AND i.party = ? AND i.start_on <= ? AND (i.end_on IS NULL OR "
+             "i.end_on >= ?)", *scope]
+    return models.count(r.INTERVALS, known, " AND ".join(where), [kind, party, day, day, *params],
+                        alias="i")
+
+
 def partner_cohorts(models: ReadModels, actor: Actor) -> list[str]:
     """The cohorts of a partner's patients (a partner sees its own agreements' cohorts only;
     every other role sees every cohort)."""

@@ -147,3 +147,26 @@ def test_a_companys_page_of_payers_is_searched_by_its_company_not_scanned(tmp_pa
         assert any("company_id_patient_id_start_on_end_on" in step and "(company_id=?" in step
                    for step in plan), plan
         assert not any(step.startswith("SCAN") for step in plan), plan
+
+
+def test_how_many_a_payer_pays_for_on_a_date_is_the_count_of_the_pages_of_payers(
+        loaded: tuple[Ledger, WhoPaysView]) -> None:
+    """An RHF officer's overview counts its region's patients under public financing on a date
+    in one query (projections.queries.paid_by): the same number as reading every page of
+    payers and counting them, for every region and a partner, on dates across the demo."""
+    from projections import queries
+
+    ledger, models = loaded
+    regions = sorted({t.rhf_id for t in ledger.workspace().registry().trusts.values()})
+    counted = 0
+    for day in (date(2023, 3, 1), ON, date(2024, 2, 1), date(2024, 9, 1)):
+        for rhf in regions:
+            for actor in (Actor(subject="x", role=RHF_FINANCE, organisation=rhf),
+                          Actor(subject="x", role=AUDITOR, organisation="impress")):
+                rows = [row for page in all_pages(models, day, Tenancy.of(actor), 7)
+                        for row in page.rows]
+                expected = sum(1 for row in rows
+                               if row.kind.value == "public" and row.party == rhf)
+                assert queries.paid_by(models, actor, day, "public", rhf) == expected
+                counted += expected
+    assert counted > 0

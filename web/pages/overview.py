@@ -49,8 +49,9 @@ def _rhf_finance(service: Service, actor: Actor, on: date) -> dict[str, Any]:
     sources = service.current()
     month, quarter = month_of(on), quarter_of(on)
     worklist = reports.financing_gaps(sources, actor, on, end=on)
-    public_now = [r for r in _payers(service, actor, on)
-                  if r.payer.kind is PayerKind.PUBLIC and r.payer.party == actor.organisation]
+    public_now = who_pays.paid_by(service.models, actor, on, PayerKind.PUBLIC.value,
+                                  actor.organisation, min_position=service.ledger.head(),
+                                  wait=service.wait)
     takeovers = reports.coverage_ending(sources, actor, on, TAKEOVER_DAYS)
     return {
         "month": month, "quarter": quarter,
@@ -62,20 +63,6 @@ def _rhf_finance(service: Service, actor: Actor, on: date) -> dict[str, Any]:
         "takeovers": [e for e in takeovers.endings if e.then.kind is PayerKind.PUBLIC],
         "takeover_days": TAKEOVER_DAYS,
     }
-
-
-def _payers(service: Service, actor: Actor, on: date) -> list[Any]:
-    """Who pays on `on` for every patient the actor may see, page after page."""
-    rows: list[Any] = []
-    after: str | None = None
-    head = service.ledger.head()
-    while True:
-        page = who_pays.payers(service.models, actor, on, after=after, min_position=head,
-                               wait=service.wait)
-        rows += page.rows
-        if page.last:
-            return rows
-        after = page.after
 
 
 def _partner(service: Service, actor: Actor, on: date) -> dict[str, Any]:
