@@ -8,7 +8,7 @@ exactly as if it did not exist.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, fields, is_dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -506,21 +506,45 @@ class Scrubbed:
     def __init__(self, statement: Any, view: View) -> None:
         self._statement, self._view = statement, view
         self._scrubbed: dict[str, Any] = {}
+        self._judged = False
 
     def __getattr__(self, name: str) -> Any:  # title, period, items, ...: scrubbed records
         # scrubbed once (statements are immutable): a worklist's items are read several times
         if name not in self._scrubbed:
             value = getattr(self._statement, name)
             if isinstance(value, (tuple, list)):  # items about patients: judged in one query
-                self._view.judge(p for x in value
-                                 if isinstance(p := getattr(x, "patient_id", None), str))
+                self._view.judge(_patients_in(value))
             self._scrubbed[name] = self._view.scrub_record(value)
         return self._scrubbed[name]
 
+    def _judge(self) -> None:
+        """The patients the statement's items and rows name, judged in one query (an RHF's
+        worklist names tens of thousands), before all of it is withheld from."""
+        if not self._judged:
+            self._judged = True
+            statement = self._statement
+            if is_dataclass(statement):
+                self._view.judge(p for f in fields(statement)
+                                 if isinstance(v := getattr(statement, f.name), (tuple, list))
+                                 for p in _patients_in(v))
+
     def to_dict(self) -> Any:
+        self._judge()
         return self._view.scrub(self._statement.to_dict())
 
     def sheets(self) -> list[Any]:
+        self._judge()
         text = self._view.scrub_text
         return [replace(s, rows=tuple(tuple(text(c) if isinstance(c, str) else c for c in row)
                                       for row in s.rows)) for s in self._statement.sheets()]
+
+
+def _patients_in(items: Iterable[Any]) -> Iterator[str]:
+    """The patients items name: their `patient_id`, or their `patients` (a row of several)."""
+    for item in items:
+        patient_id = getattr(item, "patient_id", None)
+        if isinstance(patient_id, str):
+            yield patient_id
+        patients = getattr(item, "patients", None)
+        if isinstance(patients, (tuple, list, frozenset)):
+            yield from (p for p in patients if isinstance(p, str))
