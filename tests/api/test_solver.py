@@ -14,6 +14,7 @@ from fastapi import routing as fastapi_routing
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.requests import Request
+from starlette.responses import Response
 
 from api import solver
 from tests.api.support import ORGANISATIONS, Api, settings_for
@@ -58,8 +59,15 @@ async def _outcome(solving: Any) -> tuple[Any, Any]:
         solved = await solving
     except Exception as exc:  # noqa: BLE001 - a refusal (Problem) must be the same both ways
         return ("raised", type(exc).__name__, repr(getattr(exc, "__dict__", exc))), exc
-    values = {k: "<request>" if isinstance(v, Request) else v for k, v in solved.values.items()}
+    values = {k: "<request>" if isinstance(v, Request) else _response(v) if isinstance(
+        v, Response) else v for k, v in solved.values.items()}
     return ("solved", values, repr(solved.errors)), solved
+
+
+def _response(response: Response) -> tuple[str, int | None, list[tuple[bytes, bytes]]]:
+    """A route's `Response` parameter (each solving makes its own, for the route to set headers
+    on): the same if it starts the same."""
+    return ("<response>", response.status_code, list(response.raw_headers))
 
 
 def _operations(api: Api) -> list[tuple[str, list[dict[str, Any]]]]:

@@ -147,6 +147,9 @@ def test_the_patients_list_pages_through_exactly_the_patients_the_view_sees(
                 after = page.after
             assert listed == expected, (actor, cohort, hf)
             assert pages == max(1, -(-len(expected) // 3)) or len(expected) % 3 == 0
+        if actor.role == access.PARTNER:  # the cohort filter's choices: its patients' cohorts
+            assert queries.partner_cohorts(models, actor) == sorted(
+                {patient.cohort_id for p, patient in cases.items() if view.patient_id(p)})
     assert earlier_hf != moved.hf_id  # the filter reaches a trust the patient has left
 
 
