@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
@@ -24,7 +24,15 @@ post_command(router, "/v1/patients", rq.EnrolmentIn, T,
              summary="Enrol a patient (pseudonymous study ID) in a cohort at a health trust")
 
 
-@router.get("/v1/patients", response_model=list[PatientOut], responses=READ_PROBLEMS,
+PAGED: dict[int | str, dict[str, Any]] = {200: {"headers": {
+    "Link": {"description": "The next page: `<url>; rel=\"next\"` (absent on the last page).",
+             "schema": {"type": "string"}},
+    "X-Total-Count": {"description": "How many patients the whole list holds.",
+                      "schema": {"type": "integer"}}}}}
+
+
+@router.get("/v1/patients", response_model=list[PatientOut],
+            responses={**READ_PROBLEMS, **PAGED},
             summary="Patients visible to you (partner: under your agreements; RHF: your region)",
             description="A page at a time, by patient id: at most `limit` patients after the "
                         "patient `after`. The next page's address is in the `Link` header "
