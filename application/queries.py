@@ -115,10 +115,6 @@ def cohort(service: Service, actor: Actor, cohort_id: str) -> st.Cohort:
 # --- patients ---------------------------------------------------------------------------------
 
 
-def patients(service: Service, actor: Actor) -> list[st.Patient]:
-    return _listed(service, actor, "patient")
-
-
 def patient(service: Service, actor: Actor, patient_id: str) -> st.Patient:
     return cast(st.Patient, _one(service, actor, "patient", patient_id, err.UnknownPatient))
 
