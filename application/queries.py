@@ -66,7 +66,11 @@ def _listed(service: Service, actor: Actor, kind: str) -> list[Any]:
 def _one(service: Service, actor: Actor, kind: str, identifier: str,
          unknown: Callable[[str], err.Refused]) -> Any:
     """One of them, or its refusal as unknown if it does not exist or is not the actor's."""
-    view = service.view(actor)
+    return _judged(service.view(actor), kind, identifier, unknown)
+
+
+def _judged(view: View, kind: str, identifier: str,
+            unknown: Callable[[str], err.Refused]) -> Any:
     found = getattr(view.ws, kind)(identifier)
     if not found.exists or not getattr(view, kind)(found):
         raise _unknown(view, kind, identifier, unknown)
@@ -121,10 +125,7 @@ def patient(service: Service, actor: Actor, patient_id: str) -> st.Patient:
 
 def patient_in(view: View, patient_id: str) -> st.Patient:
     """`patient`, judged by a view the caller already holds (one for a page of patients)."""
-    found = view.ws.patient(patient_id)
-    if not found.exists or not view.patient(found):
-        raise _unknown(view, "patient", patient_id, err.UnknownPatient)
-    return found
+    return cast(st.Patient, _judged(view, "patient", patient_id, err.UnknownPatient))
 
 
 def visible_patient(service: Service, actor: Actor, patient_id: str) -> None:

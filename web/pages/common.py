@@ -12,7 +12,10 @@ from fastapi import Depends, Request
 from api import deps
 from api.problems import Problem
 from api.served import Served
+from application import access, queries
 from domain import errors as err
+from domain import state as st
+from domain.values import Actor
 
 OSLO = ZoneInfo("Europe/Oslo")
 
@@ -72,3 +75,11 @@ SHOWN = 200
 """Rows a list or table of a page shows: a region's worklist holds thousands at national scale
 (its page was 1.6 MB, seconds to render, and nobody reads it there); the page's figures count
 them all, and the worklist's download holds them all."""
+
+
+def trusts_of(service: Served, actor: Actor) -> list[st.HealthTrust]:
+    """The health trusts a page offers as a filter: an RHF officer's region's, else all."""
+    trusts = queries.health_trusts(service)
+    if actor.role == access.RHF_FINANCE:
+        trusts = [t for t in trusts if t.rhf_id == actor.organisation]
+    return trusts

@@ -18,6 +18,7 @@ from domain import errors as err
 from domain.financing import Interval
 from domain.values import Actor
 from projections import queries as who_pays
+from web.pages import common
 from web.pages.common import ServiceDep, moment, position
 from web.picture import picture
 from web.render import page, partial
@@ -37,9 +38,7 @@ def patient_list(request: Request, actor: SignedIn, service: ServiceDep,
     found = who_pays.patients(service.models, actor, cohort=cohort or None, hf=hf or None,
                               after=after, min_position=service.ledger.head(),
                               wait=service.wait)
-    trusts = queries.health_trusts(service)
-    if actor.role == access.RHF_FINANCE:
-        trusts = [t for t in trusts if t.rhf_id == actor.organisation]
+    trusts = common.trusts_of(service, actor)
     cohorts = (who_pays.partner_cohorts(service.models, actor) if actor.role == access.PARTNER
                else queries.cohort_ids(service))  # every other role sees every cohort
     return page(request, "pages/patients.html", actor=actor, patients=found.rows,

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from api.problems import Problem
-from application import access, queries
+from application import access
 from reports import queries as reports
 from web.pages import common
 from web.pages.common import ServiceDep, day
@@ -41,9 +41,7 @@ def worklist(request: Request, actor: SignedIn, service: ServiceDep, rhf: Text =
     coming = reports.coverage_ending(sources, actor, today, days, rhf=region, hf=trust)
     summary = reports.gap_summary(items, today)
     view, limit = service.view(actor), common.SHOWN
-    trusts = queries.health_trusts(service)
-    if actor.role == access.RHF_FINANCE:
-        trusts = [t for t in trusts if t.rhf_id == actor.organisation]
+    trusts = common.trusts_of(service, actor)
     return page(request, "pages/worklist.html", actor=actor, summary=summary,
                 listed={kind: view.scrub_record(getattr(summary, kind)[:limit])
                        for kind in ("gaps", "pending", "dispensations")},
