@@ -96,6 +96,31 @@ def patient_rows(models: ReadModels, actor: Actor, where: str = "",
                        [*values, *params], order="p.patient_id", alias="p")
 
 
+@dataclass(frozen=True)
+class PatientGroup:
+    """How many of the patients an actor may see are in a cohort at a stage, and the first
+    enrolment among them."""
+
+    cohort_id: str
+    stage: int
+    patients: int
+    first_enrolled: date | None
+
+
+def patient_groups(models: ReadModels, actor: Actor, *, min_position: int | None = None,
+                   wait: float = WAIT) -> list[PatientGroup]:
+    """The patients the actor may see, as known now, counted by cohort and stage (in that
+    order), without reading them."""
+    known = position(models, None, min_position, wait)
+    scope, values = Tenancy.of(actor).where(models, "p")
+    found = models.grouped(r.PATIENTS, ["p.cohort_id", "p.stage", "COUNT(*)",
+                                        "MIN(p.enrolled_on)"], ["p.cohort_id", "p.stage"],
+                           known, " AND ".join(scope), values, alias="p")
+    return sorted((PatientGroup(cohort, int(stage), int(count), models.db.date_out(first))
+                   for cohort, stage, count, first in found),
+                  key=lambda g: (g.cohort_id, g.stage))
+
+
 def paid_by(models: ReadModels, actor: Actor, on: date, kind: str, party: str, *,
             min_position: int | None = None, wait: float = WAIT) -> int:
     """How many of the patients the actor may see a payer of this kind and party pays for on

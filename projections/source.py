@@ -20,7 +20,8 @@ from domain.financing import PayerKind
 from domain.statements import worklist as wl
 from domain.statements.rows import SlotUse
 from domain.statements.worklist import Gap, WorkItem
-from domain.statements.source import uses_of
+from domain.statements.scope import Scope, ScopeKind
+from domain.statements.source import CostSums, uses_of
 from projections import rows as r
 from projections import tables as tb
 from projections.view import ANY_POSITION, ReadModels
@@ -30,6 +31,8 @@ _ITEM_FIELDS = ("patient_id", "gap", "cohort_id", "since", "until", "hf_id", "rh
                 "resolve", "basis", "seq", "packs", "value", "first_on", "last_on",
                 "first_end", "last_start")
 _GAPS = {g.value: g for g in Gap}
+_SCOPE_COLUMNS = {ScopeKind.COMPANY: "company_id", ScopeKind.RHF: "rhf_id",
+                  ScopeKind.HF: "hf_id"}  # the column of a cost line a scope sees it by
 _WORK_ITEM = tb.builder(WorkItem)  # tens of thousands an RHF's worklist at M
 
 
@@ -184,18 +187,42 @@ class ReadSource:
             found += [x for x in query("gap IS NOT NULL", []) if x.ref not in seen]
         return found
 
+    def company_cost(self, *, span: Span, scope: Scope) -> CostSums:
+        """domain.statements.source.at_company_cost in SQL, summed per currency."""
+        where = ["payer_kind = ? AND party = company_id",
+                 "dispensed_on >= ? AND dispensed_on <= ?"]
+        params: list[Any] = [PayerKind.COMPANY.value, self.db.date_in(span[0]),
+                             self.db.date_in(span[1])]
+        column = _SCOPE_COLUMNS.get(scope.kind)
+        if column is not None:
+            where.append(f"{column} = ?")
+            params.append(scope.party)
+        packs, value = 0, dict[str, int]()
+        for currency, packs_of, value_of in self.models.grouped(
+                r.COST_LINES, ["currency", "SUM(packs)", "SUM(value_minor)"], ["currency"],
+                self.at, " AND ".join(where), params):
+            packs += int(packs_of)
+            if currency is not None and value_of is not None:
+                value[currency] = int(value_of)
+        return CostSums(packs, value)
+
     def work_items(self, *, span: Span, seen_by: Collection[str], company: str | None = None,
-                   rhf: str | None = None) -> tuple[list[WorkItem], set[str]]:
+                   rhf: str | None = None, gaps: Collection[Gap] | None = None
+                   ) -> tuple[list[WorkItem], set[str]]:
         """The kept work items (domain.statements.worklist) meeting the span, of those
-        `seen_by`, and the patients with an item the span clips (their items are left out:
-        the caller works them out again). Only what an item shows is read and decoded: at
-        national scale an RHF's worklist is tens of thousands of rows."""
+        `seen_by` (and of `gaps`, if given), and the patients with such an item the span clips
+        (their items are left out: the caller works them out again). Only what an item shows
+        is read and decoded: at national scale an RHF's worklist is tens of thousands of
+        rows."""
         t, db = r.WORK_ITEMS, self.db
         first, last = db.date_in(span[0]), db.date_in(span[1])
         where = [f"seen_by IN ({', '.join('?' * len(seen_by))})",
                  "since_on <= ? AND (until_on IS NULL OR until_on >= ?)"]
         params: list[Any] = [*seen_by, last, first]
         self._scope(where, params, company, rhf)
+        if gaps is not None:
+            where.append(f"gap IN ({', '.join('?' * len(gaps))})" if gaps else "1 = 0")
+            params += [g.value for g in gaps]
         # in the worklist's order, or nearly (a collation's): its sort finds them in order
         found = self.models.tuples(t, [t.column(f) for f in _ITEM_FIELDS], self.at,
                                    " AND ".join(where), params,

@@ -162,6 +162,21 @@ class ReadModels:
         row = self.db.one(sql, [*known_params, *params])
         return int(row[0]) if row else 0
 
+    def grouped(self, table: tb.Table, select: Sequence[str], group: Sequence[str],
+                at: int | None, where: str = "", params: Sequence[Any] = (),
+                alias: str = "t") -> list[tuple[Any, ...]]:
+        """`select` (the `group` columns, then aggregates of the columns, under `alias`) of the
+        rows `rows` would read, one tuple per group, as stored (dates as the database holds
+        them): figures summed by the database, without reading the rows."""
+        known, known_params = tb.known_at(table, at, alias)
+        sql = f"SELECT {', '.join(select)} FROM {self.tables.of(table)} {alias} WHERE {known}"
+        if where:
+            sql += f" AND ({where})"
+        if group:
+            sql += f" GROUP BY {', '.join(group)}"
+        with self.db.reading() as cur:
+            return [tuple(x) for x in cur.rows(sql, [*known_params, *params])]
+
     def values(self, table: tb.Table, column: str, at: int | None, where: str = "",
                params: Sequence[Any] = (), alias: str = "t") -> list[Any]:
         """The distinct values of one column of the rows `rows` would read, in order."""

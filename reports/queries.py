@@ -10,8 +10,10 @@ None: the position the read models have reached).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from typing import Any
 
 from application.access import PARTNER, RHF_FINANCE
 from domain import errors as err
@@ -22,7 +24,7 @@ from domain.statements.scope import check
 from domain.statements.source import Source
 from domain.statements.worklist import add_values, totals_of
 from reports.statements import Period, Scope
-from domain.statements.company import CompanyStatement, company_statement
+from domain.statements.company import CompanyStatement, company_statement, company_totals
 from domain.statements.public import By, PublicCostStatement, public_cost
 from reports.statements_restate import Restatement, Sources, StatementKind, restate
 from reports.worklist import Gap, Upcoming, WorkItem, Worklist, upcoming, worklist
@@ -79,6 +81,14 @@ def company_obligations(sources: Sources, actor: Actor, start: date, end: date, 
     return company_statement(source, period(start, end), scope)
 
 
+def company_obligation_totals(sources: Sources, actor: Actor, start: date, end: date, *,
+                              company: str | None = None, rhf: str | None = None,
+                              at: int | None = None) -> dict[str, Any]:
+    """The totals of `company_obligations`, without building the statement."""
+    source, scope = _scoped(sources, actor, company, rhf, at)
+    return company_totals(source, period(start, end), scope)
+
+
 def public_cost_statement(sources: Sources, actor: Actor, start: date, end: date,
                           by: By = By.QUARTER, *, company: str | None = None,
                           rhf: str | None = None, hf: str | None = None,
@@ -103,14 +113,16 @@ def restatement(sources: Sources, actor: Actor, kind: StatementKind, start: date
 def financing_gaps(sources: Sources, actor: Actor, today: date, start: date | None = None,
                    end: date | None = None, *, company: str | None = None,
                    rhf: str | None = None, hf: str | None = None,
-                   at: int | None = None, dispensations: bool = False) -> Worklist:
+                   at: int | None = None, dispensations: bool = False,
+                   gaps: Collection[Gap] | None = None) -> Worklist:
     """The worklist from `start` (default: the first enrolment) to `end` (default: today);
     with `hf`, only the items at that health trust; with `dispensations`, each item's
-    dispensations at stake."""
+    dispensations at stake; with `gaps`, only the items of those kinds."""
     source, scope = _scoped(sources, actor, company, rhf, at)
     last = end or today
     first = start or min(last, source.first_enrolment() or last)
-    found = worklist(source, period(first, last), scope, dispensations=dispensations)
+    found = worklist(source, period(first, last), scope, dispensations=dispensations,
+                     gaps=gaps)
     return replace(found, items=tuple(i for i in found.items if i.hf_id == hf)) if hf else found
 
 

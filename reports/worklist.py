@@ -11,6 +11,7 @@ they are read and worked out then, as from a replay.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any, Protocol, runtime_checkable
@@ -78,17 +79,21 @@ class ItemSource(Protocol):
     """A source that keeps the work items (projections.source.ReadSource)."""
 
     def work_items(self, *, span: tuple[Any, Any], seen_by: Any, company: str | None = None,
-                   rhf: str | None = None) -> tuple[list[WorkItem], set[str]]: ...
+                   rhf: str | None = None, gaps: Collection[Gap] | None = None
+                   ) -> tuple[list[WorkItem], set[str]]: ...
 
 
 def worklist(source: Source, period: Period, scope: Scope, *,
-             dispensations: bool = False) -> Worklist:
+             dispensations: bool = False, gaps: Collection[Gap] | None = None) -> Worklist:
     """The items of the period the scope sees (with `dispensations`: each with its
-    dispensations at stake)."""
+    dispensations at stake; with `gaps`, only the items of those kinds: the worklist's items
+    of those kinds, read without the others)."""
     check(source, scope)
     kept = (isinstance(source, ItemSource) and not dispensations
             and scope.kind is not ScopeKind.HF)
-    items = _kept(source, period, scope) if kept else _worked_out(source, period, scope)
+    items = _kept(source, period, scope, gaps) if kept else _worked_out(source, period, scope)
+    if gaps is not None:
+        items = [i for i in items if i.gap in gaps]
     if not dispensations:
         items = [i if i.dispensations is None else _without(i) for i in items]
     items.sort(key=_ORDER)
@@ -103,13 +108,14 @@ def _without(i: WorkItem) -> WorkItem:
                     i.detail, i.resolve, i.basis, i.packs, i.value, i.order)
 
 
-def _kept(source: Any, period: Period, scope: Scope) -> list[WorkItem]:
-    """The items from the read models' rows; those of a patient with an item the period clips
-    worked out again."""
+def _kept(source: Any, period: Period, scope: Scope,
+          gaps: Collection[Gap] | None = None) -> list[WorkItem]:
+    """The items from the read models' rows (of `gaps`, and maybe others); those of a patient
+    with an item the period clips worked out again."""
     regional = scope.kind is ScopeKind.RHF
     items, again = source.work_items(span=(period.start, period.end),
                                      seen_by=(wl.RHF, wl.BOTH) if regional else (wl.ALL, wl.BOTH),
-                                     **scope.who())
+                                     gaps=gaps, **scope.who())
     if again:
         items += _worked_out(source, period, scope, again)
     return list(items)

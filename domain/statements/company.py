@@ -12,7 +12,7 @@ paid to its health trusts; it sees no agreement lines (slot usage is national, n
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 
 from dataclasses import dataclass
 from datetime import date
@@ -26,7 +26,7 @@ from domain.statements.sheet import Sheet
 from domain.statements.period import (Period, about, clipped, hf_spans, in_order, merge,
                                       value_of)
 from domain.statements.scope import Scope, ScopeKind, check
-from domain.statements.source import Source
+from domain.statements.source import CostSums, Source, at_company_cost, sums_of
 from domain.statements.text import (Line, dispensation_dict, money_dict, price_of,
                                      span_text, text, totals_dict)
 
@@ -102,9 +102,6 @@ class CompanyStatement:
     def grants(self) -> tuple[GrantLine, ...]:
         return tuple(p.grant for p in self.patients if p.grant is not None)
 
-    def grant_totals(self, column: str) -> Totals:
-        return Totals(getattr(g, column) for g in self.grants)
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "statement": "company-obligations",
@@ -118,11 +115,7 @@ class CompanyStatement:
 
     def totals(self) -> dict[str, Any]:
         """The statement's totals, as `to_dict` gives them (without the rest of it)."""
-        return {
-            "packs": sum(p.packs for p in self.patients),
-            "value": totals_dict(value_of(self.dispensations)),
-            "grants": {c: totals_dict(self.grant_totals(c)) for c in GRANT_COLUMNS},
-        }
+        return _totals(sums_of(self.dispensations), self.grants)
 
     def sheets(self) -> list[Sheet]:
         from domain.statements.company_sheets import sheets  # the shapes, apart from the rules
@@ -172,16 +165,9 @@ def company_statement(source: Source, period: Period, scope: Scope) -> CompanySt
             coverage.setdefault(interval.patient_id, []).append(part)
     at_cost: dict[str, list[CostLine]] = {}
     for d in in_order(source.cost_lines(span=span, kinds=company, **who)):
-        if (d.payer_kind is PayerKind.COMPANY and d.party == d.company_id and d.on in period
-                and scope.sees(d)):
+        if at_company_cost(d, span, scope):
             at_cost.setdefault(d.patient_id, []).append(d)
-    grants = {g.patient_id: g for g in source.grants(until=period.end, **who)
-              if scope.sees(g)}
-    moves: dict[str, list[MovementRow]] = {}
-    for m in source.movements(sorted(grants)):
-        moves.setdefault(m.patient_id, []).append(m)
-    granted = {pid: found for pid, g in grants.items()
-               if (found := _grant_line(g, moves.get(pid, []), period)) is not None}
+    granted = _granted(source, period, scope)
     # a patient with nothing in the period has no line: its row is not read (at M, 8 700
     # patients have grants, 900 a line)
     ids = sorted(coverage.keys() | at_cost.keys() | granted.keys())
@@ -194,6 +180,38 @@ def company_statement(source: Source, period: Period, scope: Scope) -> CompanySt
         if line is not None:
             patients.append(line)
     return CompanyStatement(period, scope, about(source), tuple(agreements), tuple(patients))
+
+
+def company_totals(source: Source, period: Period, scope: Scope) -> dict[str, Any]:
+    """The totals of the statement `company_statement` gives (`CompanyStatement.totals`),
+    without its lines: the source sums the lines at the company's cost (a partner's overview
+    over its whole history reads no line; at national scale they are hundreds of thousands).
+    The grants are the statement's own."""
+    check(source, scope)
+    return _totals(source.company_cost(span=(period.start, period.end), scope=scope),
+                   _granted(source, period, scope).values())
+
+
+def _totals(costs: CostSums, grants: Iterable[GrantLine]) -> dict[str, Any]:
+    grants = tuple(grants)
+    return {
+        "packs": costs.packs,
+        "value": totals_dict(costs.value),
+        "grants": {c: totals_dict(Totals(getattr(g, c) for g in grants))
+                   for c in GRANT_COLUMNS},
+    }
+
+
+def _granted(source: Source, period: Period, scope: Scope) -> dict[str, GrantLine]:
+    """Each patient's grant line for the period, of the grants the scope sees (a patient with
+    nothing granted, invoiced, paid or outstanding in it has none)."""
+    grants = {g.patient_id: g for g in source.grants(until=period.end, **scope.who())
+              if scope.sees(g)}
+    moves: dict[str, list[MovementRow]] = {}
+    for m in source.movements(sorted(grants)):
+        moves.setdefault(m.patient_id, []).append(m)
+    return {pid: found for pid, g in grants.items()
+            if (found := _grant_line(g, moves.get(pid, []), period)) is not None}
 
 
 def _agreement_lines(source: Source, period: Period, scope: Scope) -> list[AgreementLine]:
@@ -248,10 +266,14 @@ def _grant_line(grant: GrantRow, moves: list[MovementRow], period: Period) -> Gr
 
 
 def _sum(moves: Any, zero: Money) -> Money:
-    total = zero
+    """Summed in minor units (exact); a movement in another currency is refused, as Money
+    refuses to add it."""
+    total = 0
     for m in moves:
-        total = total + money(m.amount_minor, m.currency)
-    return total
+        if m.currency != zero.currency:
+            return zero + money(m.amount_minor, m.currency)  # raises
+        total += m.amount_minor
+    return money(total, zero.currency)
 
 
 # --- shapes -----------------------------------------------------------------------------------

@@ -13,9 +13,9 @@ from operator import attrgetter
 from typing import Any
 
 from domain.money import Totals
-from domain.statements.rows import CostLine, IntervalRow, PatientRow, money
+from domain.statements.rows import CostLine, IntervalRow, PatientRow
 from domain.statements.scope import Scope
-from domain.statements.source import Source
+from domain.statements.source import Source, sums_of
 
 DAY = timedelta(days=1)
 
@@ -104,11 +104,7 @@ def in_order(lines: Iterable[CostLine]) -> list[CostLine]:
 def value_of(items: Iterable[CostLine]) -> Totals:
     """The priced lines' value, summed in minor units per currency (exact, like Money's sum:
     one Money per currency instead of one per line)."""
-    sums: dict[str, int] = {}
-    for x in items:
-        if x.value_minor is not None and x.currency is not None:
-            sums[x.currency] = sums.get(x.currency, 0) + x.value_minor
-    return Totals(money(v, c) for c, v in sums.items())
+    return sums_of(items).value
 
 
 def per_currency(items: Sequence[CostLine]) -> list[tuple[int, Decimal | None, str | None]]:

@@ -17,10 +17,11 @@ from functools import cached_property
 from typing import Any, Protocol
 
 from domain.financing import Case, PayerKind, timeline
+from domain.money import Totals
 from domain.workspace import Workspace
 from domain.statements import compute as cp
 from domain.statements.rows import (CostLine, GrantRow, IntervalRow, MovementRow, PatientRow,
-                                    SlotRow, SlotUse)
+                                    SlotRow, SlotUse, money)
 from domain.statements.scope import Scope, check
 
 Span = tuple[date, date]
@@ -56,6 +57,38 @@ class Source(Protocol):
         """The patient slots used under these agreements, in the order they were used."""
         ...
     def first_enrolment(self) -> date | None: ...
+    def company_cost(self, *, span: Span, scope: Scope) -> CostSums:
+        """The packs and value of the lines `at_company_cost` keeps (summed by the source: a
+        figure at national scale, without reading the lines)."""
+        ...
+
+
+@dataclass(frozen=True)
+class CostSums:
+    """Packs dispensed, and their value in minor units per currency (of the priced lines)."""
+
+    packs: int
+    value_minor: dict[str, int]
+
+    @property
+    def value(self) -> Totals:
+        return Totals(money(v, c) for c, v in self.value_minor.items())
+
+
+def at_company_cost(line: CostLine, span: Span, scope: Scope) -> bool:
+    """A line of the company obligations statement: dispensed in the span, on a date its own
+    company paid for it, and seen by the scope."""
+    return (line.payer_kind is PayerKind.COMPANY and line.party == line.company_id
+            and span[0] <= line.on <= span[1] and scope.sees(line))
+
+
+def sums_of(lines: Iterable[CostLine]) -> CostSums:
+    packs, value = 0, dict[str, int]()  # exact: minor units, one sum per currency
+    for x in lines:
+        packs += x.packs
+        if x.value_minor is not None and x.currency is not None:
+            value[x.currency] = value.get(x.currency, 0) + x.value_minor
+    return CostSums(packs, value)
 
 
 def uses_of(patients: Iterable[PatientRow]) -> list[SlotUse]:
@@ -124,6 +157,9 @@ class Rows:
 
     def first_enrolment(self) -> date | None:
         return min((p.enrolled_on for p in self._of("patients") if p.enrolled_on), default=None)
+
+    def company_cost(self, *, span: Span, scope: Scope) -> CostSums:
+        return sums_of(x for x in self._of("cost_lines") if at_company_cost(x, span, scope))
 
 
 class Known(Rows):

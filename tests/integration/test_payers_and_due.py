@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from application import demo
-from application.access import AUDITOR, PARTNER, RHF_FINANCE, View
+from application.access import AUDITOR, PARTNER, RHF_FINANCE, TRIAL_OFFICE, View
 from application.ledger import Ledger
 from domain.financing import payer_on
 from domain.values import Actor
@@ -170,3 +170,36 @@ def test_how_many_a_payer_pays_for_on_a_date_is_the_count_of_the_pages_of_payers
                 assert queries.paid_by(models, actor, day, "public", rhf) == expected
                 counted += expected
     assert counted > 0
+
+
+def test_the_patients_counted_by_cohort_and_stage_are_the_patients_listed(
+        loaded: tuple[Ledger, WhoPaysView]) -> None:
+    """A partner's overview counts its patients by cohort and stage, with the first enrolment
+    among them, in one query (projections.queries.patient_groups): the same as reading every
+    patient the actor may see, for every company, region and the trial office."""
+    from projections import queries
+
+    ledger, models = loaded
+    everyone = queries.patient_rows(models, Actor(subject="x", role=AUDITOR,
+                                                  organisation="impress"))
+    regions = sorted({t.rhf_id for t in ledger.workspace().registry().trusts.values()})
+    actors = ([Actor(subject="x", role=PARTNER, organisation=c)
+               for c in sorted({p.company_id for p in everyone})]
+              + [Actor(subject="x", role=RHF_FINANCE, organisation=rhf) for rhf in regions]
+              + [Actor(subject="x", role=TRIAL_OFFICE, organisation="impress")])
+    seen = 0
+    for actor in actors:
+        rows = queries.patient_rows(models, actor)
+        expected: dict[tuple[str, int], list[date]] = {}
+        for p in rows:
+            expected.setdefault((p.cohort_id, p.stage), []).extend(
+                [p.enrolled_on] if p.enrolled_on else [])
+        groups = queries.patient_groups(models, actor)
+        assert [(g.cohort_id, g.stage) for g in groups] == sorted(expected)
+        assert sum(g.patients for g in groups) == len(rows)
+        for g in groups:
+            assert g.patients == sum(1 for p in rows if (p.cohort_id, p.stage)
+                                     == (g.cohort_id, g.stage))
+            assert g.first_enrolled == min(expected[(g.cohort_id, g.stage)], default=None)
+        seen += len(rows)
+    assert seen > 0

@@ -30,10 +30,11 @@ from projections.projector import Projector
 from projections.whopays import WhoPaysView
 from reports.readmodels import ReadModelSources
 from reports.statements import Period, Scope
-from domain.statements.company import company_statement
+from domain.statements.company import company_statement, company_totals
 from domain.statements.public import By, public_cost
 from reports.statements_replay import ReplaySources
 from reports.statements_restate import StatementKind, restate
+from domain.statements.worklist import Gap
 from reports.worklist import upcoming, worklist
 from tests.integration.test_projection_properties import (PROPERTY_SETTINGS, LedgerBook,
                                                           fresh_database, setup)
@@ -132,9 +133,19 @@ def play(url: str, history: History, more: list[tuple[int, Extra]]) -> tuple[Led
 
 def statements(source: Any, scope: Scope, clip: Period = YEAR) -> dict[str, Any]:
     """Every statement of the whole history, of 2023 and of the `clip` period (the
-    worklist's items it cuts are worked out again from the rows in it)."""
-    return {f"{name} {period}": build(source, period, scope).to_dict()
-            for name, build in BUILDERS.items() for period in (WHOLE, YEAR, clip)}
+    worklist's items it cuts are worked out again from the rows in it). The company
+    statement's totals, summed by the source without the statement, are its totals; the
+    worklist of some kinds of item is the worklist's items of those kinds."""
+    out = {f"{name} {period}": build(source, period, scope).to_dict()
+           for name, build in BUILDERS.items() for period in (WHOLE, YEAR, clip)}
+    for period in (WHOLE, YEAR, clip):
+        assert company_totals(source, period, scope) == out[f"company {period}"]["totals"]
+        every = worklist(source, period, scope).items
+        for kinds in ({Gap.ASSESSMENT_MISSING}, {Gap.BENEFIT_WITHOUT_EXEMPTION,
+                                                 Gap.DISPENSED_AFTER_END}, set()):
+            assert (worklist(source, period, scope, gaps=kinds).items
+                    == tuple(i for i in every if i.gap in kinds)), kinds
+    return out
 
 
 def would_tick(ledger: Ledger, today: date) -> set[str]:

@@ -3,7 +3,6 @@ today), each from the same query functions the API answers with."""
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import date, timedelta
 from typing import Annotated, Any
 
@@ -18,6 +17,7 @@ from domain.financing import PayerKind
 from domain.values import Actor
 from reports import queries as reports
 from domain.statements.public import By
+from domain.statements.worklist import Gap
 from web.pages import common
 from web.pages.common import ServiceDep, day
 from web.render import page
@@ -66,22 +66,22 @@ def _rhf_finance(service: Service, actor: Actor, on: date) -> dict[str, Any]:
 
 
 def _partner(service: Service, actor: Actor, on: date) -> dict[str, Any]:
-    patients = who_pays.patient_rows(service.models, actor, min_position=service.ledger.head(),
+    groups = who_pays.patient_groups(service.models, actor, min_position=service.ledger.head(),
                                      wait=service.wait)
-    first = min([p.enrolled_on for p in patients if p.enrolled_on] + [on])
-    statement = reports.company_obligations(service.current(), actor, first, on)
-    by_cohort = Counter((p.cohort_id, p.stage) for p in patients)
-    return {"patients": patients, "by_cohort": sorted(by_cohort.items()), "since": first,
-            "statement": statement, "sums": statement.totals()}
+    first = min([g.first_enrolled for g in groups if g.first_enrolled] + [on])
+    return {"patient_count": sum(g.patients for g in groups), "by_cohort": groups,
+            "since": first,
+            "sums": reports.company_obligation_totals(service.current(), actor, first, on)}
 
 
 def _trial_office(service: Service, actor: Actor, on: date) -> dict[str, Any]:
     sources = service.current()
-    worklist = reports.financing_gaps(sources, actor, on, end=on)
+    # of the worklist, the assessments only (the national worklist is tens of thousands)
+    pending = reports.financing_gaps(sources, actor, on, end=on, gaps=(Gap.ASSESSMENT_MISSING,))
     coming = reports.coverage_ending(sources, actor, on, TAKEOVER_DAYS)
     return {
         "cohorts": queries.cohorts(service, actor),
-        "assessments_due": reports.gap_summary(worklist, on).pending,
+        "assessments_due": pending.items,
         "assessments_coming": [e for e in coming.endings if e.then.kind is PayerKind.PENDING],
         "starts_missing": who_pays.patient_rows(
             service.models, actor, "p.started_on IS NULL AND p.ended_on IS NULL",
