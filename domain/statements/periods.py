@@ -106,6 +106,14 @@ class PeriodStatement:
     def sheets(self) -> list[Sheet]:
         return [*self.base.sheets(), adj.sheet(self.adjustments)]
 
+    def totals(self) -> dict[str, Any]:
+        """The statement's totals, as `to_dict` gives them (without the rest of it)."""
+        out: dict[str, Any] = self.base.totals()
+        return out
+
+    def adjustment_totals(self) -> dict[str, str]:
+        return money_totals(self.adjustments)
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = self.base.to_dict()
         return out | {
@@ -116,7 +124,7 @@ class PeriodStatement:
                 "closed_on": self.closure.closed_on.isoformat()},
             "issued": None if self.issued is None else issued_dict(self.issued),
             "adjustments": [a.to_dict() for a in self.adjustments],
-            "adjustment_totals": money_totals(self.adjustments),
+            "adjustment_totals": self.adjustment_totals(),
         }
 
 

@@ -27,6 +27,7 @@ from reports import books_queries, files
 from reports.bookkeeping import close, reopen
 from reports import queries as reports
 from reports.export import CsvVariant, slug
+from domain.statements.periods import PeriodStatement
 from domain.statements.public import By
 from web.pages import common
 from web.pages.common import ServiceDep, day, position
@@ -164,13 +165,14 @@ def _render(request: Request, service: Service, actor: Actor, a: Asked, done: st
     view = service.view(actor)
     found, again = built(service, actor, a), restated_built(service, actor, a)
     text = None if view.sees_everything else view.scrub_text
-    figures = found.to_dict()
+    sheets = found.sheets()
     book, keeps = books_of(service, actor, a)
     return page(request, "pages/statements.html", 422 if refused else 200, actor=actor, a=a,
-                statement=view.statement(found), totals=view.scrub(figures["totals"]),
-                adjustment_totals=view.scrub(figures.get("adjustment_totals")),
-                sheets=sheet_views(found.sheets(), common.SHOWN, text),
-                tables=[(slug(x.name), x.name) for x in found.sheets()],
+                statement=view.statement(found), totals=view.scrub(found.totals()),
+                adjustment_totals=view.scrub(found.adjustment_totals()
+                                             if isinstance(found, PeriodStatement) else None),
+                sheets=sheet_views(sheets, common.SHOWN, text),
+                tables=[(slug(x.name), x.name) for x in sheets],
                 restatement=view.statement(again) if again is not None else None,
                 restated=sheet_views(again.sheets(), common.SHOWN, text) if again else None,
                 scoped=actor.role in (access.PARTNER, access.RHF_FINANCE),
