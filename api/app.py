@@ -76,6 +76,8 @@ def create_app(settings: Settings | None = None, ledger: Ledger | None = None, *
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await service.open_async()
+        if settings.warm_up:
+            service.warm_up()
         yield
         await service.close_async()
         service.close()

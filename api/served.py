@@ -9,11 +9,14 @@ projects while this process holds the leader lock (projections.leader, ADR 0021)
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Sequence
 from datetime import date
 from functools import partial
 from typing import Any, TypeVar
 
+import structlog
 from fastapi.concurrency import run_in_threadpool
 
 from api.settings import Settings
@@ -28,6 +31,7 @@ from projections.whopays import WhoPaysView
 from reports.readmodels import ReadModelSources
 
 T = TypeVar("T")
+_LOG = structlog.get_logger("impress.api")
 
 
 class Served(Writer):
@@ -38,6 +42,7 @@ class Served(Writer):
         self.models = WhoPaysView(url, create=settings.create_tables)
         ledger.keys.catch_up()  # its tables, before a runner writes beside them
         self.runner: ViewRunner | None = None
+        self._warming: tuple[threading.Event, threading.Thread] | None = None
         if settings.follow_log:
             poll = settings.follow_poll_seconds or (1.0 if self.models.db.postgres else 0.1)
             self.runner = ViewRunner(ledger, url, poll_interval=poll, leader=True,
@@ -86,6 +91,26 @@ class Served(Writer):
         """In the server's event loop, at its start: PostgreSQL reads awaited without threads."""
         await self.models.db.open_async()
 
+    def warm_up(self) -> None:
+        """Fold the long streams into the ledger's cache in a thread of its own (Ledger.warm),
+        while the server answers; `close` stops it between two streams. A failure is logged:
+        the pages then fold what they need, as without it."""
+        stop = threading.Event()
+
+        def run() -> None:
+            started = time.perf_counter()
+            try:
+                folded = self.ledger.warm(stop.is_set)
+            except Exception as exc:  # noqa: BLE001 - a cache not filled is no fault
+                _LOG.warning("warm-up failed", error=f"{type(exc).__name__}: {exc}")
+                return
+            _LOG.info("warmed up", streams=folded, stopped=stop.is_set(),
+                      seconds=round(time.perf_counter() - started, 2))
+
+        thread = threading.Thread(target=run, name="impress-warm-up", daemon=True)
+        thread.start()
+        self._warming = (stop, thread)
+
     async def close_async(self) -> None:
         await self.models.db.close_async()
 
@@ -100,6 +125,11 @@ class Served(Writer):
         return self.sources(self.ledger.head())
 
     def close(self) -> None:
+        if self._warming is not None:
+            stop, thread = self._warming
+            stop.set()
+            thread.join()
+            self._warming = None
         if self.runner is not None:
             self.runner.stop()
             self.runner = None

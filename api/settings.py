@@ -96,6 +96,11 @@ class Settings(BaseSettings):
         "again when needed. About 2.5 and 5 KB a patient (docs/operations.md). Agreements, "
         "cohorts and the other long streams are always held.",
     )
+    warm_up: bool = Field(
+        default=True, description="At start, fold the long streams (registry, companies, "
+        "drugs, agreements, cohorts) into the ledger's cache in the background, so that the "
+        "first pages do not (at national scale about 6-10 s of one core, once per process).",
+    )
     follow_poll_seconds: float | None = Field(
         default=None, gt=0, le=60, description="How often the runner looks for new facts "
         "(default: 0.1 s on SQLite, 1 s on PostgreSQL, which also wakes it by NOTIFY).",

@@ -273,6 +273,21 @@ class Ledger:
 
     # --- reading --------------------------------------------------------------------------
 
+    def warm(self, stop: Callable[[], bool] = lambda: False) -> int:
+        """Fold every stream but the patients' (the registry, companies, drugs, agreements,
+        cohorts) into the cache, until `stop()` says to: what a freshly started process would
+        otherwise read on its first pages (a cohorts list folds every cohort, a patient's page
+        its agreement's thousands of slots). How many streams it folded."""
+        ws = self.workspace()
+        folded = 0
+        for stream in self.log.streams(""):
+            if stop():
+                break
+            if not stream.startswith("patient/"):
+                ws.get(stream)
+                folded += 1
+        return folded
+
     def workspace(self, *, up_to: int | None = None, today: date | None = None) -> Workspace:
         """The ledger as known now, or at a position: what a command decides against."""
         return self._workspace(up_to, today)

@@ -65,11 +65,7 @@ def warm_up(ledger: Ledger) -> int:
     """What a freshly started process pays once, before its cache holds the streams every
     answer reads: fold every stream but the patients' (the registry, companies, drugs,
     agreements, cohorts). Patients stay cold: at M most questions read their patient."""
-    ws = ledger.workspace()
-    long = [s for s in ledger.log.streams("") if not s.startswith("patient/")]
-    for stream in long:
-        ws.get(stream)
-    return len(long)
+    return ledger.warm()
 
 
 def in_process(url: str, s: Sample) -> dict[str, Any]:
@@ -148,9 +144,25 @@ def serving(url: str, workdir: Path, log_name: str = "server.log",
     try:
         wait_until_up(f"{base}/health", proc, f"the server did not start: see "
                       f"{workdir / log_name}")
+        if env.get("IMPRESS_WARM_UP", "true").lower() not in ("false", "0", "no"):
+            # figures of a server at rest: after each worker's start-up fold (api.served)
+            _until_warmed(workdir / log_name, workers or 1, proc)
         yield Served(base, proc.pid, workdir)
     finally:
         stop(proc)
+
+
+def _until_warmed(log: Path, workers: int, proc: subprocess.Popen[bytes],
+                  seconds: float = 600) -> None:
+    """Until each worker has logged the end of its warm-up (done or failed)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        text = log.read_text(errors="replace")
+        if text.count("warmed up") + text.count("warm-up failed") >= workers:
+            return
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"the server's workers did not warm up: see {log}")
+        time.sleep(0.2)
 
 
 def wait_until_up(url: str, proc: subprocess.Popen[bytes], failure: str,
