@@ -32,6 +32,7 @@ from reports.readmodels import ReadModelSources
 
 T = TypeVar("T")
 _LOG = structlog.get_logger("impress.api")
+WARM_UP_STOP_SECONDS = 10.0
 
 
 class Served(Writer):
@@ -128,7 +129,11 @@ class Served(Writer):
         if self._warming is not None:
             stop, thread = self._warming
             stop.set()
-            thread.join()
+            # it stops between two streams (under a second at national scale); a read that a
+            # database which no longer answers holds must not hold the server's stop too
+            thread.join(timeout=WARM_UP_STOP_SECONDS)
+            if thread.is_alive():
+                _LOG.warning("warm-up still reading at stop", seconds=WARM_UP_STOP_SECONDS)
             self._warming = None
         if self.runner is not None:
             self.runner.stop()

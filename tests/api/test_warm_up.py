@@ -5,8 +5,12 @@ two streams."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
+import pytest
+
+from api import served
 from api.settings import Settings
 from application.ledger import Ledger
 from tests.api.support import Api, settings_for
@@ -75,3 +79,21 @@ def test_warming_stops_when_asked_between_two_streams(api: Api) -> None:
         assert len(held) == folded
     finally:
         fresh.close()
+
+
+def test_a_warm_up_held_by_a_read_that_never_returns_does_not_hold_the_servers_stop(
+        api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a database that accepts connections and answers nothing holds the warm-up's read
+    monkeypatch.setattr(served, "WARM_UP_STOP_SECONDS", 0.2)
+    fresh = _started(api.settings.model_copy(update={"warm_up": False}))
+    answered = threading.Event()
+    monkeypatch.setattr(fresh.ledger, "warm", lambda stop: answered.wait(60) and 0)
+    fresh.app.state.service.warm_up()
+    closing = threading.Thread(target=fresh.close)
+    closing.start()
+    closing.join(timeout=30)
+    try:
+        assert not closing.is_alive(), "the server's stop waited for the warm-up's read"
+    finally:
+        answered.set()
+        closing.join()
