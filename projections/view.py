@@ -141,16 +141,8 @@ class ReadModels:
         """Some columns of the rows `rows` would read, as stored: what a question that needs a
         few columns asks (a bundle's tenancy check, an agreement's slot uses: tens of thousands
         of patients, whose rows `rows` would decode whole)."""
-        known, known_params = (("1 = 1", []) if at == ANY_POSITION
-                               else tb.known_at(table, at, alias))
-        sql = (f"SELECT {', '.join(f'{alias}.{c}' for c in columns)} "
-               f"FROM {self.tables.of(table)} {alias} WHERE {known}")
-        if where:
-            sql += f" AND ({where})"
-        if order:
-            sql += f" ORDER BY {order}"
-        with self.db.reading() as cur:
-            return [tuple(x) for x in cur.rows(sql, [*known_params, *params])]
+        return self._selected(table, [f"{alias}.{c}" for c in columns], at, where, params,
+                              alias, f" ORDER BY {order}" if order else "")
 
     def count(self, table: tb.Table, at: int | None, where: str = "",
               params: Sequence[Any] = (), alias: str = "t") -> int:
@@ -168,14 +160,18 @@ class ReadModels:
         """`select` (the `group` columns, then aggregates of the columns, under `alias`) of the
         rows `rows` would read, one tuple per group, as stored (dates as the database holds
         them): figures summed by the database, without reading the rows."""
-        known, known_params = tb.known_at(table, at, alias)
+        return self._selected(table, select, at, where, params, alias,
+                              f" GROUP BY {', '.join(group)}" if group else "")
+
+    def _selected(self, table: tb.Table, select: Sequence[str], at: int | None, where: str,
+                  params: Sequence[Any], alias: str, tail: str) -> list[tuple[Any, ...]]:
+        known, known_params = (("1 = 1", []) if at == ANY_POSITION
+                               else tb.known_at(table, at, alias))
         sql = f"SELECT {', '.join(select)} FROM {self.tables.of(table)} {alias} WHERE {known}"
         if where:
             sql += f" AND ({where})"
-        if group:
-            sql += f" GROUP BY {', '.join(group)}"
         with self.db.reading() as cur:
-            return [tuple(x) for x in cur.rows(sql, [*known_params, *params])]
+            return [tuple(x) for x in cur.rows(sql + tail, [*known_params, *params])]
 
     def values(self, table: tb.Table, column: str, at: int | None, where: str = "",
                params: Sequence[Any] = (), alias: str = "t") -> list[Any]:
