@@ -396,8 +396,10 @@ class Ledger:
             if p.exists:
                 yield Case(p, ws.cohort(p.cohort_id), ws.agreement(p.agreement_id), ws.registry())
 
-    def history(self, stream: str) -> list[StoredFact]:
-        return self.log.stream(stream)
+    def history(self, stream: str, *, after_version: int = 0, limit: int | None = None,
+                types: Sequence[str] = ()) -> list[StoredFact]:
+        """A stream's facts in version order (EventLog.stream)."""
+        return self.log.stream(stream, after_version=after_version, limit=limit, types=types)
 
     def health_trusts_installed(self) -> bool:
         return bool(self.log.stream(REGISTRY))

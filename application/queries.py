@@ -18,6 +18,7 @@ from application.access import View
 from application.ledger import Ledger
 from domain import errors as err
 from domain import state as st
+from domain.events import EVENT_TYPES, field_names
 from domain.financing import Case, Interval
 from domain.known import not_found_or_not_yours
 from domain.values import EXPANSION, STAGE_1, STAGE_2, STAGE_LIMITS, Actor
@@ -144,20 +145,58 @@ def _patients_visible(view: View, facts: list[StoredFact]) -> list[StoredFact]:
     return [f for f in facts if view.fact(f.stream, f.data)]
 
 
-def patient_history(service: Service, actor: Actor, patient_id: str) -> list[StoredFact]:
+LINKS = ("corrects", "retracts")
+"""The fields by which a later fact of a stream names an earlier one it supersedes."""
+LINKING = tuple(sorted(name for name, cls in EVENT_TYPES.items()
+                       if set(LINKS) & set(field_names(cls))))
+"""The types of fact that hold such a link."""
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    """A page of a stream's facts, in version order. `later`: the facts after the page that
+    correct or retract one of it, so that each fact is linked both ways whichever page its
+    correction is on. `next_after`: the page's last version, None at the stream's end."""
+
+    facts: list[StoredFact]
+    later: list[StoredFact]
+    next_after: int | None
+
+
+def _history(service: Service, stream: str, after: int, limit: int | None,
+             keep: Callable[[list[StoredFact]], list[StoredFact]]) -> HistoryPage:
+    read = service.ledger.history(stream, after_version=after,
+                                  limit=None if limit is None else limit + 1)
+    if limit is None or len(read) <= limit:
+        return HistoryPage(keep(read), [], None)
+    page = read[:limit]
+    # a correction comes after the fact it corrects: only the rest of the stream can hold one,
+    # and only its facts of the types that link are read (not the whole rest: at M an
+    # agreement's stream holds 37 000 facts, none of them a correction)
+    later = service.ledger.history(stream, after_version=page[-1].version, types=LINKING)
+    return HistoryPage(keep(page), keep(later), page[-1].version)
+
+
+def patient_history(service: Service, actor: Actor, patient_id: str, after: int = 0,
+                    limit: int | None = None) -> HistoryPage:
     patient(service, actor, patient_id)
-    return service.ledger.history(f"patient/{patient_id}")
+    return _history(service, f"patient/{patient_id}", after, limit, list)
 
 
-def cohort_history(service: Service, actor: Actor, cohort_id: str) -> list[StoredFact]:
+def cohort_history(service: Service, actor: Actor, cohort_id: str, after: int = 0,
+                   limit: int | None = None) -> HistoryPage:
     cohort(service, actor, cohort_id)
-    return _patients_visible(service.view(actor), service.ledger.history(f"cohort/{cohort_id}"))
+    view = service.view(actor)
+    return _history(service, f"cohort/{cohort_id}", after, limit,
+                    lambda facts: _patients_visible(view, facts))
 
 
-def agreement_history(service: Service, actor: Actor, agreement_id: str) -> list[StoredFact]:
+def agreement_history(service: Service, actor: Actor, agreement_id: str, after: int = 0,
+                      limit: int | None = None) -> HistoryPage:
     agreement(service, actor, agreement_id)
-    return _patients_visible(service.view(actor),
-                             service.ledger.history(f"agreement/{agreement_id}"))
+    view = service.view(actor)
+    return _history(service, f"agreement/{agreement_id}", after, limit,
+                    lambda facts: _patients_visible(view, facts))
 
 
 # --- one patient's picture, as known at two moments ---------------------------------------------

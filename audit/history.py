@@ -85,7 +85,10 @@ def _naming(log: EventLog, subject: Subject, identifier: str,
         # A patient is named only in its cohort's and agreement's streams: read those.
         streams = {f"{kind}/{f.data[f'{kind}_id']}" for f in own for kind in ("cohort", "agreement")
                    if isinstance(f.data.get(f"{kind}_id"), str)}
-        candidates: Iterable[StoredFact] = (f for s in sorted(streams) for f in log.stream(s))
+        # only the facts whose stored form names it are decoded (at M an agreement's stream
+        # holds 37 000 facts, each naming one patient); the test below still decides
+        candidates: Iterable[StoredFact] = (f for s in sorted(streams)
+                                            for f in log.stream(s, mentioning=identifier))
     else:
         # Few types carry a cohort or agreement id: let the database pick them by type.
         types = sorted(t for t, cls in EVENT_TYPES.items() if subject.field in field_names(cls))
@@ -118,11 +121,13 @@ def log_page(log: EventLog, after: int, limit: int, types: Sequence[str] = ()) -
     return LogPage(log.head(), facts, facts[-1].position if more else None)
 
 
-def linked(facts: list[StoredFact]) -> list[HistoryRow]:
-    """Each fact with the facts that correct or retract it (links both ways)."""
+def linked(facts: list[StoredFact], later: Iterable[StoredFact] = ()) -> list[HistoryRow]:
+    """Each fact with the facts that correct or retract it (links both ways): among `facts`,
+    and among `later` (facts after them, of which only the links are read: a history's page
+    is linked as the whole history is)."""
     corrected_by: dict[str, list[str]] = {}
     retracted_by: dict[str, list[str]] = {}
-    for f in facts:
+    for f in [*facts, *later]:
         if isinstance(f.data.get("corrects"), str):
             corrected_by.setdefault(f.data["corrects"], []).append(ref(f.stream, f.version))
         if isinstance(f.data.get("retracts"), str):

@@ -95,12 +95,17 @@ class EventLog:
                            actor=e.actor, recorded_at=recorded_at)
                 for r, e in zip(recordings, events, strict=True)]
 
-    def stream(self, stream: str, *, up_to: int | None = None,
-               after_version: int = 0) -> list[StoredFact]:
+    def stream(self, stream: str, *, up_to: int | None = None, after_version: int = 0,
+               limit: int | None = None, types: Sequence[str] = (),
+               mentioning: str | None = None) -> list[StoredFact]:
         """A stream's facts in version order: those after `after_version`, up to position
-        `up_to` (the index on stream and version finds them: no read of the earlier ones)."""
+        `up_to` (the index on stream and version finds them: no read of the earlier ones), at
+        most `limit` of them, of these types only if any are given. `mentioning`: at least
+        those whose stored form holds this text, as `read` says."""
         return self._select(originator_id=stream_id(stream), up_to=up_to,
-                            after_version=after_version)
+                            after_version=after_version, limit=limit,
+                            topics=[topic_of(t) for t in types],
+                            containing=self._containing(mentioning))
 
     def facts_of(self, streams: Collection[str], *, up_to: int | None = None
                 ) -> list[StoredFact]:
@@ -122,8 +127,7 @@ class EventLog:
         facts of that part of the streams (and of its types read everywhere), the others left
         unread."""
         topics = [topic_of(t) for t in types]
-        containing = (mentioning.encode() if mentioning is not None and self._decoder.direct
-                      else None)
+        containing = self._containing(mentioning)
         parted = (None if part is None else
                   (part.index, part.count, [topic_of(t) for t in part.everywhere]))
         while True:
@@ -133,6 +137,12 @@ class EventLog:
             if len(facts) < batch:
                 return
             after = facts[-1].position
+
+    def _containing(self, mentioning: str | None) -> bytes | None:
+        """The stored form's text to look for: None (every fact) where a cipher or compressor
+        stores something else than the JSON itself."""
+        return (mentioning.encode() if mentioning is not None and self._decoder.direct
+                else None)
 
     def head(self) -> int:
         try:

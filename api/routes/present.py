@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from api.schemas.responses import (
@@ -113,8 +114,10 @@ def actor_out(actor: dict[str, Any]) -> ActorOut:
     return ActorOut(**{k: actor.get(k) for k in names})
 
 
-def history_out(facts: list[Fact], view: View) -> list[HistoryFactOut]:
-    """Every fact with its actor and recorded time; corrections and retractions linked both ways.
+def history_out(facts: list[Fact], view: View,
+                later: Sequence[Fact] = ()) -> list[HistoryFactOut]:
+    """Every fact with its actor and recorded time; corrections and retractions linked both ways
+    (with `later`, the facts after these that correct or retract one: audit.history.linked).
     What the actor may not see inside a fact (another region's patient in a stage decision's
     basis) is withheld and counted (application.access)."""
     return [
@@ -126,7 +129,7 @@ def history_out(facts: list[Fact], view: View) -> list[HistoryFactOut]:
             corrects=row.fact.data.get("corrects"), corrected_by=list(row.corrected_by),
             retracts=row.fact.data.get("retracts"), retracted_by=list(row.retracted_by),
         )
-        for row in linked(facts)
+        for row in linked(facts, later)
     ]
 
 

@@ -133,6 +133,9 @@ class HistoryFactOut(Out):
 class HistoryOut(Out):
     stream: str
     facts: list[HistoryFactOut]
+    next_after: int | None = Field(default=None, description=(
+        "The last version of this page, to give as `after` for the next one (also in the "
+        "`Link` header); null at the stream's end."))
 
 
 class LogFactOut(Out):

@@ -231,6 +231,23 @@ def test_a_read_for_a_text_gives_every_fact_when_the_stored_form_is_not_the_json
     assert [f.version for f in log.read(mentioning='"nowhere"')] == [1, 2]
 
 
+def test_a_streams_facts_by_page_by_type_and_by_text(log: EventLog) -> None:
+    log.append([fact("patient/P1", v, {"n": v, "note": f"about IMP-{v:04d}"}) for v in (1, 2, 3)])
+    log.append([NewEvent(stream="patient/P1", version=4, type="Corrected", schema=1,
+                         data={"corrects": "patient/P1@2"}, valid_on=None, actor=ACTOR)])
+    log.append([fact("patient/P2", 1, {"note": "about IMP-0002"})])
+    whole = log.stream("patient/P1")
+    assert [f.version for f in whole] == [1, 2, 3, 4]
+    assert log.stream("patient/P1", after_version=1, limit=2) == whole[1:3]
+    assert log.stream("patient/P1", after_version=3, limit=2) == whole[3:]
+    assert log.stream("patient/P1", types=["Corrected"]) == whole[3:]
+    assert log.stream("patient/P1", after_version=1, types=["Corrected", "Noted"]) == whole[1:]
+    assert log.stream("patient/P1", mentioning="IMP-0002") == [whole[1]]
+    assert log.stream("patient/P1", mentioning="IMP-0009") == []
+    log._decoder.direct = False  # a cipher or compressor: every fact, for the reader to check
+    assert log.stream("patient/P1", mentioning="IMP-0009") == whole
+
+
 @given(st.text(max_size=60))
 def test_a_streams_key_is_the_hex_of_its_id(stream: str) -> None:
     # the direct path compares a row's stored id with this key, not with a parsed UUID

@@ -59,7 +59,7 @@ def patient_page(request: Request, patient_id: str, actor: SignedIn, service: Se
     change = _change(service, actor, patient_id, before, after)
     if partial(request) and target == "changes":
         return page(request, "partials/changes.html", actor=actor, **context, **change)
-    history = linked(queries.patient_history(service, actor, patient_id))
+    history = linked(queries.patient_history(service, actor, patient_id).facts)
     return page(request, "pages/patient.html", actor=actor, history=history,
                 moments=moments([row.fact for row in history]),
                 recorded={"position": position(recorded), "replayed": replayed == "1"},
