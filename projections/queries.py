@@ -96,6 +96,14 @@ def patient_rows(models: ReadModels, actor: Actor, where: str = "",
                        [*values, *params], order="p.patient_id", alias="p")
 
 
+def not_started(models: ReadModels, actor: Actor, *, min_position: int | None = None,
+                wait: float = WAIT) -> list[r.PatientRow]:
+    """The patients the actor may see that are enrolled, not yet started and not ended, as
+    known now, by patient id (the patients' index on the start and end finds them)."""
+    return patient_rows(models, actor, "p.started_on IS NULL AND p.ended_on IS NULL",
+                        min_position=min_position, wait=wait)
+
+
 @dataclass(frozen=True)
 class PatientGroup:
     """How many of the patients an actor may see are in a cohort at a stage, and the first

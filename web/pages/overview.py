@@ -83,9 +83,9 @@ def _trial_office(service: Service, actor: Actor, on: date) -> dict[str, Any]:
         "cohorts": queries.cohorts(service, actor),
         "assessments_due": pending.items,
         "assessments_coming": [e for e in coming.endings if e.then.kind is PayerKind.PENDING],
-        "starts_missing": who_pays.patient_rows(
-            service.models, actor, "p.started_on IS NULL AND p.ended_on IS NULL",
-            min_position=service.ledger.head(), wait=service.wait),
+        "starts_missing": who_pays.not_started(service.models, actor,
+                                               min_position=service.ledger.head(),
+                                               wait=service.wait),
         "takeover_days": TAKEOVER_DAYS,
     }
 
