@@ -54,10 +54,14 @@ def _kinds(**extra: str) -> dict[str, str]:
 
 INTERVALS = Table("intervals", IntervalRow, "patient_id", ("patient_id", "start"),
                   _kinds(kind="kind", basis="json"),
-                  # the last: a company's payers on a day, a page at a time in patient order
-                  # (projections.payers), its days read from the index, not from every row
+                  # the third: a company's payers on a day, a page at a time in patient order
+                  # (projections.payers), its days read from the index, not from every row;
+                  # the last: a company's coverage in a span (its statement), judged in the
+                  # index, not by reading each of the company's intervals of every kind
                   indexes=(("kind", "rhf_id", "start_on"), ("kind", "end_on"),
-                           ("company_id", "patient_id", "start_on", "end_on")),
+                           ("company_id", "patient_id", "start_on", "end_on"),
+                           ("company_id", "kind", "start_on", "end_on", "known_from",
+                            "known_to")),
                   not_null=("kind", "basis", "reason", "company_id", "cohort_id"),
                   renames={"start": "start_on", "end": "end_on"})
 PATIENTS = Table("patients", PatientRow, "patient_id", ("patient_id",),

@@ -13,7 +13,7 @@ import pytest
 from application import demo
 from application.access import AUDITOR, PARTNER, RHF_FINANCE, TRIAL_OFFICE, View
 from application.ledger import Ledger
-from domain.financing import payer_on
+from domain.financing import PayerKind, payer_on
 from domain.values import Actor
 from projections.due import DueIndex, due_counts, due_patients
 from projections import rows as r
@@ -263,3 +263,28 @@ def test_the_patients_not_yet_started_are_found_by_the_index(tmp_path: Path) -> 
         assert any("started_on_ended_on" in step and "(started_on=? AND ended_on=?" in step
                    for step in plan), plan
         assert not any(step.startswith("SCAN") for step in plan), plan
+
+
+def test_a_companys_coverage_in_a_span_is_judged_in_the_index(tmp_path: Path) -> None:
+    """SQLite's plan for the intervals of a company statement (its coverage in the span):
+    the (company_id, kind, start_on, end_on, known_from, known_to) index, each interval judged
+    in it. Before, SQLite read each of the company's intervals of every kind and every version
+    from the table (260 000 for roche-norge at M, 0.26-0.29 s for the 10 565 of a year)."""
+    from projections.source import ReadSource
+
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    with closing(Ledger.open(url)) as ledger, closing(WhoPaysView(url)) as view:
+        demo.load_demo(ledger)
+        catch_up(ledger, view)
+        company = payers_on(view, ON).rows[0].company_id
+        asked: list[str] = []
+        connection = view.db._sqlite()
+        connection.set_trace_callback(asked.append)
+        found = ReadSource(view).intervals(kinds=(PayerKind.COMPANY,),
+                                           span=(ON, ON + timedelta(days=90)), company=company)
+        connection.set_trace_callback(None)
+        assert found and {(i.company_id, i.kind) for i in found} == {(company, PayerKind.COMPANY)}
+        statement = next(s for s in asked if view.name(r.INTERVALS) in s)
+        plan = [row[3] for row in connection.execute(f"EXPLAIN QUERY PLAN {statement}")]
+        assert any("company_id_kind_start_on" in step and "(company_id=? AND kind=?" in step
+                   for step in plan), plan
