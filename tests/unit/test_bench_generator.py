@@ -65,7 +65,7 @@ def test_the_runner_goes_through_every_phase_at_a_tiny_size(tmp_path: Path) -> N
     results = tmp_path / "results"
     common = ["--size", "tiny", "--db", "sqlite", "--workdir", str(tmp_path / "work"),
               "--results", str(results), "--queries", "40", "--http-requests", "20",
-              "--repeat", "2", "--pages", "10"]
+              "--repeat", "2", "--pages", "10", "--http-seconds", "0.5", "--http-rounds", "1"]
     run.main([*common, "--import-lines", "150", "--keep"])
     result = json.loads((results / "tiny-sqlite.json").read_text())
     ingest = result["ingest"]
