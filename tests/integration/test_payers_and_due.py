@@ -3,10 +3,11 @@ reconciles only the patients the due-date index names. On SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -17,10 +18,12 @@ from domain.financing import PayerKind, payer_on
 from domain.values import Actor
 from projections.due import DueIndex, due_counts, due_patients
 from projections import rows as r
+from projections import tables as tb
 from projections.payers import Page, Tenancy, payers_on
 from projections.whopays import WhoPaysView, catch_up
 
 ON = date(2023, 9, 1)
+T = TypeVar("T")
 
 
 @pytest.fixture
@@ -125,28 +128,44 @@ def test_read_model_tables_of_another_schema_are_dropped_and_rebuilt_from_the_lo
         renewed.close()
 
 
-def test_a_companys_page_of_payers_is_searched_by_its_company_not_scanned(tmp_path: Path
-                                                                          ) -> None:
-    """SQLite's plan for a partner's page: the intervals' (company_id, patient_id, start_on,
-    end_on) index, in patient order. Without it the page walked every interval of every
-    company in patient order until it had found a page of the company's (42 ms at M for a
-    company with 17 000 of the 371 000 current intervals)."""
+@pytest.fixture
+def demo_on_sqlite(tmp_path: Path) -> Iterator[WhoPaysView]:
+    """The demo's read models in a SQLite file, for the plans SQLite chooses."""
     url = f"sqlite:///{tmp_path / 'ledger.db'}"
     with closing(Ledger.open(url)) as ledger, closing(WhoPaysView(url)) as models:
         demo.load_demo(ledger)
         catch_up(ledger, models)
-        company = payers_on(models, ON).rows[0].company_id
-        asked: list[str] = []
-        connection = models.db._sqlite()  # this thread's: the one payers_on asks on
-        connection.set_trace_callback(asked.append)
-        page = payers_on(models, ON, tenancy=Tenancy(company=company))
+        yield models
+
+
+def plan_of(models: WhoPaysView, table: tb.Table, ask: Callable[[], T]) -> tuple[T, list[str]]:
+    """What `ask` answers, and SQLite's plan for the statement it sent about `table` (asked on
+    this thread's connection, the one the read models ask on)."""
+    asked: list[str] = []
+    connection = models.db._sqlite()
+    connection.set_trace_callback(asked.append)
+    try:
+        answer = ask()
+    finally:
         connection.set_trace_callback(None)
-        assert page.rows and {x.company_id for x in page.rows} == {company}
-        statement = next(s for s in asked if models.name(r.INTERVALS) in s)
-        plan = [row[3] for row in connection.execute(f"EXPLAIN QUERY PLAN {statement}")]
-        assert any("company_id_patient_id_start_on_end_on" in step and "(company_id=?" in step
-                   for step in plan), plan
-        assert not any(step.startswith("SCAN") for step in plan), plan
+    statement = next(s for s in asked if models.name(table) in s)
+    return answer, [row[3] for row in connection.execute(f"EXPLAIN QUERY PLAN {statement}")]
+
+
+def test_a_companys_page_of_payers_is_searched_by_its_company_not_scanned(
+        demo_on_sqlite: WhoPaysView) -> None:
+    """SQLite's plan for a partner's page: the intervals' (company_id, patient_id, start_on,
+    end_on) index, in patient order. Without it the page walked every interval of every
+    company in patient order until it had found a page of the company's (42 ms at M for a
+    company with 17 000 of the 371 000 current intervals)."""
+    models = demo_on_sqlite
+    company = payers_on(models, ON).rows[0].company_id
+    page, plan = plan_of(models, r.INTERVALS,
+                         lambda: payers_on(models, ON, tenancy=Tenancy(company=company)))
+    assert page.rows and {x.company_id for x in page.rows} == {company}
+    assert any("company_id_patient_id_start_on_end_on" in step and "(company_id=?" in step
+               for step in plan), plan
+    assert not any(step.startswith("SCAN") for step in plan), plan
 
 
 def test_how_many_a_payer_pays_for_on_a_date_is_the_count_of_the_pages_of_payers(
@@ -243,48 +262,33 @@ def test_the_patients_not_yet_started_are_those_the_log_holds_without_a_start_or
             assert all(p.enrolled_on == LATE for p in got if p.patient_id.startswith("IMP-09"))
 
 
-def test_the_patients_not_yet_started_are_found_by_the_index(tmp_path: Path) -> None:
+def test_the_patients_not_yet_started_are_found_by_the_index(demo_on_sqlite: WhoPaysView
+                                                             ) -> None:
     """SQLite's plan for them: the patients' (started_on, ended_on, known_from, known_to)
     index, each row judged in it. Without it the query read every version of every patient:
     0.26-0.5 s at M for none found, half of the trial office's overview."""
     from projections import queries
 
-    url = f"sqlite:///{tmp_path / 'ledger.db'}"
-    with closing(Ledger.open(url)) as ledger, closing(WhoPaysView(url)) as models:
-        demo.load_demo(ledger)
-        catch_up(ledger, models)
-        asked: list[str] = []
-        connection = models.db._sqlite()
-        connection.set_trace_callback(asked.append)
-        queries.not_started(models, Actor(subject="x", role=TRIAL_OFFICE, organisation="impress"))
-        connection.set_trace_callback(None)
-        statement = next(s for s in asked if models.name(r.PATIENTS) in s)
-        plan = [row[3] for row in connection.execute(f"EXPLAIN QUERY PLAN {statement}")]
-        assert any("started_on_ended_on" in step and "(started_on=? AND ended_on=?" in step
-                   for step in plan), plan
-        assert not any(step.startswith("SCAN") for step in plan), plan
+    actor = Actor(subject="x", role=TRIAL_OFFICE, organisation="impress")
+    _, plan = plan_of(demo_on_sqlite, r.PATIENTS,
+                      lambda: queries.not_started(demo_on_sqlite, actor))
+    assert any("started_on_ended_on" in step and "(started_on=? AND ended_on=?" in step
+               for step in plan), plan
+    assert not any(step.startswith("SCAN") for step in plan), plan
 
 
-def test_a_companys_coverage_in_a_span_is_judged_in_the_index(tmp_path: Path) -> None:
+def test_a_companys_coverage_in_a_span_is_judged_in_the_index(demo_on_sqlite: WhoPaysView
+                                                              ) -> None:
     """SQLite's plan for the intervals of a company statement (its coverage in the span):
     the (company_id, kind, start_on, end_on, known_from, known_to) index, each interval judged
     in it. Before, SQLite read each of the company's intervals of every kind and every version
     from the table (260 000 for roche-norge at M, 0.26-0.29 s for the 10 565 of a year)."""
     from projections.source import ReadSource
 
-    url = f"sqlite:///{tmp_path / 'ledger.db'}"
-    with closing(Ledger.open(url)) as ledger, closing(WhoPaysView(url)) as view:
-        demo.load_demo(ledger)
-        catch_up(ledger, view)
-        company = payers_on(view, ON).rows[0].company_id
-        asked: list[str] = []
-        connection = view.db._sqlite()
-        connection.set_trace_callback(asked.append)
-        found = ReadSource(view).intervals(kinds=(PayerKind.COMPANY,),
-                                           span=(ON, ON + timedelta(days=90)), company=company)
-        connection.set_trace_callback(None)
-        assert found and {(i.company_id, i.kind) for i in found} == {(company, PayerKind.COMPANY)}
-        statement = next(s for s in asked if view.name(r.INTERVALS) in s)
-        plan = [row[3] for row in connection.execute(f"EXPLAIN QUERY PLAN {statement}")]
-        assert any("company_id_kind_start_on" in step and "(company_id=? AND kind=?" in step
-                   for step in plan), plan
+    models = demo_on_sqlite
+    company = payers_on(models, ON).rows[0].company_id
+    found, plan = plan_of(models, r.INTERVALS, lambda: ReadSource(models).intervals(
+        kinds=(PayerKind.COMPANY,), span=(ON, ON + timedelta(days=90)), company=company))
+    assert found and {(i.company_id, i.kind) for i in found} == {(company, PayerKind.COMPANY)}
+    assert any("company_id_kind_start_on" in step and "(company_id=? AND kind=?" in step
+               for step in plan), plan
