@@ -249,8 +249,11 @@ def _workers(pid: int) -> list[int]:
     """The rebuild workers among a process's children (Linux)."""
     found = []
     for task in os.listdir(f"/proc/{pid}/task"):
-        with open(f"/proc/{pid}/task/{task}/children", encoding="ascii") as f:
-            found += [int(x) for x in f.read().split()]
+        try:
+            with open(f"/proc/{pid}/task/{task}/children", encoding="ascii") as f:
+                found += [int(x) for x in f.read().split()]
+        except FileNotFoundError:  # a thread that ended since the listing: it has no children
+            pass
     out = []
     for child in found:
         try:
