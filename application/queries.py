@@ -186,17 +186,21 @@ def patient_history(service: Service, actor: Actor, patient_id: str, after: int 
 def cohort_history(service: Service, actor: Actor, cohort_id: str, after: int = 0,
                    limit: int | None = None) -> HistoryPage:
     cohort(service, actor, cohort_id)
-    view = service.view(actor)
-    return _history(service, f"cohort/{cohort_id}", after, limit,
-                    lambda facts: _patients_visible(view, facts))
+    return _visible_history(service, actor, f"cohort/{cohort_id}", after, limit)
 
 
 def agreement_history(service: Service, actor: Actor, agreement_id: str, after: int = 0,
                       limit: int | None = None) -> HistoryPage:
     agreement(service, actor, agreement_id)
+    return _visible_history(service, actor, f"agreement/{agreement_id}", after, limit)
+
+
+def _visible_history(service: Service, actor: Actor, stream: str, after: int,
+                     limit: int | None) -> HistoryPage:
+    """A page of a stream that names patients, without the facts about those the actor may
+    not see."""
     view = service.view(actor)
-    return _history(service, f"agreement/{agreement_id}", after, limit,
-                    lambda facts: _patients_visible(view, facts))
+    return _history(service, stream, after, limit, lambda facts: _patients_visible(view, facts))
 
 
 # --- one patient's picture, as known at two moments ---------------------------------------------
